@@ -1,0 +1,54 @@
+// Command embedsearch embeds image collections with contrastive encoders and
+// answers nearest-neighbour questions over them. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	interrupted := ctx.Err() != nil
+	stop()
+	os.Exit(report(os.Stderr, err, interrupted))
+}
+
+// newApp builds the CLI. Tests call it with buffers for stdout and stderr.
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:  "embedsearch",
+		Usage: "embed image collections and search them by visual similarity",
+		Description: "Runs contrastive image encoders (built-in, CLIP, SigLIP, DINOv2, ...) through onnxruntime,\n" +
+			"keeps the vectors in an on-disk store and answers nearest-neighbour questions.\n\n" + exitCodeHelp,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		// Errors are reported once, by main, with an exit code; not by cli.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return usageError{err}
+		},
+		Commands: []*cli.Command{
+			newVersionCommand(),
+		},
+	}
+	for _, cmd := range app.Commands {
+		if cmd.OnUsageError == nil {
+			cmd.OnUsageError = app.OnUsageError
+		}
+	}
+	return app
+}
+
+// errf writes one diagnostic line to the command's stderr.
+func errf(c *cli.Context, format string, args ...any) {
+	fmt.Fprintf(c.App.ErrWriter, format+"\n", args...)
+}

@@ -1,0 +1,128 @@
+package models
+
+import (
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// BuiltinName is the --model name of the model embedded in the binary.
+const BuiltinName = "builtin"
+
+//go:embed builtin
+var builtinFS embed.FS
+
+// Model is a manifest together with the place its files are read from:
+// a directory on disk or the files embedded in the binary.
+type Model struct {
+	Manifest *Manifest
+	// Dir is the directory holding the files; "" for the built-in model.
+	Dir   string
+	files fs.FS
+	// digest is the verified SHA-256 of the image tower file.
+	digest string
+}
+
+// ReadFile returns the bytes of one of the model's files.
+func (m *Model) ReadFile(name string) ([]byte, error) {
+	return fs.ReadFile(m.files, name)
+}
+
+// Digest is the SHA-256 (hex) of the image tower's ONNX file, verified at load.
+func (m *Model) Digest() string { return m.digest }
+
+// Builtin returns the model embedded in the binary.
+func Builtin() (*Model, error) {
+	sub, err := fs.Sub(builtinFS, "builtin")
+	if err != nil {
+		return nil, err
+	}
+	data, err := fs.ReadFile(sub, ManifestName)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: this build has no built-in model; pass --model DIR", ErrUnknownModel)
+	}
+	if err != nil {
+		return nil, err
+	}
+	man, err := ParseManifest(data)
+	if err != nil {
+		return nil, fmt.Errorf("built-in model: %w", err)
+	}
+	return load(man, "", sub)
+}
+
+// Open resolves a --model argument: "" or "builtin" is the built-in model; a
+// directory holding manifest.json, or an .onnx file with manifest.json beside
+// it, is a local model; any other name is looked up in the registry.
+func Open(spec string) (*Model, error) {
+	if spec == "" || spec == BuiltinName {
+		return Builtin()
+	}
+	if st, err := os.Stat(spec); err == nil {
+		dir := spec
+		if !st.IsDir() {
+			dir = filepath.Dir(spec)
+		}
+		man, err := ReadManifest(filepath.Join(dir, ManifestName))
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", spec, err)
+		}
+		if !st.IsDir() && filepath.Base(spec) != man.Image.File {
+			return nil, fmt.Errorf("%w: %s is not the image file %q named by %s", ErrBadManifest,
+				spec, man.Image.File, filepath.Join(dir, ManifestName))
+		}
+		return load(man, dir, os.DirFS(dir))
+	}
+	if opener, ok := registry[spec]; ok {
+		return opener()
+	}
+	return nil, fmt.Errorf("%w %q: not a model directory, an .onnx file or a known name (known: %s)",
+		ErrUnknownModel, spec, strings.Join(Names(), ", "))
+}
+
+// registry maps model names to openers. Zoo models register here.
+var registry = map[string]func() (*Model, error){
+	BuiltinName: Builtin,
+}
+
+// Names lists the registered model names, sorted.
+func Names() []string {
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// load verifies every file listed in the manifest (size, SHA-256 when known)
+// and returns the model.
+func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
+	m := &Model{Manifest: man, Dir: dir, files: files}
+	for _, f := range man.Files {
+		data, err := fs.ReadFile(files, f.Name)
+		if err != nil {
+			return nil, fmt.Errorf("model %s: %w", man.ID, err)
+		}
+		sum := sha256.Sum256(data)
+		got := hex.EncodeToString(sum[:])
+		if int64(len(data)) != f.Size || (f.SHA256 != "" && got != f.SHA256) {
+			return nil, fmt.Errorf("%w: model %s file %s: have %d bytes sha256 %s, manifest says %d bytes sha256 %s",
+				ErrChecksum, man.ID, f.Name, len(data), got, f.Size, f.SHA256)
+		}
+		if f.Name == man.Image.File {
+			m.digest = got
+		}
+	}
+	if m.digest == "" {
+		return nil, fmt.Errorf("%w: model %s: image file %q is not listed in files", ErrBadManifest, man.ID, man.Image.File)
+	}
+	return m, nil
+}
