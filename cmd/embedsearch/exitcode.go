@@ -60,7 +60,11 @@ func report(stderr io.Writer, err error, interrupted bool) int {
 		fmt.Fprintln(stderr, "embedsearch: interrupted; work committed so far is kept")
 		return exitInterrupted
 	case errors.As(err, &ue) || isCLIUsage(err):
-		fmt.Fprintf(stderr, "embedsearch: %v\nRun 'embedsearch --help' or 'embedsearch COMMAND --help' for usage.\n", err)
+		msg := err.Error()
+		if name, ok := strings.CutPrefix(msg, "No help topic for "); ok {
+			msg = "unknown command " + name
+		}
+		fmt.Fprintf(stderr, "embedsearch: %s\nRun 'embedsearch --help' or 'embedsearch COMMAND --help' for usage.\n", msg)
 		return exitUsage
 	default:
 		fmt.Fprintf(stderr, "embedsearch: %v\n", err)

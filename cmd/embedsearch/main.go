@@ -15,7 +15,8 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp(os.Stdout, os.Stderr).RunContext(ctx, os.Args)
+	app := newApp(os.Stdout, os.Stderr)
+	err := app.RunContext(ctx, intersperse(app, os.Args))
 	interrupted := ctx.Err() != nil
 	stop()
 	os.Exit(report(os.Stderr, err, interrupted))
