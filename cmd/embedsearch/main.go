@@ -15,11 +15,17 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	app := newApp(os.Stdout, os.Stderr)
-	err := app.RunContext(ctx, intersperse(app, os.Args))
-	interrupted := ctx.Err() != nil
+	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
-	os.Exit(report(os.Stderr, err, interrupted))
+	os.Exit(code)
+}
+
+// run is the whole program short of os.Exit: tests call it with buffers and
+// check the exit code, stdout and stderr.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, intersperse(app, args))
+	return report(stderr, err, ctx.Err() != nil)
 }
 
 // newApp builds the CLI. Tests call it with buffers for stdout and stderr.
