@@ -1,0 +1,13 @@
+//go:build !amd64 || purego
+
+package search
+
+const useAsm = false
+
+func dotRowsAsm(q, rows *float32, stride, dim8, n int, out *float32) { panic("unreachable") }
+
+func dotTile4x3Asm(rows *float32, rstride, nr4 int, qs *float32, qstride, dim8 int, out *float32, ostride int) {
+	panic("unreachable")
+}
+
+func sumAsm(p *float32, n int) float32 { panic("unreachable") }
