@@ -2,40 +2,223 @@ package preprocess
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
 
-	_ "golang.org/x/image/bmp"
-	_ "golang.org/x/image/tiff"
-	_ "golang.org/x/image/webp"
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
 )
 
-// Decode sniffs the format from data, refuses images over lim's pixel cap,
-// decodes and applies EXIF orientation.
-func Decode(data []byte, lim Limits) (img image.Image, info Info, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			img, err = nil, fmt.Errorf("%w: decoder panic: %v", ErrCorrupt, r)
-		}
-	}()
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+// Format names reported in Info.Format.
+const (
+	FormatJPEG = "jpeg"
+	FormatPNG  = "png"
+	FormatGIF  = "gif"
+	FormatBMP  = "bmp"
+	FormatTIFF = "tiff"
+	FormatWebP = "webp"
+)
+
+// sniff names the format of data from its first bytes. For formats this
+// package does not decode it returns "" and a description for the error.
+func sniff(data []byte) (format, other string) {
+	has := func(off int, magic string) bool {
+		return len(data) >= off+len(magic) && string(data[off:off+len(magic)]) == magic
+	}
+	switch {
+	case has(0, "\xff\xd8\xff"):
+		return FormatJPEG, ""
+	case has(0, "\x89PNG\r\n\x1a\n"):
+		return FormatPNG, ""
+	case has(0, "GIF87a"), has(0, "GIF89a"):
+		return FormatGIF, ""
+	case has(0, "BM"):
+		return FormatBMP, ""
+	case has(0, "II*\x00"), has(0, "MM\x00*"):
+		return FormatTIFF, ""
+	case has(0, "RIFF") && has(8, "WEBP"):
+		return FormatWebP, ""
+	case has(4, "ftypavif"), has(4, "ftypavis"):
+		return "", "AVIF"
+	case has(4, "ftypheic"), has(4, "ftypheix"), has(4, "ftypmif1"), has(4, "ftypmsf1"), has(4, "ftyphevc"):
+		return "", "HEIF/HEIC"
+	case has(0, "II\x2b\x00"), has(0, "MM\x00\x2b"):
+		return "", "BigTIFF"
+	case has(0, "8BPS"):
+		return "", "Photoshop PSD"
+	case has(0, "\x00\x00\x01\x00"):
+		return "", "ICO"
+	case has(0, "\x00\x00\x00\x0cjP  "), has(0, "\xff\x4f\xff\x51"):
+		return "", "JPEG 2000"
+	case has(0, "%PDF"):
+		return "", "PDF"
+	case has(0, "%!PS"), has(0, "\xc5\xd0\xd3\xc6"):
+		return "", "PostScript"
+	case has(0, "<svg"), has(0, "<?xml"):
+		return "", "SVG/XML"
+	case has(0, "\xff\x0a"), has(0, "\x00\x00\x00\x0cJXL "):
+		return "", "JPEG XL"
+	case has(0, "BLP"):
+		return "", "BLP"
+	case len(data) == 0:
+		return "", "empty file"
+	}
+	return "", "unknown format"
+}
+
+// Decode sniffs the format of data from its content (never a file name),
+// refuses images whose header declares more than lim's pixel cap before
+// decoding any pixel, decodes the image (the first frame of a GIF), converts
+// it to RGB as PIL's convert("RGB") does and applies the EXIF orientation.
+// The returned image is an opaque *image.RGBA with Bounds().Min at (0,0).
+func Decode(data []byte, lim Limits) (image.Image, Info, error) {
+	img, info, err := decodeRGB(data, lim)
 	if err != nil {
-		if err == image.ErrFormat {
-			return nil, info, fmt.Errorf("%w: unknown format", ErrUnsupported)
-		}
-		return nil, info, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, info, err
+	}
+	return img, info, nil
+}
+
+// decodeRGB is Decode without the image.Image interface in the way.
+func decodeRGB(data []byte, lim Limits) (img *image.RGBA, info Info, err error) {
+	format, other := sniff(data)
+	if format == "" {
+		return nil, info, fmt.Errorf("%w: %s", ErrUnsupported, other)
 	}
 	info.Format = format
-	if int64(cfg.Width)*int64(cfg.Height) > lim.maxPixels() {
-		return nil, info, fmt.Errorf("%w: %dx%d pixels exceeds the cap (raise --max-megapixels)", ErrTooLarge, cfg.Width, cfg.Height)
-	}
-	img, _, err = image.Decode(bytes.NewReader(data))
+	cfg, err := decodeConfig(format, data)
 	if err != nil {
-		return nil, info, fmt.Errorf("%w: %v", ErrCorrupt, err)
+		return nil, info, err
 	}
-	info.Width, info.Height = img.Bounds().Dx(), img.Bounds().Dy()
-	return img, info, nil
+	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
+		return nil, info, err
+	}
+	if format == FormatWebP {
+		if err := checkWebP(data); err != nil {
+			return nil, info, err
+		}
+	}
+	ex := readMeta(format, data)
+	info.Orientation = ex.Orientation
+	info.Taken, info.Make, info.Model, info.GPS = ex.Taken, ex.Make, ex.Model, ex.GPS
+
+	src, err := decodePixels(format, data)
+	if err != nil {
+		return nil, info, err
+	}
+	b := src.Bounds()
+	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
+		// GIF frames may be smaller than the screen; every other decoder
+		// must agree with its own header.
+		if format != FormatGIF || !b.In(image.Rect(0, 0, cfg.Width, cfg.Height)) {
+			return nil, info, fmt.Errorf("%w: %s decoded %dx%d, header says %dx%d", ErrCorrupt, format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+		}
+	}
+	rgb := toRGBA(src, format, cfg.Width, cfg.Height)
+	rgb = orient(rgb, info.Orientation)
+	info.Width, info.Height = rgb.Rect.Dx(), rgb.Rect.Dy()
+	return rgb, info, nil
+}
+
+func checkPixels(w, h int, lim Limits) error {
+	if w <= 0 || h <= 0 {
+		return fmt.Errorf("%w: header declares %dx%d pixels", ErrCorrupt, w, h)
+	}
+	if int64(w)*int64(h) > lim.maxPixels() {
+		return fmt.Errorf("%w: %dx%d is %.1f megapixels, over the limit of %.1f (raise it with --max-megapixels)",
+			ErrTooLarge, w, h, float64(w)*float64(h)/1e6, float64(lim.maxPixels())/1e6)
+	}
+	return nil
+}
+
+// guard runs a third-party decoder, turning a panic into ErrCorrupt.
+func guard[T any](format string, f func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, fmt.Errorf("%w: %s decoder failed: %v", ErrCorrupt, format, r)
+		}
+	}()
+	v, err = f()
+	if err != nil {
+		var fe jpeg.FormatError
+		var ue jpeg.UnsupportedError
+		switch {
+		case errors.As(err, &ue):
+			err = fmt.Errorf("%w: %s: %v", ErrUnsupported, format, err)
+		case errors.As(err, &fe), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, format, truncated(err))
+		default:
+			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, format, err)
+		}
+	}
+	return v, err
+}
+
+func truncated(err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return errors.New("truncated file")
+	}
+	return err
+}
+
+func decodeConfig(format string, data []byte) (image.Config, error) {
+	return guard(format, func() (image.Config, error) {
+		r := bytes.NewReader(data)
+		switch format {
+		case FormatJPEG:
+			return jpeg.DecodeConfig(r)
+		case FormatPNG:
+			return png.DecodeConfig(r)
+		case FormatGIF:
+			return gif.DecodeConfig(r)
+		case FormatBMP:
+			return bmp.DecodeConfig(r)
+		case FormatTIFF:
+			return tiff.DecodeConfig(r)
+		case FormatWebP:
+			return webp.DecodeConfig(r)
+		}
+		return image.Config{}, fmt.Errorf("no decoder for %s", format)
+	})
+}
+
+func decodePixels(format string, data []byte) (image.Image, error) {
+	return guard(format, func() (image.Image, error) {
+		r := bytes.NewReader(data)
+		switch format {
+		case FormatJPEG:
+			return jpeg.Decode(r)
+		case FormatPNG:
+			return png.Decode(r)
+		case FormatGIF:
+			return gif.Decode(r)
+		case FormatBMP:
+			return bmp.Decode(r)
+		case FormatTIFF:
+			return tiff.Decode(r)
+		case FormatWebP:
+			return webp.Decode(r)
+		}
+		return nil, fmt.Errorf("no decoder for %s", format)
+	})
+}
+
+// checkWebP refuses WebP variants the decoder cannot read, with a reason
+// instead of the decoder's generic "invalid format".
+func checkWebP(data []byte) error {
+	// RIFF header (12 bytes), then chunks: fourcc, little-endian size, data.
+	if len(data) >= 30 && string(data[12:16]) == "VP8X" {
+		const animationBit = 1 << 1
+		if data[20]&animationBit != 0 {
+			return fmt.Errorf("%w: animated WebP", ErrUnsupported)
+		}
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package preprocess
 import (
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"time"
 
@@ -15,7 +16,8 @@ const DefaultMaxPixels = 128_000_000
 // Limits bounds what Decode accepts.
 type Limits struct {
 	// MaxPixels refuses images whose header declares more than this many
-	// pixels (width*height) before any pixel is decoded. 0 means DefaultMaxPixels.
+	// pixels (width*height) before any pixel is decoded. 0 means
+	// DefaultMaxPixels.
 	MaxPixels int64
 }
 
@@ -26,7 +28,7 @@ func (l Limits) maxPixels() int64 {
 	return l.MaxPixels
 }
 
-// GPS is a position from EXIF, in decimal degrees (south and west negative).
+// GPS is a position from EXIF in decimal degrees (south and west negative).
 type GPS struct{ Lat, Lon float64 }
 
 // Info describes a decoded image.
@@ -39,32 +41,64 @@ type Info struct {
 	GPS           *GPS
 }
 
-// Preparer turns images into model input tensors. It is immutable and safe
-// for concurrent use.
+// Preparer turns images into model input tensors for one manifest's
+// Preprocess block. It is immutable and safe for concurrent use.
 type Preparer struct {
-	p   models.Preprocess
-	lim Limits
+	p      models.Preprocess
+	lim    Limits
+	filter filter
+	scale  [3]float32 // Rescale/Std per channel
+	offset [3]float32 // -Mean/Std per channel
 }
 
 // NewPreparer checks p and returns a Preparer for it.
 func NewPreparer(p models.Preprocess, lim Limits) (*Preparer, error) {
+	pr := &Preparer{p: p, lim: lim}
 	if p.Crop[0] <= 0 || p.Crop[1] <= 0 {
 		return nil, fmt.Errorf("preprocess: crop %v must be positive", p.Crop)
 	}
-	return &Preparer{p: p, lim: lim}, nil
+	switch p.Resize {
+	case models.ResizeShortestCrop:
+		if p.Size < p.Crop[0] || p.Size < p.Crop[1] {
+			return nil, fmt.Errorf("preprocess: size %d smaller than crop %v", p.Size, p.Crop)
+		}
+	case models.ResizeSquash, models.ResizePad:
+	default:
+		return nil, fmt.Errorf("preprocess: resize mode %q (want shortest_crop, squash or pad)", p.Resize)
+	}
+	switch p.Interpolation {
+	case models.InterpBicubic:
+		pr.filter = bicubicFilter
+	case models.InterpBilinear:
+		pr.filter = bilinearFilter
+	default:
+		return nil, fmt.Errorf("preprocess: interpolation %q (want bicubic or bilinear)", p.Interpolation)
+	}
+	for c := 0; c < 3; c++ {
+		if p.Std[c] == 0 || math.IsNaN(p.Std[c]) {
+			return nil, fmt.Errorf("preprocess: std[%d] is %v", c, p.Std[c])
+		}
+		pr.scale[c] = float32(p.Rescale / p.Std[c])
+		pr.offset[c] = float32(-p.Mean[c] / p.Std[c])
+	}
+	return pr, nil
 }
 
 // TensorLen is the number of float32 values of one tensor: 3*H*W.
 func (p *Preparer) TensorLen() int { return 3 * p.p.Crop[0] * p.p.Crop[1] }
 
 // Bytes decodes data, applies EXIF orientation and writes the tensor into
-// dst (NCHW, len(dst) >= TensorLen()).
+// dst (NCHW with N=1, len(dst) >= TensorLen()).
 func (p *Preparer) Bytes(data []byte, dst []float32) (Info, error) {
-	img, info, err := Decode(data, p.lim)
+	if len(dst) < p.TensorLen() {
+		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
+	}
+	img, info, err := decodeRGB(data, p.lim)
 	if err != nil {
 		return info, err
 	}
-	return info, p.Image(img, dst)
+	p.tensor(p.pixels(img), dst)
+	return info, nil
 }
 
 // File is Bytes on the contents of the file at path.
@@ -76,25 +110,80 @@ func (p *Preparer) File(path string, dst []float32) (Info, error) {
 	return p.Bytes(data, dst)
 }
 
-// Image writes the tensor of an already decoded and oriented image into dst.
+// Image writes the tensor of an already decoded and oriented image into
+// dst. Alpha is dropped as in Decode.
 func (p *Preparer) Image(img image.Image, dst []float32) error {
-	n := p.TensorLen()
-	if len(dst) < n {
-		return fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), n)
+	if len(dst) < p.TensorLen() {
+		return fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
-	// Placeholder until the PIL-exact resampler lands.
-	h, w := p.p.Crop[0], p.p.Crop[1]
 	b := img.Bounds()
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sx := b.Min.X + x*b.Dx()/w
-			sy := b.Min.Y + y*b.Dy()/h
-			r, g, bb, _ := img.At(sx, sy).RGBA()
-			for c, v := range [3]uint32{r, g, bb} {
-				f := float64(v>>8)*p.p.Rescale - p.p.Mean[c]
-				dst[c*h*w+y*w+x] = float32(f / p.p.Std[c])
-			}
+	if b.Empty() {
+		return fmt.Errorf("%w: empty image", ErrCorrupt)
+	}
+	m, ok := img.(*image.RGBA)
+	if !ok || b.Min != (image.Point{}) || !opaque(m.Pix, 4, 3) {
+		m = toRGBA(img, "", b.Dx(), b.Dy())
+	}
+	p.tensor(p.pixels(m), dst)
+	return nil
+}
+
+// pixels is the uint8 RGB image of Crop size that the model sees, before
+// rescaling and normalisation.
+func (p *Preparer) pixels(m *image.RGBA) rgbBuf {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	ch, cw := p.p.Crop[0], p.p.Crop[1]
+	switch p.p.Resize {
+	case models.ResizeSquash:
+		return resample(m, cw, ch, image.Rect(0, 0, cw, ch), p.filter)
+	case models.ResizePad:
+		nw, nh := fitInside(w, h, cw, ch)
+		inner := resample(m, nw, nh, image.Rect(0, 0, nw, nh), p.filter)
+		out := rgbBuf{w: cw, h: ch, pix: make([]uint8, 3*cw*ch)}
+		for i := 0; i < cw*ch; i++ {
+			copy(out.pix[3*i:3*i+3], p.p.PadColor[:])
+		}
+		left, top := (cw-nw)/2, (ch-nh)/2
+		for y := 0; y < nh; y++ {
+			copy(out.pix[3*((top+y)*cw+left):], inner.pix[3*nw*y:3*nw*(y+1)])
+		}
+		return out
+	default: // shortest_crop
+		rw, rh := shortestSide(w, h, p.p.Size)
+		top := int(math.RoundToEven(float64(rh-ch) / 2))
+		left := int(math.RoundToEven(float64(rw-cw) / 2))
+		return resample(m, rw, rh, image.Rect(left, top, left+cw, top+ch), p.filter)
+	}
+}
+
+// shortestSide is torchvision's Resize(size) output size for an int size:
+// the shorter side becomes size, the longer int(size*long/short).
+func shortestSide(w, h, size int) (int, int) {
+	if w <= h {
+		return size, int(float64(size) * float64(h) / float64(w))
+	}
+	return int(float64(size) * float64(w) / float64(h)), size
+}
+
+// fitInside is the largest w×h with the image's aspect ratio that fits in
+// cw×ch, the free side rounded half up (at least 1 pixel).
+func fitInside(w, h, cw, ch int) (int, int) {
+	if int64(w)*int64(ch) >= int64(h)*int64(cw) { // wider than the box
+		nh := int((2*int64(h)*int64(cw) + int64(w)) / (2 * int64(w)))
+		return cw, max(1, min(nh, ch))
+	}
+	nw := int((2*int64(w)*int64(ch) + int64(h)) / (2 * int64(h)))
+	return max(1, min(nw, cw)), ch
+}
+
+// tensor writes x*Rescale, then (x-Mean)/Std, as NCHW float32.
+func (p *Preparer) tensor(px rgbBuf, dst []float32) {
+	n := px.w * px.h
+	for c := 0; c < 3; c++ {
+		s, o := p.scale[c], p.offset[c]
+		plane := dst[c*n : (c+1)*n]
+		for i := range plane {
+			plane[i] = float32(px.pix[3*i+c])*s + o
 		}
 	}
-	return nil
 }

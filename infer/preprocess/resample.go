@@ -1,0 +1,182 @@
+package preprocess
+
+import (
+	"image"
+	"math"
+)
+
+// This file is a port of PIL's separable resampling (Pillow's
+// libImaging/Resample.c, 8 bits per channel): antialiased filters whose
+// support grows with the downscale factor, coefficients normalised and
+// rounded to 22-bit fixed point, a horizontal pass rounded to uint8, then
+// a vertical pass. Following it step by step is what makes our tensors
+// match those of a model trained with PIL.
+
+const precisionBits = 32 - 8 - 2
+
+type filter struct {
+	support float64
+	eval    func(x float64) float64
+}
+
+var (
+	bilinearFilter = filter{1, func(x float64) float64 {
+		x = math.Abs(x)
+		if x < 1 {
+			return 1 - x
+		}
+		return 0
+	}}
+	bicubicFilter = filter{2, func(x float64) float64 {
+		const a = -0.5
+		x = math.Abs(x)
+		if x < 1 {
+			return ((a+2)*x-(a+3))*x*x + 1
+		}
+		if x < 2 {
+			return (((x-5)*x+8)*x - 4) * a
+		}
+		return 0
+	}}
+)
+
+// axisCoeffs are the fixed-point weights of one pass for output positions
+// [from, from+len(xmin)).
+type axisCoeffs struct {
+	ksize int
+	xmin  []int   // first input sample per output
+	n     []int   // number of input samples per output
+	k     []int32 // ksize weights per output
+}
+
+// coeffs mirrors precompute_coeffs + normalize_coeffs_8bpc for a resize
+// of inSize samples to outSize, keeping only outputs [from, to).
+func coeffs(inSize, outSize, from, to int, f filter) axisCoeffs {
+	// PIL passes the box as C floats.
+	scale := float64(float32(inSize)) / float64(outSize)
+	filterscale := max(scale, 1.0)
+	support := f.support * filterscale
+	ksize := int(math.Ceil(support))*2 + 1
+	c := axisCoeffs{ksize: ksize, xmin: make([]int, to-from), n: make([]int, to-from), k: make([]int32, (to-from)*ksize)}
+	w := make([]float64, ksize)
+	ss := 1.0 / filterscale
+	for xx := from; xx < to; xx++ {
+		center := (float64(xx) + 0.5) * scale
+		xmin := max(int(center-support+0.5), 0)
+		xmax := min(int(center+support+0.5), inSize) - xmin
+		ww := 0.0
+		for x := 0; x < xmax; x++ {
+			w[x] = f.eval((float64(x+xmin) - center + 0.5) * ss)
+			ww += w[x]
+		}
+		k := c.k[(xx-from)*ksize:]
+		for x := 0; x < xmax; x++ {
+			v := w[x]
+			if ww != 0 {
+				v /= ww
+			}
+			if v < 0 {
+				k[x] = int32(-0.5 + v*(1<<precisionBits))
+			} else {
+				k[x] = int32(0.5 + v*(1<<precisionBits))
+			}
+		}
+		c.xmin[xx-from] = xmin
+		c.n[xx-from] = max(xmax, 0)
+	}
+	return c
+}
+
+func clipFixed(v int32) uint8 {
+	v >>= precisionBits
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
+
+// rgbBuf is a packed 3-bytes-per-pixel image.
+type rgbBuf struct {
+	w, h int
+	pix  []uint8
+}
+
+// resample resizes src (opaque RGBA) to outW×outH as PIL's Image.resize
+// does and returns the window win of the result (win inside the output).
+func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rgbBuf {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	out := rgbBuf{w: win.Dx(), h: win.Dy(), pix: make([]uint8, 3*win.Dx()*win.Dy())}
+
+	// Vertical coefficients decide which source rows the horizontal pass
+	// must produce (PIL's ybox_first/ybox_last).
+	needH, needV := outW != w, outH != h
+	var vc axisCoeffs
+	y0, y1 := win.Min.Y, win.Max.Y // source rows used when no vertical pass
+	if needV {
+		vc = coeffs(h, outH, win.Min.Y, win.Max.Y, f)
+		y0 = vc.xmin[0]
+		last := len(vc.xmin) - 1
+		y1 = vc.xmin[last] + vc.n[last]
+		for i := range vc.xmin {
+			y0 = min(y0, vc.xmin[i])
+			y1 = max(y1, vc.xmin[i]+vc.n[i])
+		}
+	}
+
+	// Horizontal pass into tmp: rows y0..y1 of the source, columns of win.
+	tw, th := win.Dx(), y1-y0
+	tmp := rgbBuf{w: tw, h: th, pix: make([]uint8, 3*tw*th)}
+	if needH {
+		hc := coeffs(w, outW, win.Min.X, win.Max.X, f)
+		const half = int32(1) << (precisionBits - 1)
+		for y := 0; y < th; y++ {
+			row := src.Pix[(y0+y)*src.Stride:]
+			o := tmp.pix[3*tw*y:]
+			for x := 0; x < tw; x++ {
+				k := hc.k[x*hc.ksize : x*hc.ksize+hc.n[x]]
+				in := row[4*hc.xmin[x]:]
+				s0, s1, s2 := half, half, half
+				for i, kv := range k {
+					s0 += int32(in[4*i]) * kv
+					s1 += int32(in[4*i+1]) * kv
+					s2 += int32(in[4*i+2]) * kv
+				}
+				o[3*x], o[3*x+1], o[3*x+2] = clipFixed(s0), clipFixed(s1), clipFixed(s2)
+			}
+		}
+	} else {
+		for y := 0; y < th; y++ {
+			row := src.Pix[(y0+y)*src.Stride+4*win.Min.X:]
+			o := tmp.pix[3*tw*y:]
+			for x := 0; x < tw; x++ {
+				o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	}
+	if !needV {
+		copy(out.pix, tmp.pix)
+		return out
+	}
+
+	// Vertical pass.
+	const half = int32(1) << (precisionBits - 1)
+	stride := 3 * tw
+	for y := 0; y < out.h; y++ {
+		k := vc.k[y*vc.ksize : y*vc.ksize+vc.n[y]]
+		base := (vc.xmin[y] - y0) * stride
+		o := out.pix[stride*y:]
+		for x := 0; x < stride; x++ {
+			s := half
+			p := base + x
+			for _, kv := range k {
+				s += int32(tmp.pix[p]) * kv
+				p += stride
+			}
+			o[x] = clipFixed(s)
+		}
+	}
+	return out
+}
