@@ -128,4 +128,3 @@ func compare(got, want []uint8) diffStats {
 	s.within2, s.exact, s.mae = float64(in2)/n, float64(exact)/n, float64(sum)/n
 	return s
 }
-
