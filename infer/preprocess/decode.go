@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"slices"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -99,9 +101,18 @@ func decodeRGB(data []byte, lim Limits) (img *image.RGBA, info Info, err error) 
 	if err := checkPixels(cfg.Width, cfg.Height, lim); err != nil {
 		return nil, info, err
 	}
-	if format == FormatWebP {
+	switch format {
+	case FormatWebP:
 		if err := checkWebP(data); err != nil {
 			return nil, info, err
+		}
+	case FormatGIF:
+		// The first frame may claim to be larger than the screen that
+		// DecodeConfig reports (PIL grows the image to fit it).
+		if fw, fh, ok := gifFrameExtent(data); ok {
+			if err := checkPixels(max(fw, cfg.Width), max(fh, cfg.Height), lim); err != nil {
+				return nil, info, err
+			}
 		}
 	}
 	ex := readMeta(format, data)
@@ -147,25 +158,35 @@ func guard[T any](format string, f func() (T, error)) (v T, err error) {
 	}()
 	v, err = f()
 	if err != nil {
-		var fe jpeg.FormatError
-		var ue jpeg.UnsupportedError
-		switch {
-		case errors.As(err, &ue):
-			err = fmt.Errorf("%w: %s: %v", ErrUnsupported, format, err)
-		case errors.As(err, &fe), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, format, truncated(err))
-		default:
-			err = fmt.Errorf("%w: %s: %v", ErrCorrupt, format, err)
-		}
+		err = classify(format, err)
 	}
 	return v, err
 }
 
-func truncated(err error) error {
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return errors.New("truncated file")
+// classify wraps a decoder error in ErrUnsupported (a valid file using a
+// feature the decoder lacks) or ErrCorrupt, without the decoder's own
+// "png: " style prefix.
+func classify(format string, err error) error {
+	msg := err.Error()
+	for {
+		p, rest, ok := strings.Cut(msg, ": ")
+		if !ok || !slices.Contains([]string{"jpeg", "png", "gif", "bmp", "tiff", "webp", "vp8", "vp8l", "ccitt", "lzw"}, p) {
+			break
+		}
+		msg = rest
 	}
-	return err
+	var (
+		jpegU jpeg.UnsupportedError
+		pngU  png.UnsupportedError
+		tiffU tiff.UnsupportedError
+	)
+	switch {
+	case errors.As(err, &jpegU), errors.As(err, &pngU), errors.As(err, &tiffU), errors.Is(err, bmp.ErrUnsupported):
+		return fmt.Errorf("%w: %s: %s", ErrUnsupported, format, msg)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: %s: truncated file", ErrCorrupt, format)
+	}
+	return fmt.Errorf("%w: %s: %s", ErrCorrupt, format, msg)
 }
 
 func decodeConfig(format string, data []byte) (image.Config, error) {
@@ -221,4 +242,35 @@ func checkWebP(data []byte) error {
 		}
 	}
 	return nil
+}
+
+// gifFrameExtent returns the right and bottom edges of the first image
+// descriptor of a GIF file, skipping the colour table and extensions.
+func gifFrameExtent(data []byte) (right, bottom int, ok bool) {
+	i := 13
+	if len(data) < i {
+		return 0, 0, false
+	}
+	if flags := data[10]; flags&0x80 != 0 {
+		i += 3 << (1 + flags&7)
+	}
+	for i < len(data) {
+		switch data[i] {
+		case 0x21: // extension: label, then sub-blocks until a zero length
+			i += 2
+			for i < len(data) && data[i] != 0 {
+				i += 1 + int(data[i])
+			}
+			i++
+		case 0x2c: // image descriptor
+			if i+9 > len(data) {
+				return 0, 0, false
+			}
+			u16 := func(o int) int { return int(data[o]) | int(data[o+1])<<8 }
+			return u16(i+1) + u16(i+5), u16(i+3) + u16(i+7), true
+		default:
+			return 0, 0, false
+		}
+	}
+	return 0, 0, false
 }
