@@ -190,3 +190,43 @@ func TestStream(t *testing.T) {
 		}
 	}
 }
+
+func TestExactBatchEqualsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	defer func(w int) { Workers = w }(Workers)
+	Workers = 2
+	for _, dim := range []int{7, 64, 130} {
+		m := randMatrix(rng, 5000, dim, 5)
+		qs := randMatrix(rng, 200, dim, 0)
+		copy(qs.Row(3), m.Row(10)) // a query equal to a row (and its duplicates)
+		allow := func(id int) bool { return id%3 != 0 }
+		for _, o := range []Options{{}, {Allow: allow}} {
+			got := ExactBatch(m, qs, 9, o)
+			for j := range qs.Len() {
+				if want := Exact(m, qs.Row(j), 9, o); !slices.Equal(got[j], want) {
+					t.Fatalf("dim %d query %d:\n got %v\nwant %v", dim, j, got[j], want)
+				}
+			}
+		}
+	}
+}
+
+func TestWithinEqualsNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m := randMatrix(rng, 4000, 8, 3) // low dim: many rows near any query
+	for trial := range 10 {
+		q := m.Row(trial * 7)
+		maxDist := float32(0.2 + 0.1*float64(trial))
+		got := Within(m, q, maxDist, Options{})
+		all := naiveExact(m, q, m.Len(), Options{})
+		var want []Neighbor
+		for _, nb := range all {
+			if nb.Dist <= maxDist {
+				want = append(want, nb)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("maxDist %v: got %d rows, want %d", maxDist, len(got), len(want))
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package search
+
+import (
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+)
+
+// benchRows is the matrix size the benchmarks use: 20,000 rows by default,
+// EMBEDSEARCH_BENCH_ROWS to change it (the target is 200000).
+func benchRows() int {
+	if s := os.Getenv("EMBEDSEARCH_BENCH_ROWS"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 20000
+}
+
+var (
+	benchOnce sync.Once
+	benchM    Matrix
+)
+
+func benchMatrix(b *testing.B) Matrix {
+	benchOnce.Do(func() {
+		benchM = randMatrix(rand.New(rand.NewPCG(42, 42)), benchRows(), 512, 0)
+	})
+	return benchM
+}
+
+// BenchmarkStream is the yardstick: reading the matrix once.
+func BenchmarkStream(b *testing.B) {
+	m := benchMatrix(b)
+	b.SetBytes(int64(len(m.Data) * 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		Stream(m.Data)
+	}
+}
+
+func BenchmarkExact(b *testing.B) {
+	m := benchMatrix(b)
+	q := m.Row(7)
+	b.SetBytes(int64(len(m.Data) * 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		Exact(m, q, 10, Options{})
+	}
+}
+
+func BenchmarkExactBatch100(b *testing.B) {
+	m := benchMatrix(b)
+	qs := Matrix{Data: m.Data[:100*512], Dim: 512}
+	b.SetBytes(int64(len(m.Data) * 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		ExactBatch(m, qs, 10, Options{})
+	}
+}

@@ -1,0 +1,102 @@
+package search
+
+import (
+	"cmp"
+	"slices"
+	"sync/atomic"
+)
+
+// Pair is two rows within a distance of each other, A < B.
+type Pair struct {
+	A, B int
+	Dist float32
+}
+
+// Pairs returns every pair of allowed rows at distance ≤ maxDist, sorted
+// by (A, B): exact all-pairs by a blocked matrix multiply, split across
+// Workers. Memory beyond the result is a few tiles per worker (plus a
+// compacted copy of the allowed rows when allow is not nil).
+func Pairs(m Matrix, maxDist float32, allow func(id int) bool) []Pair {
+	if m.Len() < 2 || maxDist < 0 {
+		return nil
+	}
+	sub, ids := compact(m, allow)
+	ps := pairsOf(sub, maxDist)
+	if ids != nil {
+		for i := range ps {
+			ps[i].A, ps[i].B = ids[ps[i].A], ids[ps[i].B]
+		}
+	}
+	slices.SortFunc(ps, comparePairs)
+	return ps
+}
+
+func comparePairs(a, b Pair) int {
+	if c := cmp.Compare(a.A, b.A); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.B, b.B)
+}
+
+// compact copies the allowed rows into a new matrix; ids maps its rows
+// back (nil when every row is allowed and m is returned as is).
+func compact(m Matrix, allow func(int) bool) (Matrix, []int) {
+	if allow == nil {
+		return m, nil
+	}
+	var ids []int
+	for i := range m.Len() {
+		if allow(i) {
+			ids = append(ids, i)
+		}
+	}
+	if len(ids) == m.Len() {
+		return m, nil
+	}
+	sub := Matrix{Data: make([]float32, 0, len(ids)*m.Dim), Dim: m.Dim}
+	for _, id := range ids {
+		sub.Data = append(sub.Data, m.Row(id)...)
+	}
+	return sub, ids
+}
+
+// pairsOf is the float32 all-pairs path: blocks of tileQueries rows (kept
+// in cache) meet every later row in tiles of tileRows. Blocks are handed
+// out in order through a counter, so uneven triangle rows balance.
+func pairsOf(m Matrix, maxDist float32) []Pair {
+	n, dim := m.Len(), m.Dim
+	floor := dotBound(maxDist)
+	nblocks := (n + tileQueries - 1) / tileQueries
+	var next atomic.Int64
+	found := make([][]Pair, max(1, min(Workers, nblocks)))
+	run(len(found), func(w int) {
+		buf := make([]float32, tileRows*tileQueries)
+		var got []Pair
+		for {
+			b := int(next.Add(1) - 1)
+			if b >= nblocks {
+				break
+			}
+			i0 := b * tileQueries
+			ni := min(tileQueries, n-i0)
+			qs := m.Data[i0*dim : (i0+ni)*dim]
+			for r0 := i0; r0 < n; r0 += tileRows {
+				nr := min(tileRows, n-r0)
+				dotTile(qs, ni, m.Data[r0*dim:(r0+nr)*dim], nr, dim, buf)
+				for j := range ni {
+					a := i0 + j
+					for i, d := range buf[j*nr : (j+1)*nr] {
+						if d < floor || r0+i <= a {
+							continue
+						}
+						if dist := distFromDot(d); dist <= maxDist {
+							got = append(got, Pair{a, r0 + i, dist})
+						}
+					}
+				}
+			}
+		}
+		found[w] = got
+	})
+	return slices.Concat(found...)
+}

@@ -1,0 +1,121 @@
+package search
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+func naivePairs(m Matrix, maxDist float32, allow func(int) bool) []Pair {
+	var ps []Pair
+	var d [1]float32
+	for a := range m.Len() {
+		for b := a + 1; b < m.Len(); b++ {
+			if allow != nil && (!allow(a) || !allow(b)) {
+				continue
+			}
+			dotRows(m.Row(a), m.Row(b), m.Dim, d[:])
+			if dist := distFromDot(d[0]); dist <= maxDist {
+				ps = append(ps, Pair{a, b, dist})
+			}
+		}
+	}
+	return ps
+}
+
+// nearDupMatrix plants groups of near copies among random rows.
+func nearDupMatrix(rng *rand.Rand, n, dim int, noise float64) Matrix {
+	m := randMatrix(rng, n, dim, 0)
+	for i := 1; i < n; i++ {
+		if rng.IntN(3) == 0 {
+			src := m.Row(rng.IntN(i))
+			row := m.Row(i)
+			for j := range row {
+				row[j] = src[j] + float32(noise*rng.NormFloat64())
+			}
+			Normalize(row)
+		}
+	}
+	return m
+}
+
+func TestPairsEqualsNaive(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	defer func(w int) { Workers = w }(Workers)
+	for _, workers := range []int{1, 2} {
+		Workers = workers
+		for _, tc := range []struct {
+			n, dim int
+			maxDist float32
+		}{{2, 8, 2}, {300, 16, 0.5}, {700, 64, 0.3}, {500, 5, 0.2}} {
+			m := nearDupMatrix(rng, tc.n, tc.dim, 0.01)
+			for _, allow := range []func(int) bool{nil, func(id int) bool { return id%4 != 1 }} {
+				got := Pairs(m, tc.maxDist, allow)
+				want := naivePairs(m, tc.maxDist, allow)
+				if !slices.Equal(got, want) {
+					t.Fatalf("n=%d dim=%d: got %d pairs, want %d", tc.n, tc.dim, len(got), len(want))
+				}
+				if tc.n > 2 && len(want) == 0 {
+					t.Fatalf("n=%d: test data has no pairs", tc.n)
+				}
+			}
+		}
+	}
+}
+
+func TestGroupsOrderIndependent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(15, 16))
+	m := nearDupMatrix(rng, 400, 32, 0.05)
+	pairs := Pairs(m, 0.45, nil)
+	if len(pairs) < 20 {
+		t.Fatalf("only %d pairs: test data too sparse", len(pairs))
+	}
+	better := func(a, b int) bool { return a%7 < b%7 || (a%7 == b%7 && a > b) }
+	want := Groups(m, pairs, better)
+	for range 5 {
+		shuffled := slices.Clone(pairs)
+		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		for i := range shuffled {
+			if rng.IntN(2) == 0 { // the same pair written the other way round
+				shuffled[i].A, shuffled[i].B = shuffled[i].B, shuffled[i].A
+			}
+		}
+		got := Groups(m, shuffled, better)
+		if !slices.EqualFunc(got, want, func(a, b Group) bool {
+			return slices.Equal(a.Members, b.Members) && a.Keeper == b.Keeper &&
+				slices.Equal(a.Dists, b.Dists) && a.MaxLink == b.MaxLink && a.MaxDist == b.MaxDist
+		}) {
+			t.Fatal("groups depend on pair order")
+		}
+	}
+	// Every pair's rows share a group; keeper is the best member; distances
+	// are consistent with the pairs.
+	in := map[int]int{}
+	for gi, g := range want {
+		for _, x := range g.Members {
+			in[x] = gi
+			if x != g.Keeper && better(x, g.Keeper) {
+				t.Fatalf("group %d: member %d beats keeper %d", gi, x, g.Keeper)
+			}
+		}
+		if g.MaxDist < g.MaxLink {
+			t.Fatalf("group %d: diameter %v below largest link %v", gi, g.MaxDist, g.MaxLink)
+		}
+	}
+	for _, p := range pairs {
+		if in[p.A] != in[p.B] {
+			t.Fatalf("pair %v split across groups", p)
+		}
+		g := want[in[p.A]]
+		for i, x := range g.Members {
+			if x == g.Keeper && g.Dists[i] != 0 {
+				t.Fatalf("keeper distance %v, want 0", g.Dists[i])
+			}
+			if (x == p.A && p.B == g.Keeper) || (x == p.B && p.A == g.Keeper) {
+				if g.Dists[i] != p.Dist {
+					t.Fatalf("member %d: distance to keeper %v, pair says %v", x, g.Dists[i], p.Dist)
+				}
+			}
+		}
+	}
+}
