@@ -1,0 +1,95 @@
+package infer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	ort "github.com/yalue/onnxruntime_go"
+)
+
+const cudaProvider = "CUDAExecutionProvider"
+
+// cudaLibraries are what onnxruntime's CUDA 12 build loads besides the
+// driver: the CUDA runtime, cuBLAS and cuDNN 9.
+var cudaLibraries = []string{"libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9"}
+
+// CUDA reports whether the CUDA execution provider can be used and, when it
+// cannot, the first reason found, as one line a user can act on. The checks
+// run once: the library's build, the provider library beside it, the CUDA
+// libraries it needs, a GPU the driver sees, and finally onnxruntime itself
+// accepting the provider.
+func (rt *Runtime) CUDA() (ok bool, why string) {
+	rt.cudaOnce.Do(func() { rt.cudaOK, rt.cudaWhy = rt.checkCUDA() })
+	return rt.cudaOK, rt.cudaWhy
+}
+
+func (rt *Runtime) checkCUDA() (bool, string) {
+	if !slices.Contains(rt.providers, cudaProvider) {
+		return false, fmt.Sprintf("this onnxruntime build (%s, %s) has no CUDA provider (it offers %s); "+
+			"install Microsoft's onnxruntime-gpu build for CUDA 12 and pass --onnxruntime PATH/libonnxruntime.so",
+			rt.Version, rt.Path, strings.Join(rt.providers, ", "))
+	}
+	// Builds list the provider even when its plugin library is absent (the
+	// pinned download is such a CPU-only package); onnxruntime loads the
+	// plugins from the folder of libonnxruntime.
+	dir := filepath.Dir(rt.Path)
+	for _, plugin := range []string{"libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"} {
+		if _, err := os.Stat(filepath.Join(dir, plugin)); err != nil {
+			return false, fmt.Sprintf("%s is not beside %s, so this onnxruntime is CPU-only; "+
+				"for CUDA install Microsoft's onnxruntime-gpu build for CUDA 12 (linux-x64) and pass --onnxruntime PATH/lib/libonnxruntime.so",
+				plugin, rt.Path)
+		}
+	}
+	var missing []string
+	for _, lib := range cudaLibraries {
+		if err := canLoad(lib); err != nil {
+			missing = append(missing, lib)
+		}
+	}
+	if len(missing) > 0 {
+		return false, fmt.Sprintf("CUDA libraries not found: %s (install CUDA 12 and cuDNN 9, or add their lib folders to LD_LIBRARY_PATH)",
+			strings.Join(missing, ", "))
+	}
+	n, err := cudaDeviceCount()
+	if err != nil {
+		return false, err.Error()
+	}
+	if n == 0 {
+		return false, "the CUDA driver sees no GPU device"
+	}
+	if err := cudaSessionOptions(); err != nil {
+		return false, "onnxruntime refused the CUDA provider: " + oneLine(err.Error())
+	}
+	return true, fmt.Sprintf("%d CUDA device(s)", n)
+}
+
+// cudaSessionOptions asks onnxruntime to append the CUDA provider to a
+// throw-away session configuration, which loads the provider library.
+func cudaSessionOptions() error {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return err
+	}
+	defer opts.Destroy()
+	return appendCUDA(opts)
+}
+
+func appendCUDA(opts *ort.SessionOptions) error {
+	cuda, err := ort.NewCUDAProviderOptions()
+	if err != nil {
+		return err
+	}
+	defer cuda.Destroy()
+	return opts.AppendExecutionProviderCUDA(cuda)
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}

@@ -1,0 +1,345 @@
+package infer
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"strings"
+	"sync"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/models"
+)
+
+// Devices an Encoder runs on.
+const (
+	DeviceCPU  = "cpu"
+	DeviceCUDA = "cuda"
+	DeviceAuto = "auto" // CUDA when it can be used, else CPU
+)
+
+// DefaultBatch is the number of images per inference call when
+// EncoderOptions.Batch is 0 and the model's batch axis is dynamic.
+const DefaultBatch = 16
+
+// EncoderOptions configure an Encoder.
+type EncoderOptions struct {
+	Device  string // DeviceCPU (also ""), DeviceCUDA or DeviceAuto
+	Threads int    // onnxruntime intra-op threads; 0 lets onnxruntime choose (one per core)
+	Batch   int    // images per inference call; 0 = DefaultBatch (a fixed-batch model always uses its own size)
+	Limits  preprocess.Limits
+	// Workers is the number of decode/preprocess goroutines in Embed;
+	// 0 = GOMAXPROCS.
+	Workers int
+}
+
+// Encoder runs a model's image tower: one onnxruntime session plus the
+// model's Preparer. It is safe for concurrent use; Close waits for calls in
+// progress.
+type Encoder struct {
+	man     *models.Manifest
+	prep    *preprocess.Preparer
+	device  string
+	dim     int
+	batch   int // images per Run
+	fixed   bool
+	workers int
+	tlen    int // float32 values per image tensor
+
+	mu      sync.RWMutex // held for reading by Run, for writing by Close
+	session *ort.DynamicAdvancedSession
+}
+
+// NewEncoder checks the model's manifest against its image graph and
+// creates a session on the requested device. A disagreement between the
+// manifest and the graph is ErrModelMismatch; a device that cannot be used
+// is ErrDevice (DeviceAuto falls back to the CPU instead).
+func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error) {
+	man := m.Manifest
+	graph, err := m.ReadFile(man.Image.File)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", man.ID, err)
+	}
+	fixedBatch, err := checkGraph(man, graph)
+	if err != nil {
+		return nil, err
+	}
+	prep, err := preprocess.NewPreparer(man.Preprocess, o.Limits)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", man.ID, err)
+	}
+	e := &Encoder{man: man, prep: prep, dim: man.Dim, tlen: prep.TensorLen(), workers: o.Workers}
+	if e.tlen != 3*man.Image.Input.Height*man.Image.Input.Width {
+		return nil, fmt.Errorf("%w: model %s: preprocessing makes %d values per image, the input takes 3x%dx%d",
+			ErrModelMismatch, man.ID, e.tlen, man.Image.Input.Height, man.Image.Input.Width)
+	}
+	switch {
+	case fixedBatch > 0:
+		e.batch, e.fixed = fixedBatch, true
+	case o.Batch > 0:
+		e.batch = o.Batch
+	default:
+		e.batch = DefaultBatch
+	}
+	if e.workers <= 0 {
+		e.workers = runtime.GOMAXPROCS(0)
+	}
+
+	device := o.Device
+	if device == "" {
+		device = DeviceCPU
+	}
+	switch device {
+	case DeviceCPU:
+	case DeviceCUDA, DeviceAuto:
+		if ok, why := rt.CUDA(); !ok {
+			if device == DeviceCUDA {
+				return nil, fmt.Errorf("%w: --device cuda: %s", ErrDevice, why)
+			}
+			device = DeviceCPU
+		} else {
+			device = DeviceCUDA
+		}
+	default:
+		return nil, fmt.Errorf("%w: unknown device %q (want cpu, cuda or auto)", ErrDevice, o.Device)
+	}
+	s, err := newSession(graph, man, device, o.Threads)
+	if err != nil && device == DeviceCUDA && o.Device == DeviceAuto {
+		device = DeviceCPU
+		s, err = newSession(graph, man, device, o.Threads)
+	}
+	if err != nil {
+		if device == DeviceCUDA {
+			return nil, fmt.Errorf("%w: cuda session for model %s: %s", ErrDevice, man.ID, oneLine(err.Error()))
+		}
+		return nil, fmt.Errorf("model %s: create session: %w", man.ID, err)
+	}
+	e.session, e.device = s, device
+	return e, nil
+}
+
+func newSession(graph []byte, man *models.Manifest, device string, threads int) (*ort.DynamicAdvancedSession, error) {
+	opts, err := ort.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	if threads > 0 {
+		if err := opts.SetIntraOpNumThreads(threads); err != nil {
+			return nil, err
+		}
+	}
+	if device == DeviceCUDA {
+		if err := appendCUDA(opts); err != nil {
+			return nil, err
+		}
+	}
+	return ort.NewDynamicAdvancedSessionWithONNXData(graph,
+		[]string{man.Image.Input.Name}, []string{man.Image.Output.Name}, opts)
+}
+
+// checkGraph compares the manifest with the graph's declared inputs and
+// outputs and returns the graph's fixed batch size (0 when dynamic).
+func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) {
+	inputs, outputs, err := ort.GetInputOutputInfoWithONNXData(graph)
+	if err != nil {
+		return 0, fmt.Errorf("model %s: read graph %s: %w", man.ID, man.Image.File, err)
+	}
+	in, out := man.Image.Input, man.Image.Output
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+
+	var gin *ort.InputOutputInfo
+	for i := range inputs {
+		if inputs[i].Name == in.Name {
+			gin = &inputs[i]
+		}
+	}
+	switch {
+	case gin == nil:
+		bad("input %q: the graph's inputs are %s", in.Name, describe(inputs))
+	case len(inputs) != 1:
+		bad("the graph has %d inputs (%s); an image tower takes one", len(inputs), describe(inputs))
+	}
+	if gin != nil {
+		if gin.DataType != ort.TensorElementDataTypeFloat {
+			bad("input %q: manifest says %s, graph says %s", in.Name, in.DType, gin.DataType)
+		}
+		d := gin.Dimensions
+		if len(d) != 4 {
+			bad("input %q: manifest says %s [N,%d,%d,%d], graph says shape %v", in.Name, in.Layout, in.Channels, in.Height, in.Width, d)
+		} else {
+			if d[1] != int64(in.Channels) || !dimOK(d[2], in.Height) || !dimOK(d[3], in.Width) {
+				bad("input %q: manifest says [N,%d,%d,%d], graph says %v", in.Name, in.Channels, in.Height, in.Width, d)
+			}
+			graphDynamic := d[0] <= 0
+			if graphDynamic != in.DynamicBatch {
+				bad("input %q: manifest says dynamic_batch %v, graph's batch axis is %s", in.Name, in.DynamicBatch, batchAxis(d[0]))
+			}
+			if !graphDynamic {
+				fixedBatch = int(d[0])
+			}
+		}
+	}
+	var gout *ort.InputOutputInfo
+	for i := range outputs {
+		if outputs[i].Name == out.Name {
+			gout = &outputs[i]
+		}
+	}
+	if gout == nil {
+		bad("output %q: the graph's outputs are %s", out.Name, describe(outputs))
+	} else {
+		if gout.DataType != ort.TensorElementDataTypeFloat {
+			bad("output %q: manifest says %s, graph says %s", out.Name, out.DType, gout.DataType)
+		}
+		d := gout.Dimensions
+		if len(d) != 2 || !dimOK(d[1], man.Dim) {
+			bad("output %q: manifest says [N,%d] (dim), graph says %v", out.Name, man.Dim, d)
+		}
+	}
+	if len(problems) > 0 {
+		return 0, fmt.Errorf("%w: model %s (%s): %s", ErrModelMismatch, man.ID, man.Image.File, strings.Join(problems, "; "))
+	}
+	return fixedBatch, nil
+}
+
+// dimOK accepts a graph dimension equal to want or symbolic (<= 0).
+func dimOK(d int64, want int) bool { return d <= 0 || d == int64(want) }
+
+func batchAxis(d int64) string {
+	if d <= 0 {
+		return "dynamic"
+	}
+	return fmt.Sprintf("fixed at %d", d)
+}
+
+func describe(infos []ort.InputOutputInfo) string {
+	s := make([]string, len(infos))
+	for i, x := range infos {
+		s[i] = fmt.Sprintf("%q %s %v", x.Name, x.DataType, x.Dimensions)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Device is the device the session runs on: DeviceCPU or DeviceCUDA.
+func (e *Encoder) Device() string { return e.device }
+
+// Dim is the embedding dimension.
+func (e *Encoder) Dim() int { return e.dim }
+
+// Batch is the number of images per inference call.
+func (e *Encoder) Batch() int { return e.batch }
+
+// TensorLen is the number of float32 values of one image tensor (3*H*W).
+func (e *Encoder) TensorLen() int { return e.tlen }
+
+// Preparer is the model's image preparation.
+func (e *Encoder) Preparer() *preprocess.Preparer { return e.prep }
+
+// Close releases the session. Calls in progress finish first.
+func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.session == nil {
+		return nil
+	}
+	err := e.session.Destroy()
+	e.session = nil
+	return err
+}
+
+// RunTensors embeds n ready tensors laid out back to back in batch (NCHW,
+// n*TensorLen() values) and returns n L2-normalised vectors. n may exceed
+// Batch(); the work is split into Batch()-sized calls. For a fixed-batch
+// model the last call is padded with zeros, which cannot change the other
+// rows: images in a batch are independent.
+func (e *Encoder) RunTensors(batch []float32, n int) ([][]float32, error) {
+	if n < 0 || len(batch) < n*e.tlen {
+		return nil, fmt.Errorf("run: %d values for %d images of %d", len(batch), n, e.tlen)
+	}
+	out := make([][]float32, 0, n)
+	for start := 0; start < n; start += e.batch {
+		k := min(e.batch, n-start)
+		vecs, err := e.run(batch[start*e.tlen:(start+k)*e.tlen], k)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vecs...)
+	}
+	return out, nil
+}
+
+// run does one session call on k <= Batch() images.
+func (e *Encoder) run(in []float32, k int) ([][]float32, error) {
+	rows := k
+	if e.fixed && k < e.batch {
+		rows = e.batch
+		padded := make([]float32, rows*e.tlen)
+		copy(padded, in)
+		in = padded
+	}
+	h, w := e.man.Image.Input.Height, e.man.Image.Input.Width
+	input, err := ort.NewTensor(ort.NewShape(int64(rows), 3, int64(h), int64(w)), in)
+	if err != nil {
+		return nil, fmt.Errorf("run: input tensor: %w", err)
+	}
+	defer input.Destroy()
+	flat := make([]float32, rows*e.dim)
+	output, err := ort.NewTensor(ort.NewShape(int64(rows), int64(e.dim)), flat)
+	if err != nil {
+		return nil, fmt.Errorf("run: output tensor: %w", err)
+	}
+	defer output.Destroy()
+
+	e.mu.RLock()
+	if e.session == nil {
+		e.mu.RUnlock()
+		return nil, ErrClosed
+	}
+	err = e.session.Run([]ort.Value{input}, []ort.Value{output})
+	e.mu.RUnlock()
+	if err != nil {
+		return nil, fmt.Errorf("run model %s: %w", e.man.ID, err)
+	}
+	vecs := make([][]float32, k)
+	for i := range vecs {
+		v := flat[i*e.dim : (i+1)*e.dim : (i+1)*e.dim]
+		normalize(v)
+		vecs[i] = v
+	}
+	return vecs, nil
+}
+
+// normalize scales v to unit L2 norm in place (a zero vector stays zero).
+// The sum is taken in float64 so the result does not depend on accumulated
+// float32 rounding.
+func normalize(v []float32) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+		return
+	}
+	inv := 1 / math.Sqrt(s)
+	for i, x := range v {
+		v[i] = float32(float64(x) * inv)
+	}
+}
+
+// EmbedBytes decodes, prepares and embeds one image held in memory.
+func (e *Encoder) EmbedBytes(data []byte) ([]float32, preprocess.Info, error) {
+	t := make([]float32, e.tlen)
+	info, err := e.prep.Bytes(data, t)
+	if err != nil {
+		return nil, info, err
+	}
+	vecs, err := e.RunTensors(t, 1)
+	if err != nil {
+		return nil, info, err
+	}
+	return vecs[0], info, nil
+}

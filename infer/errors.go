@@ -1,0 +1,27 @@
+package infer
+
+import "errors"
+
+// Errors returned by this package. They are wrapped with context; test with
+// errors.Is.
+var (
+	// ErrRuntimeNotFound: no usable onnxruntime library was found and none
+	// could be downloaded (offline, or the platform has no pinned download).
+	ErrRuntimeNotFound = errors.New("onnxruntime library not found")
+	// ErrRuntimeVersion: a library was found but is older than MinVersion or
+	// does not offer the C API this build needs.
+	ErrRuntimeVersion = errors.New("onnxruntime library too old")
+	// ErrRuntimeLoaded: a different library was asked for after one was
+	// loaded; onnxruntime can be loaded once per process.
+	ErrRuntimeLoaded = errors.New("another onnxruntime library is already loaded")
+	// ErrDownload: the pinned download failed or its bytes did not match the
+	// pinned size and SHA-256 (nothing was written to the cache).
+	ErrDownload = errors.New("onnxruntime download failed")
+	// ErrModelMismatch: the model's manifest disagrees with the ONNX graph's
+	// own input/output description.
+	ErrModelMismatch = errors.New("model manifest does not match the ONNX graph")
+	// ErrDevice: the requested execution device cannot be used.
+	ErrDevice = errors.New("device unavailable")
+	// ErrClosed: the encoder was used after Close.
+	ErrClosed = errors.New("encoder closed")
+)

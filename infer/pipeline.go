@@ -1,0 +1,195 @@
+package infer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/embedsearch/embedsearch/infer/preprocess"
+)
+
+// Item is the result for one input path.
+type Item struct {
+	Index  int    // position in the input stream
+	Path   string // as received
+	Size   int64  // bytes read
+	SHA256 string // of the file bytes (hex)
+	// Vector is L2-normalised; nil when Err != nil.
+	Vector []float32
+	Info   preprocess.Info
+	// Err is this file's failure (read, decode, preprocess). It never stops
+	// the stream.
+	Err error
+}
+
+// job is one path on its way through the pipeline. A prepare goroutine
+// fills it and closes done; the batcher reads it only after done.
+type job struct {
+	item   Item
+	tensor []float32 // nil when item.Err != nil
+	done   chan struct{}
+}
+
+// Embed reads paths until the channel is closed, decodes and prepares them
+// in parallel (Workers goroutines), runs them through the model in batches
+// and calls emit for every path, in input order, from a single goroutine.
+// Per-file failures are reported in Item.Err and do not stop the stream. An
+// error returned by emit, an inference failure or the cancellation of ctx
+// stops Embed promptly; it then returns that error and reads no more paths
+// (a sender should select on ctx as well).
+//
+// Memory is bounded: at most Workers files are held in memory at once, and
+// at most about two batches plus Workers prepared tensors wait for inference.
+func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item) error) error {
+	window := 2*e.batch + e.workers
+	queue := make(chan *job, window) // prepared or in preparation, in input order
+	tensors := sync.Pool{New: func() any { return make([]float32, e.tlen) }}
+	var received atomic.Int64 // paths taken from the input so far
+
+	g, ctx := errgroup.WithContext(ctx)
+
+	// Stage 1: take paths in order, start a prepare goroutine for each (at
+	// most Workers at once) and queue its job in input order. The queue's
+	// capacity is the in-flight window: a full queue stops reading input.
+	g.Go(func() error {
+		defer close(queue)
+		var workers errgroup.Group
+		workers.SetLimit(e.workers)
+		defer workers.Wait()
+		for index := 0; ; index++ {
+			var path string
+			var ok bool
+			select {
+			case path, ok = <-paths:
+				if !ok {
+					return nil
+				}
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			received.Add(1)
+			j := &job{item: Item{Index: index, Path: path}, done: make(chan struct{})}
+			workers.Go(func() error {
+				defer close(j.done)
+				if ctx.Err() != nil {
+					j.item.Err = ctx.Err()
+					return nil
+				}
+				t := tensors.Get().([]float32)
+				if e.prepare(&j.item, t) {
+					j.tensor = t
+				} else {
+					tensors.Put(t)
+				}
+				return nil
+			})
+			select {
+			case queue <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	})
+
+	// Stage 2: take jobs in order, wait until each is prepared, gather up
+	// to Batch ready tensors, run them and emit every item in order.
+	g.Go(func() error {
+		var pending []*job // in input order, failed ones included
+		buf := make([]float32, e.batch*e.tlen)
+		ready := 0
+		flush := func() error {
+			if ready > 0 {
+				n := 0
+				for _, j := range pending {
+					if j.tensor != nil {
+						copy(buf[n*e.tlen:], j.tensor)
+						tensors.Put(j.tensor)
+						j.tensor = nil
+						n++
+					}
+				}
+				vecs, err := e.RunTensors(buf, n)
+				if err != nil {
+					return err
+				}
+				n = 0
+				for _, j := range pending {
+					if j.item.Err == nil {
+						j.item.Vector = vecs[n]
+						n++
+					}
+				}
+			}
+			for _, j := range pending {
+				if err := emit(j.item); err != nil {
+					return err
+				}
+			}
+			pending, ready = pending[:0], 0
+			return nil
+		}
+		consumed := int64(0)
+		for {
+			// Run a partial batch only when the input itself is slow: no path
+			// is between the input and this loop.
+			if len(pending) > 0 && consumed == received.Load() && len(queue) == 0 {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+			var j *job
+			var ok bool
+			select {
+			case j, ok = <-queue:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			if !ok {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return flush()
+			}
+			consumed++
+			select {
+			case <-j.done:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			pending = append(pending, j)
+			if j.item.Err == nil {
+				ready++
+			}
+			if ready == e.batch {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+	})
+	return g.Wait()
+}
+
+// prepare reads the file once (size, SHA-256) and writes its tensor into t.
+// It reports whether t holds a tensor; otherwise it.Err says why not.
+func (e *Encoder) prepare(it *Item, t []float32) bool {
+	data, err := os.ReadFile(it.Path)
+	if err != nil {
+		it.Err = err
+		return false
+	}
+	it.Size = int64(len(data))
+	sum := sha256.Sum256(data)
+	it.SHA256 = hex.EncodeToString(sum[:])
+	it.Info, err = e.prep.Bytes(data, t)
+	if err != nil {
+		it.Err = err
+		return false
+	}
+	return true
+}

@@ -1,0 +1,133 @@
+#!/usr/bin/python3
+"""Generate the tiny test encoders under testdata/models.
+
+Run from anywhere with Debian's python3-onnx and python3-numpy:
+
+    /usr/bin/python3 testdata/models/gen.py
+
+Every model is built node by node with onnx.helper from weights drawn from a
+fixed seed, so the output is byte-for-byte reproducible. The encoders are
+small but real: a strided convolution, ReLU, average pooling that keeps a
+4x4 spatial grid, and a linear layer, so the embedding depends on where
+things are in the image, not only on its mean colour.
+
+    tiny/        3x32x32 -> 16, dynamic batch axis ("batch")
+    tiny-fixed/  the same weights with the batch axis fixed at 3
+    mismatch/    the tiny graph with a manifest that disagrees with it
+                 (input name, size and dim), for the load-time check
+"""
+
+import hashlib
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SEED = 20261129
+H = W = 32
+DIM = 16
+OPSET = 17
+IR_VERSION = 8  # readable by every onnxruntime >= 1.14
+
+
+def weights():
+    rng = np.random.RandomState(SEED)
+    conv_w = rng.normal(0, 0.3, size=(8, 3, 3, 3)).astype(np.float32)
+    conv_b = rng.normal(0, 0.1, size=(8,)).astype(np.float32)
+    fc_w = rng.normal(0, 0.2, size=(8 * 4 * 4, DIM)).astype(np.float32)
+    fc_b = rng.normal(0, 0.1, size=(DIM,)).astype(np.float32)
+    return conv_w, conv_b, fc_w, fc_b
+
+
+def encoder(batch, input_name="pixel_values", output_name="embedding"):
+    conv_w, conv_b, fc_w, fc_b = weights()
+    inits = [
+        numpy_helper.from_array(conv_w, "conv.weight"),
+        numpy_helper.from_array(conv_b, "conv.bias"),
+        numpy_helper.from_array(fc_w, "fc.weight"),
+        numpy_helper.from_array(fc_b, "fc.bias"),
+    ]
+    nodes = [
+        # 3x32x32 -> 8x16x16
+        helper.make_node("Conv", [input_name, "conv.weight", "conv.bias"], ["c1"],
+                         kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        # 8x16x16 -> 8x4x4
+        helper.make_node("AveragePool", ["r1"], ["p1"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("Flatten", ["p1"], ["f1"], axis=1),
+        helper.make_node("Gemm", ["f1", "fc.weight", "fc.bias"], [output_name]),
+    ]
+    graph = helper.make_graph(
+        nodes, "tiny_encoder",
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [batch, 3, H, W])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [batch, DIM])],
+        initializer=inits,
+    )
+    model = helper.make_model(graph, producer_name="embedsearch-testdata",
+                              opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = IR_VERSION
+    onnx.checker.check_model(model)
+    return model
+
+
+def manifest(model_id, onnx_bytes, dynamic, input_name="pixel_values", output_name="embedding",
+             height=H, width=W, dim=DIM, description=""):
+    return {
+        "format": 1,
+        "id": model_id,
+        "description": description,
+        "license": "CC0-1.0 (random weights made by testdata/models/gen.py)",
+        "dim": dim,
+        "normalized": False,
+        "files": [{
+            "name": "model.onnx",
+            "size": len(onnx_bytes),
+            "sha256": hashlib.sha256(onnx_bytes).hexdigest(),
+        }],
+        "image": {
+            "file": "model.onnx",
+            "input": {
+                "name": input_name, "dtype": "float32", "layout": "NCHW", "channels": 3,
+                "height": height, "width": width, "dynamic_batch": dynamic,
+            },
+            "output": {"name": output_name, "dtype": "float32"},
+        },
+        "preprocess": {
+            "resize": "shortest_crop", "size": height, "crop": [height, width],
+            "interpolation": "bicubic", "rescale": 1 / 255,
+            "mean": [0.48145466, 0.4578275, 0.40821073],
+            "std": [0.26862954, 0.26130258, 0.27577711],
+            "pad_color": [0, 0, 0],
+        },
+        "thresholds": {"exact": 0.01, "near": 0.2, "similar": 0.6},
+    }
+
+
+def write(name, model, man):
+    d = os.path.join(HERE, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(model)
+    with open(os.path.join(d, "manifest.json"), "w") as f:
+        json.dump(man, f, indent=2)
+        f.write("\n")
+
+
+def main():
+    dyn = encoder("batch").SerializeToString()
+    write("tiny", dyn, manifest("tiny-test-v1", dyn, True,
+                                description="test encoder, dynamic batch"))
+    fixed = encoder(3).SerializeToString()
+    write("tiny-fixed", fixed, manifest("tiny-fixed-test-v1", fixed, False,
+                                        description="test encoder, batch fixed at 3 (same weights as tiny)"))
+    # The graph says pixel_values 3x32x32 -> 16; this manifest says otherwise.
+    write("mismatch", dyn, manifest("mismatch-test-v1", dyn, True, input_name="images",
+                                    height=64, width=64, dim=32,
+                                    description="manifest deliberately disagrees with the graph"))
+
+
+if __name__ == "__main__":
+    main()
