@@ -131,8 +131,7 @@ func decodeRGB(data []byte, lim Limits) (img *image.RGBA, info Info, err error) 
 			return nil, info, fmt.Errorf("%w: %s decoded %dx%d, header says %dx%d", ErrCorrupt, format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 		}
 	}
-	rgb := toRGBA(src, format, cfg.Width, cfg.Height)
-	rgb = orient(rgb, info.Orientation)
+	rgb := orient(toRGBA(src, format, cfg.Width, cfg.Height), info.Orientation)
 	info.Width, info.Height = rgb.Rect.Dx(), rgb.Rect.Dy()
 	return rgb, info, nil
 }
