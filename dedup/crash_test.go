@@ -1,0 +1,133 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// crashFixture lays out a keeper and four duplicates (identical bytes, so
+// links can be undone too) under dir/root.
+func crashFixture(t *testing.T, dir string, create bool) []File {
+	names := []string{"keep.jpg", "a/d1.jpg", "b/d2.jpg", "c/d3.jpg", "d/d4.jpg"}
+	var files []File
+	for _, n := range names {
+		p := filepath.Join(dir, "root", n)
+		if create {
+			files = append(files, put(t, p, "same bytes"))
+		} else {
+			files = append(files, describe(t, p))
+		}
+	}
+	return files
+}
+
+// TestCrashHelper is the child process of TestCrashMidApply: it applies a plan
+// and kills itself with SIGKILL at the point named in the environment.
+func TestCrashHelper(t *testing.T) {
+	dir := os.Getenv("DEDUP_CRASH_DIR")
+	if dir == "" {
+		t.Skip("child process of TestCrashMidApply")
+	}
+	at := strings.Split(os.Getenv("DEDUP_CRASH_AT"), ":")
+	seq, _ := strconv.Atoi(at[0])
+	testHook = func(s int, state string) {
+		if s == seq && state == at[1] {
+			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		}
+	}
+	files := crashFixture(t, dir, false)
+	op := Op(os.Getenv("DEDUP_CRASH_OP"))
+	p, err := NewPlan([]Group{{Members: files}}, Config{Op: op, Roots: []string{filepath.Join(dir, "root")},
+		MoveTo: filepath.Join(dir, "moved")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := CreateJournal(filepath.Join(dir, "journal.jsonl"), Header{Op: op, Roots: p.Config.Roots, MoveTo: p.Config.MoveTo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Apply(context.Background(), ApplyOptions{Journal: j})
+	t.Fatal("not killed")
+}
+
+// A kill -9 in the middle of Apply leaves every file untouched or completely
+// handled, the journal says which action was in flight, and Undo restores
+// everything.
+func TestCrashMidApply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	for _, op := range []Op{OpMove, OpTrash, OpHardLink, OpSymlink} {
+		for _, at := range []string{"2:begin", "2:done"} {
+			t.Run(fmt.Sprintf("%s-%s", op, at), func(t *testing.T) {
+				dir := t.TempDir()
+				t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
+				files := crashFixture(t, dir, true)
+				before := snapshot(t, filepath.Join(dir, "root"))
+				cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
+				cmd.Env = append(os.Environ(), "DEDUP_CRASH_DIR="+dir, "DEDUP_CRASH_AT="+at, "DEDUP_CRASH_OP="+string(op))
+				out, err := cmd.CombinedOutput()
+				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+					t.Fatalf("child was not killed: %v\n%s", err, out)
+				}
+				_, entries, err := ReadJournal(filepath.Join(dir, "journal.jsonl"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(entries) != 2 || entries[0].Final != StateDone || entries[1].Final != StateBegin {
+					t.Fatalf("journal: %+v", entries)
+				}
+				// Action 1 done; action 2 done or not by crash point; 3, 4 untouched.
+				handled := map[string]bool{files[1].Path: true, files[2].Path: at == "2:done"}
+				for _, f := range files[1:] {
+					checkHandled(t, op, f, files[0], dir, handled[f.Path])
+				}
+				for _, r := range undo(t, filepath.Join(dir, "journal.jsonl")) {
+					if r.Refused != nil {
+						t.Errorf("undo refused %s: %v", r.Entry.Src, r.Refused)
+					}
+				}
+				sameSnapshot(t, "after crash and undo", before, snapshot(t, filepath.Join(dir, "root")))
+			})
+		}
+	}
+}
+
+// checkHandled asserts f is either exactly as before or completely handled.
+func checkHandled(t *testing.T, op Op, f, keeper File, dir string, handled bool) {
+	t.Helper()
+	fi, err := os.Lstat(f.Path)
+	if !handled {
+		got := describe(t, f.Path)
+		if err != nil || !fi.Mode().IsRegular() || got.SHA256 != f.SHA256 || !got.ModTime.Equal(f.ModTime) {
+			t.Errorf("%s should be untouched: %+v", f.Path, got)
+		}
+		kfi, _ := os.Lstat(keeper.Path)
+		if os.SameFile(fi, kfi) {
+			t.Errorf("%s should be untouched, but is linked", f.Path)
+		}
+		return
+	}
+	switch op {
+	case OpMove, OpTrash:
+		if err == nil {
+			t.Errorf("%s should be gone", f.Path)
+		}
+	case OpHardLink:
+		kfi, _ := os.Lstat(keeper.Path)
+		if !os.SameFile(fi, kfi) {
+			t.Errorf("%s should be a hard link", f.Path)
+		}
+	case OpSymlink:
+		if target, _ := os.Readlink(f.Path); target != keeper.Path {
+			t.Errorf("%s should be a symbolic link", f.Path)
+		}
+	}
+}

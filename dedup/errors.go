@@ -1,0 +1,34 @@
+package dedup
+
+import "errors"
+
+// Errors returned by this package, wrapped with the path concerned; test with
+// errors.Is. The first group are refusals: the action is skipped, the rest of
+// the plan goes on.
+var (
+	// ErrOutsideRoots: the path (with symbolic links resolved) is not under
+	// any of the roots the user gave.
+	ErrOutsideRoots = errors.New("outside the given folders")
+	// ErrSymlink: the file is a symbolic link, or a link on its way resolves
+	// out of the roots.
+	ErrSymlink = errors.New("symbolic link")
+	// ErrExists: the destination already exists; nothing is overwritten.
+	ErrExists = errors.New("destination already exists")
+	// ErrChanged: the file is not what the store says (size, modification
+	// time or content changed, or it is gone); re-run index first.
+	ErrChanged = errors.New("file changed since it was indexed")
+	// ErrNotRegular: not a regular file.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrCrossDevice: a hard link to a keeper on another file system.
+	ErrCrossDevice = errors.New("keeper is on another file system")
+	// ErrNotRestorable: undo cannot bring the file back (deleted, or a link
+	// replaced content that differed from the keeper, or the keeper changed).
+	ErrNotRestorable = errors.New("cannot be restored")
+
+	// ErrBadPolicy: a keep policy does not parse.
+	ErrBadPolicy = errors.New("unknown keep policy")
+	// ErrBadJournal: a journal file is not one this version reads.
+	ErrBadJournal = errors.New("not a dedup journal")
+	// ErrConfig: a plan was asked for with missing or contradictory settings.
+	ErrConfig = errors.New("invalid dedup settings")
+)
