@@ -45,7 +45,7 @@ func TestPairsEqualsNaive(t *testing.T) {
 	for _, workers := range []int{1, 2} {
 		Workers = workers
 		for _, tc := range []struct {
-			n, dim int
+			n, dim  int
 			maxDist float32
 		}{{2, 8, 2}, {300, 16, 0.5}, {700, 64, 0.3}, {500, 5, 0.2}} {
 			m := nearDupMatrix(rng, tc.n, tc.dim, 0.01)

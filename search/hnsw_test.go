@@ -1,0 +1,177 @@
+package search
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// clusteredMatrix draws rows around a few hundred centres: closer to real
+// embeddings than uniform noise, and harder for graph indexes.
+func clusteredMatrix(rng *rand.Rand, c Matrix, n int, spread float64) Matrix {
+	dim := c.Dim
+	m := Matrix{Data: make([]float32, n*dim), Dim: dim}
+	for i := range n {
+		row, src := m.Row(i), c.Row(rng.IntN(c.Len()))
+		for j := range row {
+			row[j] = src[j] + float32(spread*rng.NormFloat64())
+		}
+		Normalize(row)
+	}
+	return m
+}
+
+// recallAt10 compares ix against Exact on nq queries.
+func recallAt10(ix *HNSW, m, qs Matrix, ef int) float64 {
+	hit, total := 0, 0
+	for j := range qs.Len() {
+		want := Exact(m, qs.Row(j), 10, Options{})
+		got := ix.Search(m, qs.Row(j), 10, ef, Options{})
+		in := map[int]bool{}
+		for _, nb := range got {
+			in[nb.ID] = true
+		}
+		for _, nb := range want {
+			if in[nb.ID] {
+				hit++
+			}
+		}
+		total += len(want)
+	}
+	return float64(hit) / float64(total)
+}
+
+func TestHNSWRecall(t *testing.T) {
+	n := 20000
+	if testing.Short() {
+		n = 5000
+	}
+	centres := randMatrix(rand.New(rand.NewPCG(20, 20)), 200, 64, 0)
+	for _, tc := range []struct {
+		name string
+		m    Matrix
+	}{
+		{"random", randMatrix(rand.New(rand.NewPCG(21, 22)), n, 32, 0)},
+		{"clustered", clusteredMatrix(rand.New(rand.NewPCG(23, 24)), centres, n, 0.1)},
+	} {
+		ix := BuildHNSW(tc.m, HNSWOptions{M: 16, EfConstruction: 100})
+		qs := randMatrix(rand.New(rand.NewPCG(25, 26)), 200, tc.m.Dim, 0)
+		if tc.name == "clustered" {
+			qs = clusteredMatrix(rand.New(rand.NewPCG(27, 28)), centres, 200, 0.1)
+		}
+		r := recallAt10(ix, tc.m, qs, 100)
+		t.Logf("%s n=%d: recall@10 = %.4f (ef=100)", tc.name, n, r)
+		if r < 0.95 {
+			t.Errorf("%s: recall@10 = %.4f, want ≥ 0.95", tc.name, r)
+		}
+	}
+}
+
+func TestHNSWRoundTripAndUpdates(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	m := randMatrix(rng, 3000, 24, 0)
+	ix := NewHNSW(24, HNSWOptions{M: 8, EfConstruction: 64})
+	first := make([]int, 2000)
+	for i := range first {
+		first[i] = i
+	}
+	ix.Add(m, first)
+	// Incremental: add the rest, remove some.
+	rest := make([]int, 1000)
+	for i := range rest {
+		rest[i] = 2000 + i
+	}
+	ix.Add(m, rest)
+	removed := []int{5, 2500, 17}
+	ix.Remove(removed...)
+	if ix.Len() != 3000-3 || ix.Removed() != 3 {
+		t.Fatalf("Len %d Removed %d, want 2997 and 3", ix.Len(), ix.Removed())
+	}
+	for _, id := range removed {
+		for _, nb := range ix.Search(m, m.Row(id), 10, 50, Options{}) {
+			if nb.ID == id {
+				t.Fatalf("removed row %d returned", id)
+			}
+		}
+	}
+	if got := ix.Search(m, m.Row(2700), 1, 50, Options{}); len(got) != 1 || got[0].ID != 2700 {
+		t.Fatalf("row added later not found as its own nearest: %v", got)
+	}
+
+	var buf bytes.Buffer
+	if _, err := ix.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadHNSW(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again bytes.Buffer
+	back.WriteTo(&again)
+	if !bytes.Equal(buf.Bytes(), again.Bytes()) {
+		t.Fatal("write → read → write changed the bytes")
+	}
+	qs := randMatrix(rng, 50, 24, 0)
+	for j := range qs.Len() {
+		a := ix.Search(m, qs.Row(j), 10, 40, Options{})
+		b := back.Search(m, qs.Row(j), 10, 40, Options{})
+		if !slices.Equal(a, b) {
+			t.Fatalf("query %d: loaded index answers %v, original %v", j, b, a)
+		}
+	}
+
+	// Damage is refused with the right error.
+	data := buf.Bytes()
+	for _, tc := range []struct {
+		name string
+		edit func([]byte) []byte
+		want error
+	}{
+		{"magic", func(b []byte) []byte { b[0] ^= 1; return b }, ErrFormat},
+		{"version", func(b []byte) []byte { b[8] = 9; return b }, ErrVersion},
+		{"flipped bit", func(b []byte) []byte { b[len(b)/2] ^= 4; return b }, ErrChecksum},
+		{"truncated", func(b []byte) []byte { return b[:len(b)-10] }, ErrChecksum},
+		{"empty", func(b []byte) []byte { return nil }, ErrFormat},
+	} {
+		_, err := ReadHNSW(bytes.NewReader(tc.edit(slices.Clone(data))))
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func FuzzReadHNSW(f *testing.F) {
+	m := randMatrix(rand.New(rand.NewPCG(1, 2)), 40, 8, 0)
+	ix := BuildHNSW(m, HNSWOptions{M: 4, EfConstruction: 16})
+	var buf bytes.Buffer
+	ix.WriteTo(&buf)
+	f.Add(buf.Bytes())
+	var empty bytes.Buffer
+	NewHNSW(8, HNSWOptions{}).WriteTo(&empty)
+	f.Add(empty.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// Recompute the checksum so the fuzzer reaches the structure checks.
+		if len(data) >= 4 {
+			binary.LittleEndian.PutUint32(data[len(data)-4:], crc32.Checksum(data[:len(data)-4], castagnoli))
+		}
+		ix, err := ReadHNSW(bytes.NewReader(data))
+		if err != nil {
+			return
+		}
+		if ix.Dim() != 8 {
+			return
+		}
+		// Whatever loads must be searchable without panicking.
+		mm := Matrix{Data: make([]float32, ix.n*8), Dim: 8}
+		for i := range ix.n {
+			mm.Row(i)[i%8] = 1
+		}
+		q := make([]float32, 8)
+		q[0] = 1
+		ix.Search(mm, q, 3, 8, Options{})
+	})
+}
