@@ -1,0 +1,127 @@
+// Package store keeps embeddings and their metadata on disk: a directory
+// bound to one model, written by one process at a time, read by any number
+// of processes, and safe against a crash at any instant.
+//
+// # Vocabulary
+//
+//   - Entry: one indexed image (absolute cleaned path, size, mtime, content
+//     SHA-256, dimensions, format, EXIF capture time, camera, GPS).
+//   - Segment: an immutable file holding vectors and their entries.
+//   - Generation: a commit; MANIFEST names the segments of the current one.
+//   - Binding: the model (id, ONNX digest, preprocessing fingerprint, dim)
+//     every vector in the store came from. Opening with another is
+//     ErrModelMismatch.
+//   - Catalog: a bleve index of entry metadata for filter queries. It is
+//     derived from the segments and can always be rebuilt.
+//   - id: an entry's position in path order in a Reader's snapshot.
+//
+// # Directory
+//
+//	MANIFEST              commit point (replaced atomically)
+//	seg-<gen:016x>.es     segments listed by MANIFEST
+//	catalog/              bleve index (scorch)
+//	LOCK                  writer lock (flock) + holder PID
+//	.tmp-*                files being written (removed by the next writer)
+//
+// # Formats (all integers little-endian; this package refuses big-endian hosts)
+//
+// MANIFEST: "ESMANIFS" | version u32 (=1) | length u32 | JSON | crc32c u32
+// over everything before it. The JSON holds generation, content_gen (last
+// generation that changed entries), binding, segment list (name, gen, count,
+// tombstones, size, header_crc, compacted), roots, created, last_indexed,
+// failed.
+//
+// Segment file: a 4096-byte header page, then the vector block, then the
+// entry section.
+//
+//	header:  "ESSEGMNT" | version u32 (=1) | dim u32 | count u64 |
+//	         tombstones u64 | gen u64 | vec_crc u32 | ent_crc u32 |
+//	         ent_offset u64 | ent_len u64 | reserved u32 | header_crc u32
+//	         (crc32c of bytes 0..68), zero padding to 4096
+//	vectors: count × dim float32, row-major, at offset 4096 (page aligned,
+//	         mapped in place: no decoding, no copy)
+//	entries: offsets (count+1) × u64 into the records | records |
+//	         tombstones (uvarint length + path each); ent_crc covers it all
+//	record:  path | size varint | mtime varint ns | flags u8 (1 taken,
+//	         2 gps, 4 sha) | [sha256 32 bytes] | width uvarint |
+//	         height uvarint | format | [taken varint ns] | make | model |
+//	         [lat f64 | lon f64]; strings are uvarint length + bytes
+//
+// Records in a segment are sorted by path. A segment's tombstones delete
+// paths of earlier segments; its records replace earlier records of the same
+// path. The live set is the result of applying segments in generation order.
+//
+// Every file is checked before use: magic and version first (ErrVersion
+// outside the supported range), then lengths, then checksums (ErrCorrupt).
+// Open checks the manifest, the segment headers and entry-section CRCs;
+// vector CRCs are checked by Reader.Verify and by every OpenWriter (which
+// verifies everything it will build on). A damaged store is refused with a
+// hint to run `embedsearch index --repair` (WriterOptions.Repair), which
+// drops damaged segments, rebuilds a damaged MANIFEST from the segment files
+// and rebuilds the catalog; it never panics on bad bytes.
+//
+// # Commits and crashes
+//
+// Every file is written by one helper: temporary file, write, length check,
+// fsync, rename, fsync of the directory. A commit writes its segment first,
+// then the MANIFEST (the commit point), then updates the catalog. A crash
+// before the MANIFEST rename leaves the previous generation and an
+// unreferenced segment or temporary file that the next writer deletes; a
+// crash after it leaves the new generation with a catalog one commit
+// behind, which the next writer replays from the segments (the catalog
+// records the content generation it reflects) or rebuilds.
+//
+// # Segments and search speed
+//
+// Search wants one contiguous matrix. Each commit adds a small segment
+// (periodic commits during an index run), and Writer.Compact, which an index
+// run calls when it finishes, merges everything into one segment in path
+// order with no tombstones. A Reader of a compacted store hands out the
+// mapped vector block itself (Vectors), with ids = rows = path order, and
+// decodes an entry only when asked (Entry, Lookup by binary search). A Reader
+// of a store with several segments (an index in progress or interrupted)
+// merges the live set in memory once and copies the vectors on the first
+// Vectors call. Compaction rewrites the whole vector block: about one second
+// per GB, sequential.
+//
+// # Concurrency
+//
+// One Writer per store: OpenWriter takes an flock on LOCK and records its
+// PID. The kernel drops the lock when the holder dies, so a lock left by a
+// killed process never blocks (StaleLockPID reports it); a second live
+// writer waits WriterOptions.LockWait and then fails with ErrLocked naming
+// the PID. Readers take no lock and see the generation whose MANIFEST they
+// read; segment files are immutable and a writer removes superseded ones
+// only after the new MANIFEST is in place. A Reader that maps its files
+// keeps them alive after removal (POSIX semantics); one that finds a file
+// already gone reads the MANIFEST again. A Reader is safe for concurrent
+// use; a Writer is not.
+//
+// The catalog (bleve) is opened by the writer only for the duration of a
+// batch and by Reader.Filter only for one query, because bleve holds an
+// exclusive lock while open. Filter waits briefly for a writer that has
+// committed entries but not yet cataloged them, then fails with
+// ErrCatalogStale.
+//
+// # Filter fields
+//
+// path, dir, hash (exact); name, ext (no dot), format (lower-cased exact);
+// make, model, camera (make + model; words, case-insensitive); size, width,
+// height, lat, lon (numbers: width:>1000); mtime, taken (dates:
+// taken:>"2021-01-01"); gps (true when the image has a position). The
+// filter is bleve's query-string syntax except that every clause must match
+// (`ext:jpg width:>1000` is both); `-field:value` excludes. A term without a
+// field matches the file name.
+package store
+
+import (
+	"encoding/binary"
+	"unsafe"
+)
+
+func init() {
+	var x uint16 = 1
+	if *(*byte)(unsafe.Pointer(&x)) != 1 || binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
+		panic("embedsearch/store: big-endian hosts are not supported (vectors are mapped in place)")
+	}
+}

@@ -1,0 +1,29 @@
+package store
+
+import "errors"
+
+// Errors returned by this package. They are wrapped with context (file name,
+// what to do); test with errors.Is.
+var (
+	// ErrNotExist: the directory holds no store (no MANIFEST).
+	ErrNotExist = errors.New("no store")
+	// ErrModelMismatch: the store was built with a different model (id, ONNX
+	// digest, preprocessing or dimension) than the one asked for.
+	ErrModelMismatch = errors.New("store was built with a different model")
+	// ErrCorrupt: an on-disk structure failed its magic, length or checksum
+	// check. `embedsearch index --repair` rebuilds what can be rebuilt.
+	ErrCorrupt = errors.New("store is damaged")
+	// ErrVersion: a file was written by a newer (or unknown) format version.
+	ErrVersion = errors.New("unsupported store format version")
+	// ErrLocked: another live process holds the writer lock.
+	ErrLocked = errors.New("store is locked by another writer")
+	// ErrReadOnly: the store directory cannot be written.
+	ErrReadOnly = errors.New("store directory is not writable")
+	// ErrCatalogStale: the metadata catalog lags behind the committed entries
+	// (an interrupted index); filters would be wrong until it is reconciled.
+	ErrCatalogStale = errors.New("metadata catalog is behind the store")
+	// ErrBadFilter: a filter query does not parse.
+	ErrBadFilter = errors.New("invalid filter")
+	// ErrClosed: the Writer or Reader was used after Close.
+	ErrClosed = errors.New("store closed")
+)

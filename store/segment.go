@@ -1,0 +1,334 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"unsafe"
+)
+
+const (
+	segmentMagic   = "ESSEGMNT"
+	segmentVersion = 1
+	// headerSize is one page so the vector block that follows can be used
+	// in place from a memory map (page-aligned, hence float32-aligned).
+	headerSize  = 4096
+	headerBytes = 72 // used part of the header page, CRC included
+)
+
+// segmentName is the file name of the segment written at generation gen.
+func segmentName(gen uint64) string { return fmt.Sprintf("seg-%016x.es", gen) }
+
+func isSegmentName(name string) bool {
+	return strings.HasPrefix(name, "seg-") && strings.HasSuffix(name, ".es") && len(name) == len("seg-")+16+len(".es")
+}
+
+// segmentHeader is the first page of a segment file (see doc.go).
+type segmentHeader struct {
+	Dim        uint32
+	Count      uint64
+	Tombstones uint64
+	Gen        uint64
+	VecCRC     uint32
+	EntCRC     uint32
+	EntOffset  uint64
+	EntLen     uint64
+}
+
+func (h *segmentHeader) encode() []byte {
+	b := make([]byte, headerSize)
+	copy(b, segmentMagic)
+	le := binary.LittleEndian
+	le.PutUint32(b[8:], segmentVersion)
+	le.PutUint32(b[12:], h.Dim)
+	le.PutUint64(b[16:], h.Count)
+	le.PutUint64(b[24:], h.Tombstones)
+	le.PutUint64(b[32:], h.Gen)
+	le.PutUint32(b[40:], h.VecCRC)
+	le.PutUint32(b[44:], h.EntCRC)
+	le.PutUint64(b[48:], h.EntOffset)
+	le.PutUint64(b[56:], h.EntLen)
+	// b[64:68] reserved (zero)
+	le.PutUint32(b[68:], crc32.Checksum(b[:68], castagnoli))
+	return b
+}
+
+// decodeSegmentHeader validates magic, version, header CRC and that the
+// declared sections fit in a file of size bytes.
+func decodeSegmentHeader(b []byte, size int64) (segmentHeader, uint32, error) {
+	var h segmentHeader
+	if len(b) < headerSize || string(b[:8]) != segmentMagic {
+		return h, 0, fmt.Errorf("%w: not a segment file (bad magic)", ErrCorrupt)
+	}
+	le := binary.LittleEndian
+	if v := le.Uint32(b[8:]); v != segmentVersion {
+		return h, 0, fmt.Errorf("%w: segment version %d, this build reads %d", ErrVersion, v, segmentVersion)
+	}
+	crc := le.Uint32(b[68:])
+	if crc32.Checksum(b[:68], castagnoli) != crc {
+		return h, 0, fmt.Errorf("%w: segment header checksum mismatch", ErrCorrupt)
+	}
+	h = segmentHeader{
+		Dim: le.Uint32(b[12:]), Count: le.Uint64(b[16:]), Tombstones: le.Uint64(b[24:]),
+		Gen: le.Uint64(b[32:]), VecCRC: le.Uint32(b[40:]), EntCRC: le.Uint32(b[44:]),
+		EntOffset: le.Uint64(b[48:]), EntLen: le.Uint64(b[56:]),
+	}
+	if h.Dim == 0 || h.Dim > 1<<16 || h.Count > 1<<40 || h.Tombstones > 1<<40 {
+		return h, 0, fmt.Errorf("%w: segment header out of range", ErrCorrupt)
+	}
+	vecEnd := uint64(headerSize) + h.Count*uint64(h.Dim)*4
+	if h.EntOffset != vecEnd || h.EntLen < (h.Count+1)*8 || h.EntOffset+h.EntLen != uint64(size) {
+		return h, 0, fmt.Errorf("%w: segment sections do not match file size %d", ErrCorrupt, size)
+	}
+	return h, crc, nil
+}
+
+// segmentData is what a segment holds before it is written: entries sorted
+// by path (strictly increasing), their vectors in the same order, and paths
+// removed from earlier segments.
+type segmentData struct {
+	gen        uint64
+	dim        int
+	count      int
+	entries    func(i int) *Entry
+	vector     func(i int) []float32
+	tombstones []string
+}
+
+// writeSegment writes d as segmentName(d.gen) in dir through the atomic
+// helper and returns the reference the manifest will carry.
+func writeSegment(dir string, d *segmentData) (segmentRef, error) {
+	// The entry section is built in memory: offsets, records, tombstones.
+	offsets := make([]byte, (d.count+1)*8)
+	var recs []byte
+	var err error
+	prev := ""
+	for i := 0; i < d.count; i++ {
+		e := d.entries(i)
+		if i > 0 && e.Path <= prev {
+			return segmentRef{}, fmt.Errorf("segment entries not sorted at %q", e.Path)
+		}
+		prev = e.Path
+		binary.LittleEndian.PutUint64(offsets[i*8:], uint64(len(recs)))
+		if recs, err = appendRecord(recs, e); err != nil {
+			return segmentRef{}, err
+		}
+	}
+	binary.LittleEndian.PutUint64(offsets[d.count*8:], uint64(len(recs)))
+	var tombs []byte
+	for _, p := range d.tombstones {
+		tombs = appendString(tombs, p)
+	}
+	entCRC := crc32.Update(crc32.Update(crc32.Checksum(offsets, castagnoli), castagnoli, recs), castagnoli, tombs)
+
+	var vecCRC uint32
+	for i := 0; i < d.count; i++ {
+		v := d.vector(i)
+		if len(v) != d.dim {
+			return segmentRef{}, fmt.Errorf("vector %d has length %d, store dimension is %d", i, len(v), d.dim)
+		}
+		vecCRC = crc32.Update(vecCRC, castagnoli, floatBytes(v))
+	}
+	h := segmentHeader{
+		Dim: uint32(d.dim), Count: uint64(d.count), Tombstones: uint64(len(d.tombstones)), Gen: d.gen,
+		VecCRC: vecCRC, EntCRC: entCRC,
+		EntOffset: uint64(headerSize) + uint64(d.count)*uint64(d.dim)*4,
+		EntLen:    uint64(len(offsets) + len(recs) + len(tombs)),
+	}
+	hb := h.encode()
+	size := int64(h.EntOffset + h.EntLen)
+	name := segmentName(d.gen)
+	err = writeFileAtomic(dir, name, func(w io.Writer) (int64, error) {
+		if _, err := w.Write(hb); err != nil {
+			return 0, err
+		}
+		for i := 0; i < d.count; i++ {
+			if _, err := w.Write(floatBytes(d.vector(i))); err != nil {
+				return 0, err
+			}
+		}
+		for _, part := range [][]byte{offsets, recs, tombs} {
+			if _, err := w.Write(part); err != nil {
+				return 0, err
+			}
+		}
+		return size, nil
+	})
+	if err != nil {
+		return segmentRef{}, err
+	}
+	return segmentRef{
+		Name: name, Gen: d.gen, Count: d.count, Tombstones: len(d.tombstones),
+		Size: size, HeaderCRC: binary.LittleEndian.Uint32(hb[68:]),
+	}, nil
+}
+
+// floatBytes views v as its little-endian bytes (the store refuses to run
+// on big-endian hosts, see init in doc.go).
+func floatBytes(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), len(v)*4)
+}
+
+// segment is an open, memory-mapped segment file. Its byte slices point
+// into the mapping and are valid until close.
+type segment struct {
+	ref     segmentRef
+	hdr     segmentHeader
+	data    []byte // the whole mapping
+	vecs    []float32
+	offsets []byte // (count+1) little-endian u64
+	records []byte
+	tombs   []string
+}
+
+// openSegment maps a segment and checks everything but the vector block's
+// CRC (that is verify's job: it reads every vector).
+func openSegment(dir string, ref segmentRef, dim int) (*segment, error) {
+	name := filepath.Join(dir, ref.Name)
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() < headerSize || st.Size() != ref.Size {
+		return nil, fmt.Errorf("%s: %w: size %d, manifest says %d", ref.Name, ErrCorrupt, st.Size(), ref.Size)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("map %s: %w", ref.Name, err)
+	}
+	s, err := parseSegment(data, st.Size())
+	if err == nil && (s.hdr.Gen != ref.Gen || int(s.hdr.Dim) != dim || int(s.hdr.Count) != ref.Count) {
+		err = fmt.Errorf("%w: segment does not match the manifest (generation, dimension or count)", ErrCorrupt)
+	}
+	if err == nil && binary.LittleEndian.Uint32(data[68:]) != ref.HeaderCRC {
+		err = fmt.Errorf("%w: segment header differs from the one the manifest committed", ErrCorrupt)
+	}
+	if err != nil {
+		syscall.Munmap(data)
+		return nil, fmt.Errorf("%s: %w", ref.Name, err)
+	}
+	s.ref = ref
+	return s, nil
+}
+
+// parseSegment validates a segment image held in memory (mapped or read).
+// It checks the header, the entry section CRC and structure; vectors are
+// only bounds-checked.
+func parseSegment(data []byte, size int64) (*segment, error) {
+	h, _, err := decodeSegmentHeader(data, size)
+	if err != nil {
+		return nil, err
+	}
+	s := &segment{hdr: h, data: data}
+	ent := data[h.EntOffset : h.EntOffset+h.EntLen]
+	if crc32.Checksum(ent, castagnoli) != h.EntCRC {
+		return nil, fmt.Errorf("%w: entry table checksum mismatch", ErrCorrupt)
+	}
+	n := int(h.Count)
+	s.offsets = ent[:(n+1)*8]
+	rest := ent[(n+1)*8:]
+	recLen := binary.LittleEndian.Uint64(s.offsets[n*8:])
+	if recLen > uint64(len(rest)) {
+		return nil, fmt.Errorf("%w: entry records overrun the file", ErrCorrupt)
+	}
+	s.records = rest[:recLen]
+	var last uint64
+	for i := 0; i <= n; i++ {
+		o := binary.LittleEndian.Uint64(s.offsets[i*8:])
+		if o < last || o > recLen {
+			return nil, fmt.Errorf("%w: entry offsets out of order", ErrCorrupt)
+		}
+		last = o
+	}
+	d := decoder{b: rest[recLen:]}
+	for i := uint64(0); i < h.Tombstones; i++ {
+		s.tombs = append(s.tombs, d.str())
+		if d.bad {
+			return nil, fmt.Errorf("%w: tombstone list truncated", ErrCorrupt)
+		}
+	}
+	if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: trailing bytes after tombstones", ErrCorrupt)
+	}
+	if n > 0 {
+		vb := data[headerSize:h.EntOffset]
+		s.vecs = unsafe.Slice((*float32)(unsafe.Pointer(&vb[0])), n*int(h.Dim))
+	}
+	return s, nil
+}
+
+func (s *segment) len() int { return int(s.hdr.Count) }
+
+func (s *segment) record(i int) []byte {
+	a := binary.LittleEndian.Uint64(s.offsets[i*8:])
+	b := binary.LittleEndian.Uint64(s.offsets[(i+1)*8:])
+	return s.records[a:b]
+}
+
+func (s *segment) path(i int) string {
+	p, _ := recordPath(s.record(i))
+	return p
+}
+
+func (s *segment) entry(i int) (Entry, error) { return decodeRecord(s.record(i)) }
+
+func (s *segment) vector(i int) []float32 {
+	d := int(s.hdr.Dim)
+	return s.vecs[i*d : (i+1)*d : (i+1)*d]
+}
+
+// search finds path among the sorted records.
+func (s *segment) search(path string) (int, bool) {
+	lo, hi := 0, s.len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if s.path(m) < path {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo, lo < s.len() && s.path(lo) == path
+}
+
+// verify checks what openSegment leaves for later: the vector CRC, that every
+// record decodes, and that paths are strictly increasing.
+func (s *segment) verify() error {
+	if c := crc32.Checksum(s.data[headerSize:s.hdr.EntOffset], castagnoli); c != s.hdr.VecCRC {
+		return fmt.Errorf("%s: %w: vector data checksum mismatch", s.ref.Name, ErrCorrupt)
+	}
+	prev := ""
+	for i := 0; i < s.len(); i++ {
+		e, err := s.entry(i)
+		if err != nil {
+			return fmt.Errorf("%s: record %d: %w", s.ref.Name, i, err)
+		}
+		if i > 0 && e.Path <= prev {
+			return fmt.Errorf("%s: %w: records not sorted at %d", s.ref.Name, ErrCorrupt, i)
+		}
+		prev = e.Path
+	}
+	return nil
+}
+
+func (s *segment) close() error {
+	if s == nil || s.data == nil {
+		return nil
+	}
+	err := syscall.Munmap(s.data)
+	s.data, s.vecs, s.offsets, s.records = nil, nil, nil, nil
+	return err
+}
