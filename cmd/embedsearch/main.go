@@ -46,6 +46,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Commands: []*cli.Command{
 			newVersionCommand(),
 			newTokenizeCommand(),
+			newModelsCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {

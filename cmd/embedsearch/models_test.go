@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/embedsearch/embedsearch/models"
+)
+
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), append([]string{"embedsearch"}, args...), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// zooMirror serves dinov2-small's file (random bytes: its digest is not
+// known in advance, so any bytes are accepted once and then pinned) and
+// mobileclip-s0's vision file with the wrong bytes, in the zoo layout.
+func zooMirror(t *testing.T) *httptest.Server {
+	e, _ := models.LookupZoo("dinov2-small")
+	m0, _ := models.LookupZoo("mobileclip-s0")
+	data := make([]byte, 200_000)
+	rand.New(rand.NewSource(1)).Read(data)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/"+e.Manifest.Files[0].URL, func(w http.ResponseWriter, r *http.Request) {
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
+	})
+	for _, f := range m0.Manifest.Files {
+		mux.HandleFunc("/"+f.URL, func(w http.ResponseWriter, r *http.Request) {
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(make([]byte, f.Size)))
+		})
+	}
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestModelsCommands(t *testing.T) {
+	t.Setenv(models.EnvCacheDir, t.TempDir())
+	srv := zooMirror(t)
+	t.Setenv(models.EnvBaseURL, srv.URL)
+
+	code, out, errs := runCLI(t, "models", "list", "--json")
+	if code != exitOK {
+		t.Fatalf("list: exit %d: %s", code, errs)
+	}
+	var rows []modelRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("list --json: %v\n%s", err, out)
+	}
+	seen := map[string]modelRow{}
+	for _, r := range rows {
+		seen[r.Name] = r
+	}
+	if r := seen["clip-vit-b32"]; r.Dim != 512 || !r.Text || r.Cached {
+		t.Errorf("clip-vit-b32 row %+v", r)
+	}
+	if r := seen["dinov2-small"]; r.Dim != 384 || r.Text || r.Cached {
+		t.Errorf("dinov2-small row %+v", r)
+	}
+
+	code, out, _ = runCLI(t, "models", "info", "siglip-b16-224")
+	if code != exitOK || !strings.Contains(out, "SentencePiece") || !strings.Contains(out, "recorded at first download") || !strings.Contains(out, "unverified:") {
+		t.Errorf("info siglip: exit %d\n%s", code, out)
+	}
+
+	code, out, errs = runCLI(t, "models", "pull", "dinov2-small")
+	if code != exitOK || !strings.Contains(out, "dinov2-small: ready") {
+		t.Fatalf("pull: exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "models", "list")
+	if code != exitOK || !regexpLine(out, `dinov2-small\s+384\s+no\s+yes`) {
+		t.Errorf("list after pull:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "models", "info", "dinov2-small")
+	if code != exitOK || !strings.Contains(out, "digest recorded at first download, checked on every use") {
+		t.Errorf("info after pull:\n%s", out)
+	}
+	code, out, _ = runCLI(t, "models", "verify")
+	if code != exitOK || !strings.Contains(out, "dinov2-small: ok (1 files)") {
+		t.Errorf("verify: exit %d\n%s", code, out)
+	}
+	// Offline pulls of cached models work; of others they fail clearly.
+	if code, _, errs = runCLI(t, "models", "pull", "--offline", "dinov2-small"); code != exitOK {
+		t.Errorf("offline pull of a cached model: %d %s", code, errs)
+	}
+	code, _, errs = runCLI(t, "models", "pull", "dinov2-base", "--offline")
+	if code != exitError || !strings.Contains(errs, "offline") {
+		t.Errorf("offline pull of a missing model: %d %s", code, errs)
+	}
+	// Wrong bytes for a file with a published digest: refused.
+	code, _, errs = runCLI(t, "models", "pull", "mobileclip-s0")
+	if code != exitError || !strings.Contains(errs, "checksum mismatch") {
+		t.Errorf("corrupt mirror: %d %s", code, errs)
+	}
+	// Not on the mirror: 404 named.
+	code, _, errs = runCLI(t, "models", "pull", "siglip-b16-224")
+	if code != exitError || !strings.Contains(errs, "404") {
+		t.Errorf("missing file: %d %s", code, errs)
+	}
+	if code, _, errs = runCLI(t, "models", "pull", "no-such-model"); code != exitUsage {
+		t.Errorf("unknown model: %d %s", code, errs)
+	}
+	code, out, _ = runCLI(t, "models", "rm", "dinov2-small")
+	if code != exitOK || !strings.Contains(out, "freed 195.3 KiB") {
+		t.Errorf("rm: %d %s", code, out)
+	}
+	if code, _, errs = runCLI(t, "models", "rm", "dinov2-small"); code != exitError || !strings.Contains(errs, "not in the cache") {
+		t.Errorf("rm twice: %d %s", code, errs)
+	}
+}
+
+func regexpLine(s, pattern string) bool {
+	for _, l := range strings.Split(s, "\n") {
+		if ok, _ := regexpMatch(pattern, l); ok {
+			return true
+		}
+	}
+	return false
+}
+
+func regexpMatch(pattern, s string) (bool, error) { return regexp.MatchString(pattern, s) }
