@@ -80,15 +80,27 @@ func sniff(data []byte) (format, other string) {
 // it to RGB as PIL's convert("RGB") does and applies the EXIF orientation.
 // The returned image is an opaque *image.RGBA with Bounds().Min at (0,0).
 func Decode(data []byte, lim Limits) (image.Image, Info, error) {
-	img, info, err := decodeRGB(data, lim)
+	img, info, err := decodeRGB(data, lim, nil)
 	if err != nil {
 		return nil, info, err
 	}
 	return img, info, nil
 }
 
-// decodeRGB is Decode without the image.Image interface in the way.
-func decodeRGB(data []byte, lim Limits) (img *image.RGBA, info Info, err error) {
+// target gives the size an image displayed at w×h will be resampled to;
+// decoders that can decode at a reduced scale use it to pick one.
+type target func(w, h int) (int, int)
+
+// jpegLib, when set, decodes JPEGs with libjpeg, scaled by 1/denom in the
+// DCT domain.
+var scaleMargin = 2
+
+var jpegLib func(data []byte, denom int, lim Limits) (*image.RGBA, error)
+
+// decodeRGB is Decode without the image.Image interface in the way. With a
+// target, a JPEG may come back smaller than Info's size (DCT scaling), but
+// never smaller than twice the target in either direction.
+func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info, err error) {
 	format, other := sniff(data)
 	if format == "" {
 		return nil, info, fmt.Errorf("%w: %s", ErrUnsupported, other)
@@ -119,6 +131,29 @@ func decodeRGB(data []byte, lim Limits) (img *image.RGBA, info Info, err error) 
 	info.Orientation = ex.Orientation
 	info.Taken, info.Make, info.Model, info.GPS = ex.Taken, ex.Make, ex.Model, ex.GPS
 
+	if format == FormatJPEG && jpegLib != nil {
+		dw, dh := cfg.Width, cfg.Height
+		if info.Orientation >= 5 {
+			dw, dh = dh, dw
+		}
+		denom := 1
+		if tgt != nil {
+			ow, oh := tgt(dw, dh)
+			for _, d := range []int{8, 4, 2} {
+				if (dw+d-1)/d >= scaleMargin*ow && (dh+d-1)/d >= scaleMargin*oh {
+					denom = d
+					break
+				}
+			}
+		}
+		rgb, err := jpegLib(data, denom, lim)
+		if err != nil {
+			return nil, info, err
+		}
+		rgb = orient(rgb, info.Orientation)
+		info.Width, info.Height = dw, dh
+		return rgb, info, nil
+	}
 	src, err := decodePixels(format, data)
 	if err != nil {
 		return nil, info, err

@@ -73,7 +73,7 @@ func TestOrientationGroups(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, _, err := decodeRGB(data, Limits{})
+			img, _, err := decodeRGB(data, Limits{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -93,11 +93,11 @@ func (p *Preparer) Bytes(data []byte, dst []float32) (Info, error) {
 	if len(dst) < p.TensorLen() {
 		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
-	img, info, err := decodeRGB(data, p.lim)
+	img, info, err := decodeRGB(data, p.lim, p.target)
 	if err != nil {
 		return info, err
 	}
-	p.tensor(p.pixels(img), dst)
+	p.tensor(p.pixels(img, info.Width, info.Height), dst)
 	return info, nil
 }
 
@@ -124,14 +124,26 @@ func (p *Preparer) Image(img image.Image, dst []float32) error {
 	if !ok || b.Min != (image.Point{}) || !opaque(m.Pix, 4, 3) {
 		m = toRGBA(img, "", b.Dx(), b.Dy())
 	}
-	p.tensor(p.pixels(m), dst)
+	p.tensor(p.pixels(m, m.Rect.Dx(), m.Rect.Dy()), dst)
 	return nil
 }
 
+// target is the size an image displayed at w×h is resampled to before
+// cropping or padding.
+func (p *Preparer) target(w, h int) (int, int) {
+	switch p.p.Resize {
+	case models.ResizeSquash:
+		return p.p.Crop[1], p.p.Crop[0]
+	case models.ResizePad:
+		return fitInside(w, h, p.p.Crop[1], p.p.Crop[0])
+	}
+	return shortestSide(w, h, p.p.Size)
+}
+
 // pixels is the uint8 RGB image of Crop size that the model sees, before
-// rescaling and normalisation.
-func (p *Preparer) pixels(m *image.RGBA) rgbBuf {
-	w, h := m.Rect.Dx(), m.Rect.Dy()
+// rescaling and normalisation. The geometry follows the image's displayed
+// size w×h; m may be a reduced-scale decode of it.
+func (p *Preparer) pixels(m *image.RGBA, w, h int) rgbBuf {
 	ch, cw := p.p.Crop[0], p.p.Crop[1]
 	switch p.p.Resize {
 	case models.ResizeSquash:

@@ -79,11 +79,11 @@ func TestMatchesPIL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, _, err := decodeRGB(file, Limits{})
+			img, info, err := decodeRGB(file, Limits{}, p.target)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := p.pixels(img)
+			got := p.pixels(img, info.Width, info.Height)
 			want := blob[r.Offset : r.Offset+r.Length]
 			if got.w != r.Crop[1] || got.h != r.Crop[0] || len(got.pix) != len(want) {
 				t.Fatalf("got %dx%d (%d values), want %dx%d (%d values)", got.w, got.h, len(got.pix), r.Crop[1], r.Crop[0], len(want))

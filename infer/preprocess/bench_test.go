@@ -1,0 +1,154 @@
+package preprocess
+
+import (
+	"bytes"
+	"fmt"
+	"image/jpeg"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+)
+
+// Benchmarks for decode+preprocess. The large-photo cases use 12-megapixel
+// JPEGs made at benchmark time from real caltech101-neardup photos with
+// ImageMagick (4000x3000, quality 90; see bench/decode/README.md) in a
+// temporary folder that is removed afterwards.
+
+var (
+	bigOnce  sync.Once
+	bigFiles [][]byte
+	bigErr   error
+)
+
+func bigJPEGs(b *testing.B) [][]byte {
+	data := sharedData(b)
+	bigOnce.Do(func() {
+		if _, err := exec.LookPath("convert"); err != nil {
+			bigErr = fmt.Errorf("ImageMagick's convert not found: %v", err)
+			return
+		}
+		dir, err := os.MkdirTemp("", "embedsearch-12mp-")
+		if err != nil {
+			bigErr = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		for i, g := range []string{"g0000", "g0001", "g0002"} {
+			src := filepath.Join(data, "caltech101-neardup", "dups", g, "original.jpg")
+			dst := filepath.Join(dir, fmt.Sprintf("big%d.jpg", i))
+			cmd := exec.Command("convert", src, "-resize", "4000x3000^", "-gravity", "center", "-extent", "4000x3000", "-quality", "90", dst)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				bigErr = fmt.Errorf("convert: %v: %s", err, out)
+				return
+			}
+			f, err := os.ReadFile(dst)
+			if err != nil {
+				bigErr = err
+				return
+			}
+			bigFiles = append(bigFiles, f)
+		}
+	})
+	if bigErr != nil {
+		b.Skip(bigErr)
+	}
+	return bigFiles
+}
+
+// caltechFiles returns up to n JPEG files of caltech101-neardup's
+// distractors (real photos of mixed sizes, mostly around 300x200).
+func caltechFiles(b *testing.B, n int) [][]byte {
+	dir := filepath.Join(sharedData(b), "caltech101-neardup", "distractors")
+	names, err := filepath.Glob(filepath.Join(dir, "*.jpg"))
+	if err != nil || len(names) == 0 {
+		b.Skipf("no images in %s", dir)
+	}
+	sort.Strings(names)
+	var out [][]byte
+	for _, n0 := range names[:min(n, len(names))] {
+		f, err := os.ReadFile(n0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+func totalBytes(files [][]byte) int64 {
+	var n int64
+	for _, f := range files {
+		n += int64(len(f))
+	}
+	return n
+}
+
+// BenchmarkDecodePreprocess measures Preparer.Bytes (decode, orient,
+// resample, normalise) for a CLIP-style 224 model, one image per op.
+func BenchmarkDecodePreprocess(b *testing.B) {
+	p, err := NewPreparer(clipLike, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, set := range []struct {
+		name  string
+		files func(*testing.B) [][]byte
+	}{
+		{"caltech", func(b *testing.B) [][]byte { return caltechFiles(b, 200) }},
+		{"12mp", bigJPEGs},
+	} {
+		b.Run(set.name, func(b *testing.B) {
+			files := set.files(b)
+			b.SetBytes(totalBytes(files) / int64(len(files)))
+			b.ReportAllocs()
+			dst := make([]float32, p.TensorLen())
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := p.Bytes(files[i%len(files)], dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkDecode12MP splits the large-photo cost: the full decode with
+// Go's image/jpeg (plus conversion to RGB) and the resample to 224.
+func BenchmarkDecode12MP(b *testing.B) {
+	files := bigJPEGs(b)
+	b.Run("image-jpeg", func(b *testing.B) {
+		b.SetBytes(totalBytes(files) / int64(len(files)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, err := jpeg.Decode(bytes.NewReader(files[i%len(files)])); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("image-jpeg+rgb", func(b *testing.B) {
+		b.SetBytes(totalBytes(files) / int64(len(files)))
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			if _, _, err := decodeRGB(files[i%len(files)], Limits{}, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	p, err := NewPreparer(clipLike, Limits{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	img, info, err := decodeRGB(files[0], Limits{}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("resample-4000x3000-to-224", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			p.pixels(img, info.Width, info.Height)
+		}
+	})
+}
