@@ -47,6 +47,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newVersionCommand(),
 			newTokenizeCommand(),
 			newModelsCommand(),
+			newEmbedCommand(), newRuntimeCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {

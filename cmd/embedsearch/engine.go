@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/models"
+)
+
+// Environment variables read by the engine flags (README lists them).
+const (
+	envRuntimeLib = "ONNXRUNTIME_LIB"         // same as --onnxruntime
+	envORTBaseURL = "EMBEDSEARCH_ORT_BASEURL" // mirror for the pinned onnxruntime download
+	envOffline    = "EMBEDSEARCH_OFFLINE"     // "1": never download onnxruntime
+)
+
+// runtimeFlags select the onnxruntime library; every command that runs a
+// model has them.
+func runtimeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "onnxruntime", EnvVars: []string{envRuntimeLib},
+			Usage: "onnxruntime shared library `PATH` (default: cache, system, else a verified download)"},
+	}
+}
+
+// engineFlags are the flags of every command that embeds images.
+func engineFlags() []cli.Flag {
+	return append([]cli.Flag{
+		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Value: models.BuiltinName,
+			Usage: "model `NAME`, directory or .onnx file with its manifest.json"},
+		&cli.StringFlag{Name: "device", Value: infer.DeviceCPU, Usage: "`cpu`, cuda or auto (cuda when usable, else cpu)"},
+		&cli.IntFlag{Name: "threads", Usage: "onnxruntime threads `N` (0: one per core)"},
+		&cli.IntFlag{Name: "batch", Value: infer.DefaultBatch, Usage: "images per inference call `N`"},
+		&cli.Float64Flag{Name: "max-megapixels", Value: preprocess.DefaultMaxPixels / 1e6,
+			Usage: "refuse images larger than `MP` megapixels before decoding them"},
+	}, runtimeFlags()...)
+}
+
+// engineOptions are the parsed engine flags.
+type engineOptions struct {
+	Model         string
+	Device        string
+	Threads       int
+	Batch         int
+	MaxMegapixels float64
+	Runtime       infer.RuntimeOptions
+}
+
+func engineOptionsFrom(c *cli.Context) (engineOptions, error) {
+	o := engineOptions{
+		Model:         c.String("model"),
+		Device:        c.String("device"),
+		Threads:       c.Int("threads"),
+		Batch:         c.Int("batch"),
+		MaxMegapixels: c.Float64("max-megapixels"),
+		Runtime:       runtimeOptionsFrom(c),
+	}
+	switch o.Device {
+	case infer.DeviceCPU, infer.DeviceCUDA, infer.DeviceAuto:
+	default:
+		return o, usagef("--device %q: want cpu, cuda or auto", o.Device)
+	}
+	if o.Threads < 0 {
+		return o, usagef("--threads %d: must be 0 (one per core) or more", o.Threads)
+	}
+	if o.Batch < 1 {
+		return o, usagef("--batch %d: must be at least 1", o.Batch)
+	}
+	if o.MaxMegapixels <= 0 {
+		return o, usagef("--max-megapixels %g: must be positive", o.MaxMegapixels)
+	}
+	return o, nil
+}
+
+func runtimeOptionsFrom(c *cli.Context) infer.RuntimeOptions {
+	offline, _ := strconv.ParseBool(os.Getenv(envOffline))
+	return infer.RuntimeOptions{
+		Library: c.String("onnxruntime"),
+		BaseURL: os.Getenv(envORTBaseURL),
+		Offline: offline,
+	}
+}
+
+// engine is what a command needs to embed images: the runtime, the model
+// and an encoder on the chosen device.
+type engine struct {
+	Runtime *infer.Runtime
+	Model   *models.Model
+	Encoder *infer.Encoder
+}
+
+// openEngine loads onnxruntime (downloading it if needed, with progress on
+// stderr), opens the model and creates the encoder. With --device auto and
+// no usable CUDA it says so in one line on stderr and uses the CPU.
+func openEngine(ctx context.Context, o engineOptions, stderr io.Writer) (*engine, error) {
+	m, err := models.Open(o.Model)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := loadRuntime(ctx, o.Runtime, stderr)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := infer.NewEncoder(rt, m, infer.EncoderOptions{
+		Device:  o.Device,
+		Threads: o.Threads,
+		Batch:   o.Batch,
+		Limits:  preprocess.Limits{MaxPixels: int64(o.MaxMegapixels * 1e6)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if o.Device == infer.DeviceAuto && enc.Device() != infer.DeviceCUDA {
+		_, why := rt.CUDA()
+		fmt.Fprintf(stderr, "embedsearch: using the CPU: %s\n", why)
+	}
+	return &engine{Runtime: rt, Model: m, Encoder: enc}, nil
+}
+
+func (e *engine) Close() error { return e.Encoder.Close() }
+
+// loadRuntime loads onnxruntime; a download reports its progress on stderr
+// (a live counter on a terminal, start and end lines otherwise).
+func loadRuntime(ctx context.Context, o infer.RuntimeOptions, stderr io.Writer) (*infer.Runtime, error) {
+	p := &downloadProgress{w: stderr, tty: isTerminal(stderr)}
+	o.Progress = p.update
+	rt, err := infer.LoadRuntime(ctx, o)
+	p.finish(err)
+	if err != nil && !strings.Contains(err.Error(), "--onnxruntime") {
+		return nil, fmt.Errorf("%w; to use an installed libonnxruntime.so >= %s pass --onnxruntime PATH or set %s",
+			err, infer.MinVersion, envRuntimeLib)
+	}
+	return rt, err
+}
+
+// downloadProgress prints the onnxruntime download's progress.
+type downloadProgress struct {
+	w       io.Writer
+	tty     bool
+	started bool
+	last    time.Time
+}
+
+func (p *downloadProgress) update(done, total int64) {
+	if !p.started {
+		p.started = true
+		fmt.Fprintf(p.w, "embedsearch: downloading onnxruntime %s (%.1f MB, checked against its pinned SHA-256)\n",
+			infer.DefaultPin.Version, float64(total)/1e6)
+	}
+	if p.tty && (time.Since(p.last) > 200*time.Millisecond || done == total) {
+		p.last = time.Now()
+		fmt.Fprintf(p.w, "\r  %5.1f / %.1f MB (%3.0f%%)", float64(done)/1e6, float64(total)/1e6, 100*float64(done)/float64(max(total, 1)))
+	}
+}
+
+func (p *downloadProgress) finish(err error) {
+	if !p.started {
+		return
+	}
+	if p.tty {
+		fmt.Fprintln(p.w)
+	}
+	if err == nil {
+		fmt.Fprintln(p.w, "embedsearch: onnxruntime verified and cached")
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
