@@ -45,6 +45,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		},
 		Commands: []*cli.Command{
 			newVersionCommand(),
+			newDedupCommand(),
 			newTokenizeCommand(),
 			newModelsCommand(),
 			newEmbedCommand(), newRuntimeCommand(),

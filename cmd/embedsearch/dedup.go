@@ -1,0 +1,807 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/dedup"
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/search"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+type dedupOptions struct {
+	Store      string
+	Model      string
+	Threshold  float64 // 0: from --preset and the model's manifest
+	Preset     string
+	In         []string
+	Filter     string
+	Keep       []string
+	References []string
+	MoveTo     string
+	Link       string // "", "hard", "sym"
+	Trash      bool
+	Delete     bool
+	Yes        bool
+	DryRun     bool
+	Undo       string
+	Journal    string
+	JSON, CSV  bool
+	ExitCode   bool
+	Dirs       []string
+}
+
+const dedupDescription = `Finds groups of near-duplicate images in the store and, when asked, acts on
+every duplicate but one keeper per group.
+
+With DIRs, the folders are indexed first (incrementally, into the store) and
+only their images are grouped; without, the store's images are grouped
+(restricted by --in and --filter).
+
+THRESHOLD. Two images are duplicates when the Euclidean distance between their
+L2-normalised embeddings is at most D (0 = identical, 2 = opposite). It relates
+to cosine similarity by d² = 2 − 2·cos, i.e. cos = 1 − d²/2: d = 0.2 is
+cos = 0.98, d = 0.5 is cos = 0.875. The default and the --preset values
+(exact, near, similar) come from the model's manifest; near is the default.
+Every pair within D is linked and groups are the connected components, so a
+chain a≈b≈c makes one group even when a and c are further apart: each member's
+distance to the keeper and the group's largest internal distance are shown.
+
+KEEPER (--keep, repeatable, applied in order; ties go to the first path):
+` + dedup.PolicyHelp + `
+Files under --reference folders are always kept and never acted on.
+
+ACTIONS (none by default: report only; only one at a time):
+   --move-to DIR   move duplicates under DIR, keeping their path relative to the
+                   folder they were found in; an existing file is never replaced
+   --link hard|sym replace each duplicate by a link to its keeper
+   --trash         move duplicates to the freedesktop.org trash
+   --delete --yes  delete duplicates permanently
+--dry-run prints exactly what would be done and changes nothing. Before each
+action, the file is checked against the store (size, time, content hash) and
+skipped with a reason if it changed; nothing outside the folders given (DIRs,
+--in, or the store's indexed folders) is touched, and no symbolic link is
+followed out of them. Every action is first written to a journal
+(<store>/journals/dedup-TIME.jsonl, named on stderr);
+'embedsearch dedup --undo JOURNAL' reverses moves, trash and links (a link can
+be undone only when the duplicate was byte-identical to the keeper: otherwise its
+own bytes are gone). Deletion cannot be undone. The store is updated to match.
+
+OUTPUT. Readable groups by default; --json prints
+{"model","threshold","groups":[{"keep","members":[{"path","distance","width",
+"height","size",...}],"max_distance"}],"stats":{...}}; --csv prints one row per
+member: group,path,keep,distance,width,height,size,action,dest,status,reason.
+With --exit-code the exit status is 4 when duplicate groups were found.`
+
+func newDedupCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "dedup",
+		Usage:       "find near-duplicate images and optionally move, link, trash or delete them",
+		ArgsUsage:   "[DIR...]",
+		Description: dedupDescription,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Usage: "store `DIR` (default: $" + store.EnvStore + ", else the user data dir)"},
+			&cli.Float64Flag{Name: "threshold", Aliases: []string{"t"}, Usage: "largest Euclidean distance `D` between duplicates (cos = 1 − D²/2); default from the model"},
+			&cli.StringFlag{Name: "preset", Usage: "threshold preset from the model: `exact|near|similar`", Value: "near"},
+			&cli.StringSliceFlag{Name: "in", Usage: "only images under `DIR` (repeatable)"},
+			&cli.StringFlag{Name: "filter", Usage: "only images matching the bleve `QUERY` (e.g. 'ext:jpg width:>1000')"},
+			&cli.StringSliceFlag{Name: "keep", Usage: "keeper `POLICY`: resolution|size|oldest|newest|shortest-path|prefer:DIR (repeatable)"},
+			&cli.StringSliceFlag{Name: "reference", Usage: "`DIR` whose images are always kept, never acted on (repeatable)"},
+			&cli.StringFlag{Name: "move-to", Usage: "move duplicates under `DIR`"},
+			&cli.StringFlag{Name: "link", Usage: "replace duplicates by `hard|sym` links to the keeper"},
+			&cli.BoolFlag{Name: "trash", Usage: "move duplicates to the trash"},
+			&cli.BoolFlag{Name: "delete", Usage: "delete duplicates permanently (needs --yes)"},
+			&cli.BoolFlag{Name: "yes", Usage: "confirm --delete"},
+			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "show what the action would do; change nothing"},
+			&cli.StringFlag{Name: "undo", Usage: "reverse the actions recorded in `JOURNAL`"},
+			&cli.StringFlag{Name: "journal", Usage: "write the journal to `FILE` (default: under the store)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "csv", Usage: "print CSV, one row per group member"},
+			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 4 when duplicates were found"},
+		}, engineFlags()...),
+		Action: func(c *cli.Context) error {
+			o := dedupOptions{
+				Store: c.String("store"), Model: c.String("model"), Preset: c.String("preset"),
+				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
+				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
+				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
+				Undo: c.String("undo"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
+				ExitCode: c.Bool("exit-code"), Dirs: c.Args().Slice(),
+			}
+			if c.IsSet("threshold") {
+				o.Threshold = c.Float64("threshold")
+				if !(o.Threshold > 0 && o.Threshold <= 2) {
+					return usagef("--threshold %g: must be a distance in (0, 2]", o.Threshold)
+				}
+				if c.IsSet("preset") {
+					return usagef("--threshold and --preset: give one")
+				}
+			}
+			return runDedup(c.Context, o, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}
+
+// op checks the action flags and returns the action.
+func (o dedupOptions) op() (dedup.Op, error) {
+	var ops []dedup.Op
+	if o.MoveTo != "" {
+		ops = append(ops, dedup.OpMove)
+	}
+	switch o.Link {
+	case "":
+	case "hard":
+		ops = append(ops, dedup.OpHardLink)
+	case "sym", "symbolic", "soft":
+		ops = append(ops, dedup.OpSymlink)
+	default:
+		return "", usagef("--link %q: use --link hard or --link sym", o.Link)
+	}
+	if o.Trash {
+		ops = append(ops, dedup.OpTrash)
+	}
+	if o.Delete {
+		ops = append(ops, dedup.OpDelete)
+	}
+	switch {
+	case len(ops) > 1:
+		return "", usagef("give one action: --move-to, --link, --trash or --delete")
+	case len(ops) == 0:
+		if o.DryRun {
+			return "", usagef("--dry-run needs an action (--move-to, --link, --trash or --delete)")
+		}
+		if o.Yes {
+			return "", usagef("--yes confirms --delete; nothing to confirm")
+		}
+		return dedup.OpNone, nil
+	}
+	if ops[0] == dedup.OpDelete && !o.Yes && !o.DryRun {
+		return "", usagef("--delete removes files permanently: add --yes to confirm (or try --dry-run, or --trash)")
+	}
+	return ops[0], nil
+}
+
+func dedupStoreDir(flag string) (string, error) {
+	if flag != "" {
+		return filepath.Abs(flag)
+	}
+	if env := os.Getenv(store.EnvStore); env != "" {
+		return filepath.Abs(env)
+	}
+	return store.DefaultDir()
+}
+
+// dedupAbsDirs makes folder arguments absolute and checks they exist.
+func dedupAbsDirs(flag string, dirs []string) ([]string, error) {
+	var out []string
+	for _, d := range dirs {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, usagef("%s %s: not a folder", flag, d)
+		}
+		out = append(out, abs)
+	}
+	return out, nil
+}
+
+// dedupIndexDirs indexes DIRs into the store before grouping. It is set by
+// the index command's file once that exists; until then DIRs must already be
+// indexed.
+var dedupIndexDirs func(ctx context.Context, o dedupOptions, storeDir string, dirs []string, stderr io.Writer) error
+
+func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) error {
+	if o.JSON && o.CSV {
+		return usagef("--json and --csv: give one")
+	}
+	op, err := o.op()
+	if err != nil {
+		return err
+	}
+	storeDir, err := dedupStoreDir(o.Store)
+	if err != nil {
+		return err
+	}
+	if o.Undo != "" {
+		if op != dedup.OpNone || len(o.Dirs) > 0 {
+			return usagef("--undo takes only the journal (and --store, --json)")
+		}
+		return runDedupUndo(ctx, o, storeDir, stdout, stderr)
+	}
+	policy, err := dedup.ParsePolicy(o.Keep)
+	if err != nil {
+		return usageError{err}
+	}
+	dirs, err := dedupAbsDirs("folder", o.Dirs)
+	if err != nil {
+		return err
+	}
+	in, err := dedupAbsDirs("--in", o.In)
+	if err != nil {
+		return err
+	}
+	refs := make([]string, 0, len(o.References))
+	for _, d := range o.References {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return err
+		}
+		refs = append(refs, abs)
+	}
+	if len(dirs) > 0 {
+		if dedupIndexDirs == nil {
+			return errors.New("indexing folders from dedup is not available in this build; run 'embedsearch index DIR' first and then 'embedsearch dedup --in DIR'")
+		}
+		if err := dedupIndexDirs(ctx, o, storeDir, append(append([]string(nil), dirs...), refs...), stderr); err != nil {
+			return err
+		}
+		in = append(in, dirs...)
+	}
+
+	r, err := store.Open(storeDir)
+	if errors.Is(err, store.ErrNotExist) {
+		return fmt.Errorf("%w at %s: run 'embedsearch dedup DIR' or 'embedsearch index DIR' first, or pass --store", err, storeDir)
+	}
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	threshold, modelID, err := dedupThreshold(o, r.Model())
+	if err != nil {
+		return err
+	}
+
+	// Which images take part: --in / DIRs (and the reference folders, whose
+	// images are candidates for keeping), and --filter.
+	var allow func(int) bool
+	if len(in) > 0 {
+		scope := append(append([]string(nil), in...), refs...)
+		allow = func(id int) bool { return dedup.UnderAny(scope, r.Path(id)) }
+	}
+	if o.Filter != "" {
+		f, err := r.Filter(o.Filter)
+		if err != nil {
+			if errors.Is(err, store.ErrBadFilter) {
+				return usageError{err}
+			}
+			return err
+		}
+		if allow != nil {
+			scope := allow
+			allow = func(id int) bool { return scope(id) && f(id) }
+		} else {
+			allow = f
+		}
+	}
+
+	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
+	pairs := search.Pairs(m, float32(threshold), allow)
+	files := map[int]dedup.File{}
+	file := func(id int) dedup.File {
+		f, ok := files[id]
+		if !ok {
+			e := r.Entry(id)
+			f = dedup.File{Path: e.Path, Size: e.Size, ModTime: e.ModTime, Width: e.Width, Height: e.Height,
+				Taken: e.Taken, SHA256: e.SHA256}
+			files[id] = f
+		}
+		return f
+	}
+	better := func(a, b int) bool {
+		fa, fb := file(a), file(b)
+		ra, rb := dedup.UnderAny(refs, fa.Path), dedup.UnderAny(refs, fb.Path)
+		if ra != rb {
+			return ra
+		}
+		return policy.Less(fa, fb)
+	}
+	groups := search.Groups(m, pairs, better)
+
+	rep := dedupReport{Model: modelID, Threshold: threshold, Policy: policy.String(), Op: op, DryRun: o.DryRun}
+	if allow == nil {
+		rep.Stats.Images = r.Len()
+	} else {
+		for id := 0; id < r.Len(); id++ {
+			if allow(id) {
+				rep.Stats.Images++
+			}
+		}
+	}
+	rep.Stats.Pairs = len(pairs)
+	dgroups := make([]dedup.Group, len(groups))
+	for gi, g := range groups {
+		dg := dedup.Group{Members: make([]dedup.File, len(g.Members))}
+		rg := dedupGroup{MaxDistance: g.MaxDist}
+		for mi, id := range g.Members {
+			f := file(id)
+			dg.Members[mi] = f
+			if id == g.Keeper {
+				dg.Keep = mi
+				rg.Keep = f.Path
+			}
+			rg.Members = append(rg.Members, dedupMember{Path: f.Path, Distance: g.Dists[mi], Width: f.Width,
+				Height: f.Height, Size: f.Size, Keep: id == g.Keeper, Reference: dedup.UnderAny(refs, f.Path)})
+		}
+		dgroups[gi] = dg
+		rep.Groups = append(rep.Groups, rg)
+	}
+
+	var applyErr, storeErr error
+	if op != dedup.OpNone {
+		applyErr, storeErr = dedupAct(ctx, o, op, r, storeDir, dgroups, refs, in, &rep, stderr)
+	}
+	rep.count()
+	if err := rep.write(stdout, o); err != nil {
+		return err
+	}
+	for _, g := range rep.Groups {
+		for _, m := range g.Members {
+			if m.Action != nil && m.Action.Status == "refused" {
+				dedupWarn(stderr, "refused %s: %s", m.Path, m.Action.Reason)
+			}
+		}
+	}
+	switch {
+	case applyErr != nil:
+		return errors.Join(applyErr, storeErr)
+	case storeErr != nil:
+		return storeErr
+	case rep.Stats.Refused > 0:
+		return partialError{failed: rep.Stats.Refused}
+	case o.ExitCode && len(rep.Groups) > 0:
+		return errDuplicatesFound
+	}
+	return nil
+}
+
+func dedupWarn(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, "embedsearch: "+format+"\n", args...)
+}
+
+// dedupThreshold returns the distance threshold and the model id: --threshold,
+// or the --preset of the manifest of the model the store was built with.
+func dedupThreshold(o dedupOptions, b store.Binding) (float64, string, error) {
+	if o.Threshold > 0 {
+		return o.Threshold, b.ModelID, nil
+	}
+	m, err := models.Open(o.Model)
+	if err != nil {
+		return 0, "", fmt.Errorf("thresholds come from the model's manifest: %w (or give --threshold D)", err)
+	}
+	if m.Manifest.ID != b.ModelID || m.Digest() != b.Digest {
+		return 0, "", fmt.Errorf("%w: the store was built with %s, not %s; pass --model for it or give --threshold D",
+			store.ErrModelMismatch, b.ModelID, m.Manifest.ID)
+	}
+	t := m.Manifest.Thresholds
+	v := map[string]float64{"exact": t.Exact, "near": t.Near, "similar": t.Similar}
+	d, ok := v[strings.ToLower(o.Preset)]
+	if !ok {
+		return 0, "", usagef("--preset %q: use exact, near or similar", o.Preset)
+	}
+	if !(d > 0) {
+		return 0, "", fmt.Errorf("model %s has no %s threshold; give --threshold D", b.ModelID, o.Preset)
+	}
+	return d, b.ModelID, nil
+}
+
+// dedupAct plans (and unless --dry-run applies) the action, records what
+// happened in rep, and brings the store in step with the files.
+func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader, storeDir string,
+	groups []dedup.Group, refs, in []string, rep *dedupReport, stderr io.Writer) (applyErr, storeErr error) {
+	roots := in
+	if len(roots) == 0 {
+		roots = r.Roots()
+	}
+	if len(roots) == 0 {
+		return usagef("an action needs the folders it may touch: give DIRs or --in DIR"), nil
+	}
+	cfg := dedup.Config{Op: op, Roots: roots, References: refs, MoveTo: o.MoveTo}
+	plan, err := dedup.NewPlan(groups, cfg)
+	if err != nil {
+		return err, nil
+	}
+	byPath := map[string]*dedupMember{}
+	for gi := range rep.Groups {
+		for mi := range rep.Groups[gi].Members {
+			m := &rep.Groups[gi].Members[mi]
+			byPath[m.Path] = m
+		}
+	}
+	for _, a := range plan.Actions {
+		act := &dedupAction{Op: string(a.Op), Dest: a.Dest, Status: "planned"}
+		if a.Refused != nil {
+			act.Status, act.Reason = "refused", a.Refused.Error()
+		} else if !o.DryRun {
+			act.Status = "not-run"
+		}
+		byPath[a.File.Path].Action = act
+	}
+	if o.DryRun {
+		return nil, nil
+	}
+
+	// Hold the writer lock while acting, so no index run interleaves, and
+	// make sure the store is still the one the groups came from.
+	w, err := store.OpenWriter(storeDir, r.Model(), store.WriterOptions{})
+	if err != nil {
+		return fmt.Errorf("store: %w", err), nil
+	}
+	defer w.Close()
+	if w.Generation() != r.Generation() {
+		return errors.New("the store changed while grouping (an index run?); run dedup again"), nil
+	}
+	jpath := o.Journal
+	if jpath == "" {
+		jpath = filepath.Join(storeDir, "journals", "dedup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl")
+	}
+	j, err := dedup.CreateJournal(jpath, dedup.Header{Op: op, Roots: plan.Config.Roots, MoveTo: plan.Config.MoveTo, Store: storeDir})
+	if err != nil {
+		return err, nil
+	}
+	defer j.Close()
+	dedupWarn(stderr, "journal: %s (undo with: embedsearch dedup --undo %s)", jpath, dedupQuote(jpath))
+	rep.Journal = jpath
+	results, applyErr := plan.Apply(ctx, dedup.ApplyOptions{Journal: j})
+	for _, res := range results {
+		act := byPath[res.Action.File.Path].Action
+		act.Dest = res.Dest
+		switch {
+		case res.Done:
+			act.Status = "done"
+		case res.Refused != nil:
+			act.Status, act.Reason = "refused", res.Refused.Error()
+		}
+	}
+	return applyErr, dedupUpdateStore(w, r, results)
+}
+
+// dedupUpdateStore makes the store say what the files now are: a moved
+// image under its new path, a trashed or deleted one gone, a duplicate
+// replaced by a hard link described as its keeper (same bytes), one replaced
+// by a symbolic link gone (index does not follow links).
+func dedupUpdateStore(w *store.Writer, r *store.Reader, results []dedup.Result) error {
+	changed := false
+	for _, res := range results {
+		if !res.Done {
+			continue
+		}
+		src := res.Action.File.Path
+		id, ok := r.Lookup(src)
+		if !ok {
+			continue
+		}
+		switch res.Action.Op {
+		case dedup.OpMove:
+			e := r.Entry(id)
+			e.Path = res.Dest
+			if err := w.Put(e, r.Vector(id)); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+			w.Delete(src)
+		case dedup.OpTrash, dedup.OpDelete, dedup.OpSymlink:
+			w.Delete(src)
+		case dedup.OpHardLink:
+			kid, ok := r.Lookup(res.Action.Keeper.Path)
+			if !ok {
+				w.Delete(src)
+				break
+			}
+			e := r.Entry(kid)
+			e.Path = src
+			if err := w.Put(e, r.Vector(kid)); err != nil {
+				return fmt.Errorf("store: %w", err)
+			}
+		}
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
+	if err := w.Commit(); err != nil {
+		return fmt.Errorf("store: %w (the files were changed as the journal says; 'embedsearch index' brings the store in step)", err)
+	}
+	if w.NeedsCompaction() {
+		if err := w.Compact(); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+	}
+	return nil
+}
+
+func dedupQuote(s string) string {
+	if strings.ContainsAny(s, " \t'\"$\\") {
+		return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	}
+	return s
+}
+
+// runDedupUndo reverses a journal and updates the store for moved files.
+func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, stderr io.Writer) error {
+	results, undoErr := dedup.Undo(ctx, o.Undo, nil)
+	if errors.Is(undoErr, dedup.ErrBadJournal) || errors.Is(undoErr, os.ErrNotExist) {
+		return undoErr
+	}
+	type undoLine struct {
+		Op     string `json:"op"`
+		Path   string `json:"path"`
+		From   string `json:"from,omitempty"`
+		Status string `json:"status"` // restored | already | refused
+		Reason string `json:"reason,omitempty"`
+	}
+	var lines []undoLine
+	refused := 0
+	var moved []dedup.UndoResult
+	reindex := false
+	for _, u := range results {
+		l := undoLine{Op: string(u.Entry.Op), Path: u.Entry.Src, From: u.Entry.Dst}
+		switch {
+		case u.Restored:
+			l.Status = "restored"
+			if u.Entry.Op == dedup.OpMove {
+				moved = append(moved, u)
+			} else {
+				reindex = true
+			}
+		case u.Already:
+			l.Status = "already"
+		default:
+			l.Status, l.Reason = "refused", u.Refused.Error()
+			refused++
+		}
+		lines = append(lines, l)
+	}
+	storeErr := dedupUndoStore(storeDir, moved)
+	if o.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if lines == nil {
+			lines = []undoLine{}
+		}
+		if err := enc.Encode(map[string]any{"journal": o.Undo, "actions": lines}); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, l := range lines {
+			switch l.Status {
+			case "restored":
+				fmt.Fprintf(tw, "restored\t%s\t(%s)\n", l.Path, l.Op)
+			case "already":
+				fmt.Fprintf(tw, "in place\t%s\t(%s)\n", l.Path, l.Op)
+			default:
+				fmt.Fprintf(tw, "refused\t%s\t%s\n", l.Path, l.Reason)
+			}
+		}
+		tw.Flush()
+	}
+	if reindex {
+		dedupWarn(stderr, "restored files were taken out of the store; run 'embedsearch index' on their folders to add them back")
+	}
+	switch {
+	case undoErr != nil:
+		return errors.Join(undoErr, storeErr)
+	case storeErr != nil:
+		return storeErr
+	case refused > 0:
+		return partialError{failed: refused}
+	}
+	return nil
+}
+
+// dedupUndoStore moves the store entries of files moved back.
+func dedupUndoStore(storeDir string, moved []dedup.UndoResult) error {
+	if len(moved) == 0 {
+		return nil
+	}
+	r, err := store.Open(storeDir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer r.Close()
+	w, err := store.OpenWriter(storeDir, r.Model(), store.WriterOptions{})
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer w.Close()
+	for _, u := range moved {
+		id, ok := r.Lookup(u.Entry.Dst)
+		if !ok {
+			continue
+		}
+		e := r.Entry(id)
+		e.Path = u.Entry.Src
+		if err := w.Put(e, r.Vector(id)); err != nil {
+			return fmt.Errorf("store: %w", err)
+		}
+		w.Delete(u.Entry.Dst)
+	}
+	if err := w.Commit(); err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	if w.NeedsCompaction() {
+		return w.Compact()
+	}
+	return nil
+}
+
+// Output.
+
+type dedupReport struct {
+	Model     string       `json:"model"`
+	Threshold float64      `json:"threshold"`
+	Policy    string       `json:"keep_policy"`
+	Op        dedup.Op     `json:"action,omitempty"`
+	DryRun    bool         `json:"dry_run,omitempty"`
+	Journal   string       `json:"journal,omitempty"`
+	Groups    []dedupGroup `json:"groups"`
+	Stats     dedupStats   `json:"stats"`
+}
+
+type dedupGroup struct {
+	Keep        string        `json:"keep"`
+	Members     []dedupMember `json:"members"`
+	MaxDistance float32       `json:"max_distance"`
+}
+
+type dedupMember struct {
+	Path      string       `json:"path"`
+	Distance  float32      `json:"distance"`
+	Width     int          `json:"width"`
+	Height    int          `json:"height"`
+	Size      int64        `json:"size"`
+	Keep      bool         `json:"keep,omitempty"`
+	Reference bool         `json:"reference,omitempty"`
+	Action    *dedupAction `json:"action,omitempty"`
+}
+
+type dedupAction struct {
+	Op     string `json:"op"`
+	Dest   string `json:"dest,omitempty"`
+	Status string `json:"status"` // planned (dry run) | done | refused | not-run (stopped by an error)
+	Reason string `json:"reason,omitempty"`
+}
+
+type dedupStats struct {
+	Images         int   `json:"images"`
+	Pairs          int   `json:"pairs"`
+	Groups         int   `json:"groups"`
+	Duplicates     int   `json:"duplicates"`
+	DuplicateBytes int64 `json:"duplicate_bytes"`
+	Done           int   `json:"done"`
+	Refused        int   `json:"refused"`
+	Planned        int   `json:"planned"`
+}
+
+func (r *dedupReport) count() {
+	if r.Groups == nil {
+		r.Groups = []dedupGroup{}
+	}
+	r.Stats.Groups = len(r.Groups)
+	for _, g := range r.Groups {
+		for _, m := range g.Members {
+			if m.Keep || m.Reference {
+				continue
+			}
+			r.Stats.Duplicates++
+			r.Stats.DuplicateBytes += m.Size
+			if m.Action == nil {
+				continue
+			}
+			switch m.Action.Status {
+			case "done":
+				r.Stats.Done++
+			case "refused":
+				r.Stats.Refused++
+			case "planned":
+				r.Stats.Planned++
+			}
+		}
+	}
+}
+
+func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
+	switch {
+	case o.JSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	case o.CSV:
+		cw := csv.NewWriter(w)
+		cw.Write([]string{"group", "path", "keep", "distance", "width", "height", "size", "action", "dest", "status", "reason"})
+		for gi, g := range r.Groups {
+			for _, m := range g.Members {
+				var act dedupAction
+				if m.Action != nil {
+					act = *m.Action
+				}
+				cw.Write([]string{strconv.Itoa(gi + 1), m.Path, strconv.FormatBool(m.Keep),
+					strconv.FormatFloat(float64(m.Distance), 'f', 4, 32), strconv.Itoa(m.Width), strconv.Itoa(m.Height),
+					strconv.FormatInt(m.Size, 10), act.Op, act.Dest, act.Status, act.Reason})
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for gi, g := range r.Groups {
+		fmt.Fprintf(tw, "group %d: %d images, largest distance %.3f\n", gi+1, len(g.Members), g.MaxDistance)
+		for _, m := range g.Members {
+			mark := fmt.Sprintf("%.3f", m.Distance)
+			switch {
+			case m.Keep && m.Reference:
+				mark = "keep (ref)"
+			case m.Keep:
+				mark = "keep"
+			case m.Reference:
+				mark = "ref"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%dx%d\t%s\t%s\n", mark, m.Path, m.Width, m.Height, dedupSize(m.Size), m.Action.describe())
+		}
+	}
+	tw.Flush()
+	s := r.Stats
+	cos := 1 - r.Threshold*r.Threshold/2
+	fmt.Fprintf(w, "%d groups, %d duplicates (%s) among %d images at distance ≤ %g (cosine ≥ %.4f), keeping by %s\n",
+		s.Groups, s.Duplicates, dedupSize(s.DuplicateBytes), s.Images, r.Threshold, cos, r.Policy)
+	switch {
+	case r.Op == dedup.OpNone:
+	case r.DryRun:
+		fmt.Fprintf(w, "dry run: %d would be handled (%s), %d refused; nothing was changed\n", s.Planned, r.Op, s.Refused)
+	default:
+		fmt.Fprintf(w, "%d handled (%s), %d refused\n", s.Done, r.Op, s.Refused)
+	}
+	return nil
+}
+
+func (a *dedupAction) describe() string {
+	if a == nil {
+		return ""
+	}
+	verb := map[string][2]string{
+		"move":     {"would move to ", "moved to "},
+		"hardlink": {"would hard-link to ", "hard-linked to "},
+		"symlink":  {"would link to ", "linked to "},
+		"trash":    {"would move to the trash", "trashed"},
+		"delete":   {"would delete", "deleted"},
+	}[a.Op]
+	dest := a.Dest
+	if a.Op == "trash" || a.Op == "delete" {
+		dest = ""
+	}
+	switch a.Status {
+	case "planned":
+		return verb[0] + dest
+	case "done":
+		return verb[1] + dest
+	case "refused":
+		return "refused: " + a.Reason
+	}
+	return "not done (stopped by an error)"
+}
+
+func dedupSize(n int64) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	case n < 1<<30:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+}

@@ -1,0 +1,454 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// dedupFixture is a store bound to the tiny test model, holding real files
+// whose vectors are planted: groups of near-identical vectors among random
+// ones.
+type dedupFixture struct {
+	root, storeDir string
+	model          string // --model for the tiny test model
+	paths          map[string]string
+}
+
+// dedupRepoRoot walks up to the folder holding go.mod.
+func dedupRepoRoot(t *testing.T) string {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found")
+		}
+		dir = parent
+	}
+}
+
+type dedupPlant struct {
+	name          string // relative path
+	group         int    // -1: random vector
+	noise         float64
+	width, height int
+}
+
+func newDedupFixture(t *testing.T, plants []dedupPlant) *dedupFixture {
+	t.Helper()
+	tmp := t.TempDir()
+	f := &dedupFixture{root: filepath.Join(tmp, "photos"), storeDir: filepath.Join(tmp, "store"),
+		model: filepath.Join(dedupRepoRoot(t), "testdata", "models", "tiny"), paths: map[string]string{}}
+	m, err := models.Open(f.model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dim := m.Manifest.Dim
+	b := store.Binding{ModelID: m.Manifest.ID, Digest: m.Digest(), Preprocess: m.Manifest.Preprocess.Fingerprint(), Dim: dim}
+	w, err := store.OpenWriter(f.storeDir, b, store.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	randVec := func() []float32 {
+		v := make([]float32, dim)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	centres := map[int][]float32{}
+	for i, p := range plants {
+		path := filepath.Join(f.root, p.name)
+		os.MkdirAll(filepath.Dir(path), 0o755)
+		if err := os.WriteFile(path, []byte("image bytes of "+p.name), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mt := time.Date(2022, 1, 1, 0, 0, i, 0, time.UTC)
+		os.Chtimes(path, mt, mt)
+		fi, _ := os.Stat(path)
+		var v []float32
+		if p.group < 0 {
+			v = randVec()
+		} else {
+			c, ok := centres[p.group]
+			if !ok {
+				c = randVec()
+				dedupNormalize(c)
+				centres[p.group] = c
+			}
+			v = append([]float32(nil), c...)
+			for i := range v {
+				v[i] += float32(p.noise * rng.NormFloat64() / math.Sqrt(float64(dim)))
+			}
+		}
+		dedupNormalize(v)
+		e := store.Entry{Path: path, Size: fi.Size(), ModTime: fi.ModTime(), Width: p.width, Height: p.height, Format: "jpeg"}
+		if err := w.Put(e, v); err != nil {
+			t.Fatal(err)
+		}
+		f.paths[p.name] = path
+	}
+	w.AddRoots(f.root)
+	if err := w.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func dedupNormalize(v []float32) {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	n := float32(math.Sqrt(s))
+	for i := range v {
+		v[i] /= n
+	}
+}
+
+// run runs the CLI with the fixture's store and model.
+func (f *dedupFixture) run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	full := append([]string{"embedsearch", "dedup", "--store", f.storeDir, "--model", f.model}, args...)
+	code := run(context.Background(), full, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+var dedupStandard = []dedupPlant{
+	{"a/one.jpg", 1, 0.02, 800, 600},
+	{"b/one-copy.jpg", 1, 0.02, 1600, 1200}, // largest resolution: keeper
+	{"c/one-small.jpg", 1, 0.02, 200, 150},
+	{"a/two.jpg", 2, 0.02, 640, 480}, // tie on resolution: path decides
+	{"b/two.jpg", 2, 0.02, 640, 480},
+	{"a/lonely.jpg", -1, 0, 100, 100},
+	{"b/other.jpg", -1, 0, 100, 100},
+	{"c/third.jpg", -1, 0, 100, 100},
+}
+
+type dedupOut struct {
+	Model     string  `json:"model"`
+	Threshold float64 `json:"threshold"`
+	Journal   string  `json:"journal"`
+	Policy    string  `json:"keep_policy"`
+	Action    string  `json:"action"`
+	DryRun    bool    `json:"dry_run"`
+	Groups    []struct {
+		Keep    string `json:"keep"`
+		Members []struct {
+			Path     string   `json:"path"`
+			Distance *float64 `json:"distance"`
+			Width    *int     `json:"width"`
+			Height   *int     `json:"height"`
+			Size     *int64   `json:"size"`
+			Keep     bool     `json:"keep"`
+			Ref      bool     `json:"reference"`
+			Action   *struct {
+				Op, Dest, Status, Reason string
+			} `json:"action"`
+		} `json:"members"`
+		MaxDistance *float64 `json:"max_distance"`
+	} `json:"groups"`
+	Stats map[string]float64 `json:"stats"`
+}
+
+func parseDedup(t *testing.T, s string) dedupOut {
+	t.Helper()
+	var o dedupOut
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&o); err != nil {
+		t.Fatalf("parse JSON: %v\n%s", err, s)
+	}
+	return o
+}
+
+func TestDedupReportJSON(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	code, out, errs := f.run(t, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	o := parseDedup(t, out)
+	if o.Model != "tiny-test-v1" || o.Threshold != 0.2 {
+		t.Errorf("model %q threshold %v, want tiny-test-v1 and the manifest's near threshold 0.2", o.Model, o.Threshold)
+	}
+	if len(o.Groups) != 2 {
+		t.Fatalf("%d groups, want 2: %s", len(o.Groups), out)
+	}
+	wantKeep := []string{f.paths["b/one-copy.jpg"], f.paths["a/two.jpg"]}
+	wantN := []int{3, 2}
+	for i, g := range o.Groups {
+		if g.Keep != wantKeep[i] || len(g.Members) != wantN[i] {
+			t.Errorf("group %d: keep %s with %d members, want %s with %d", i, g.Keep, len(g.Members), wantKeep[i], wantN[i])
+		}
+		var maxD float64
+		for _, m := range g.Members {
+			if m.Distance == nil || m.Width == nil || m.Height == nil || m.Size == nil {
+				t.Fatalf("member fields missing: %s", out)
+			}
+			if (m.Path == g.Keep) != m.Keep || (m.Keep && *m.Distance != 0) {
+				t.Errorf("member %s keep %v distance %v", m.Path, m.Keep, *m.Distance)
+			}
+			if *m.Distance > 0.2 || (!m.Keep && *m.Distance <= 0) {
+				t.Errorf("distance %v of %s", *m.Distance, m.Path)
+			}
+			maxD = math.Max(maxD, *m.Distance)
+		}
+		if g.MaxDistance == nil || *g.MaxDistance < maxD-1e-6 {
+			t.Errorf("max_distance %v below a member distance %v", g.MaxDistance, maxD)
+		}
+	}
+	if o.Stats["groups"] != 2 || o.Stats["duplicates"] != 3 || o.Stats["images"] != 8 {
+		t.Errorf("stats %v", o.Stats)
+	}
+	// Same answer twice (deterministic).
+	if _, out2, _ := f.run(t, "--json"); out2 != out {
+		t.Error("second run differs")
+	}
+}
+
+func TestDedupThresholdsAndPresets(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	_, out, _ := f.run(t, "--json", "--preset", "exact") // 0.01: noise 0.02 is above it
+	if o := parseDedup(t, out); o.Threshold != 0.01 || len(o.Groups) != 0 {
+		t.Errorf("exact preset: threshold %v, %d groups", o.Threshold, len(o.Groups))
+	}
+	_, out, _ = f.run(t, "--json", "--threshold", "0.5")
+	if o := parseDedup(t, out); o.Threshold != 0.5 || len(o.Groups) != 2 {
+		t.Errorf("--threshold 0.5: %v, %d groups", o.Threshold, len(o.Groups))
+	}
+	for _, bad := range [][]string{{"--threshold", "3"}, {"--threshold", "0"}, {"--preset", "fuzzy"},
+		{"--threshold", "0.2", "--preset", "near"}, {"--keep", "biggest"}, {"--json", "--csv"}} {
+		if code, _, errs := f.run(t, bad...); code != exitUsage || !strings.Contains(errs, "embedsearch: ") {
+			t.Errorf("%v: exit %d, stderr %q; want usage error", bad, code, errs)
+		}
+	}
+	// Another model than the store's: a clear error, unless --threshold.
+	var out2, errb bytes.Buffer
+	code := run(context.Background(), []string{"embedsearch", "dedup", "--store", f.storeDir, "--model",
+		filepath.Join(dedupRepoRoot(t), "testdata", "models", "tiny-fixed")}, &out2, &errb)
+	if code != exitError || !strings.Contains(errb.String(), "tiny-test-v1") {
+		t.Errorf("model mismatch: exit %d, %q", code, errb.String())
+	}
+}
+
+func TestDedupCSVAndText(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	_, out, _ := f.run(t, "--csv")
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 6 || strings.Join(rows[0][:4], ",") != "group,path,keep,distance" {
+		t.Fatalf("csv rows %q", rows)
+	}
+	keeps := 0
+	for _, r := range rows[1:] {
+		if r[2] == "true" {
+			keeps++
+			if r[3] != "0.0000" {
+				t.Errorf("keeper distance %s", r[3])
+			}
+		}
+	}
+	if keeps != 2 {
+		t.Errorf("%d keepers in csv", keeps)
+	}
+	_, text, _ := f.run(t)
+	if !strings.Contains(text, "group 1: 3 images") || !regexp.MustCompile(`keep\s+\S+one-copy.jpg\s+1600x1200`).MatchString(text) ||
+		!strings.Contains(text, "2 groups, 3 duplicates") || !strings.Contains(text, "cosine ≥ 0.98") {
+		t.Errorf("text output:\n%s", text)
+	}
+}
+
+func TestDedupExitCode(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	if code, _, _ := f.run(t); code != exitOK {
+		t.Errorf("without --exit-code: %d", code)
+	}
+	if code, _, errs := f.run(t, "--exit-code"); code != exitDuplicates || errs != "" {
+		t.Errorf("--exit-code with duplicates: %d %q", code, errs)
+	}
+	if code, _, _ := f.run(t, "--exit-code", "--in", filepath.Join(f.root, "c")); code != exitOK {
+		t.Errorf("--exit-code without duplicates: %d", code)
+	}
+}
+
+func TestDedupInAndKeep(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	_, out, _ := f.run(t, "--json", "--in", filepath.Join(f.root, "a"), "--in", filepath.Join(f.root, "c"))
+	o := parseDedup(t, out)
+	if len(o.Groups) != 1 || o.Groups[0].Keep != f.paths["a/one.jpg"] || len(o.Groups[0].Members) != 2 {
+		t.Errorf("--in a --in c: %s", out)
+	}
+	_, out, _ = f.run(t, "--json", "--keep", "prefer:"+filepath.Join(f.root, "c"))
+	if o := parseDedup(t, out); o.Groups[0].Keep != f.paths["c/one-small.jpg"] || o.Groups[1].Keep != f.paths["a/two.jpg"] {
+		t.Errorf("prefer c: keeps %s %s", o.Groups[0].Keep, o.Groups[1].Keep)
+	}
+	_, out, _ = f.run(t, "--json", "--keep", "newest") // mtimes increase with plant order
+	if o := parseDedup(t, out); o.Groups[0].Keep != f.paths["c/one-small.jpg"] || o.Groups[1].Keep != f.paths["b/two.jpg"] {
+		t.Errorf("newest: keeps %s %s", o.Groups[0].Keep, o.Groups[1].Keep)
+	}
+}
+
+func TestDedupMoveUndo(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	dest := filepath.Join(filepath.Dir(f.root), "dups")
+	// Dry run first: changes nothing.
+	code, out, errs := f.run(t, "--json", "--move-to", dest, "--dry-run")
+	if code != 0 {
+		t.Fatalf("dry run exit %d: %s", code, errs)
+	}
+	o := parseDedup(t, out)
+	for _, g := range o.Groups {
+		for _, m := range g.Members {
+			if !m.Keep && (m.Action == nil || m.Action.Status != "planned" || m.Action.Op != "move") {
+				t.Errorf("dry run action %+v", m.Action)
+			}
+			if _, err := os.Stat(m.Path); err != nil {
+				t.Errorf("dry run touched %s", m.Path)
+			}
+		}
+	}
+	if _, err := os.Stat(dest); err == nil {
+		t.Error("dry run created the destination")
+	}
+
+	code, out, errs = f.run(t, "--json", "--move-to", dest)
+	if code != 0 {
+		t.Fatalf("move exit %d: %s", code, errs)
+	}
+	o = parseDedup(t, out)
+	if o.Journal == "" || !strings.Contains(errs, o.Journal) || !strings.HasPrefix(o.Journal, filepath.Join(f.storeDir, "journals")) {
+		t.Errorf("journal %q not under the store or not on stderr %q", o.Journal, errs)
+	}
+	moved := filepath.Join(dest, "a", "one.jpg")
+	if _, err := os.Stat(moved); err != nil {
+		t.Errorf("not moved: %v", err)
+	}
+	r, err := store.Open(f.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, oldThere := r.Lookup(f.paths["a/one.jpg"])
+	_, newThere := r.Lookup(moved)
+	n := r.Len()
+	r.Close()
+	if oldThere || !newThere || n != 8 {
+		t.Errorf("store after move: old %v new %v len %d", oldThere, newThere, n)
+	}
+	// The moved files are no longer under the root: no groups left there.
+	if _, out, _ := f.run(t, "--json", "--in", f.root); len(parseDedup(t, out).Groups) != 0 {
+		t.Errorf("groups left after the move: %s", out)
+	}
+
+	code, out, errs = f.run(t, "--undo", o.Journal)
+	if code != 0 || strings.Count(out, "restored") != 3 {
+		t.Fatalf("undo exit %d: %s %s", code, out, errs)
+	}
+	for _, p := range []string{"a/one.jpg", "c/one-small.jpg", "b/two.jpg"} {
+		if _, err := os.Stat(f.paths[p]); err != nil {
+			t.Errorf("not restored: %s", p)
+		}
+	}
+	r, _ = store.Open(f.storeDir)
+	_, back := r.Lookup(f.paths["a/one.jpg"])
+	r.Close()
+	if !back {
+		t.Error("store not updated by undo")
+	}
+	_, out, _ = f.run(t, "--json")
+	if o := parseDedup(t, out); len(o.Groups) != 2 {
+		t.Errorf("groups after undo: %d", len(o.Groups))
+	}
+}
+
+func TestDedupDeleteNeedsYes(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	code, _, errs := f.run(t, "--delete")
+	if code != exitUsage || !strings.Contains(errs, "--yes") {
+		t.Errorf("--delete without --yes: %d %q", code, errs)
+	}
+	for _, p := range f.paths {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%s gone after refused --delete", p)
+		}
+	}
+	code, _, errs = f.run(t, "--delete", "--yes", "--reference", filepath.Join(f.root, "c"))
+	if code != 0 {
+		t.Fatalf("delete: %d %s", code, errs)
+	}
+	// c/one-small.jpg is a reference: it is the keeper now, and b/one-copy
+	// and a/one are deleted; in group 2, b/two.jpg goes.
+	for name, want := range map[string]bool{"c/one-small.jpg": true, "b/one-copy.jpg": false, "a/one.jpg": false,
+		"a/two.jpg": true, "b/two.jpg": false, "a/lonely.jpg": true} {
+		_, err := os.Stat(f.paths[name])
+		if (err == nil) != want {
+			t.Errorf("%s exists=%v, want %v", name, err == nil, want)
+		}
+	}
+	r, _ := store.Open(f.storeDir)
+	defer r.Close()
+	if r.Len() != 5 {
+		t.Errorf("store holds %d entries after deleting 3 of 8", r.Len())
+	}
+}
+
+func TestDedupTrashAndRefusal(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	t.Setenv("XDG_DATA_HOME", filepath.Join(filepath.Dir(f.root), "xdg"))
+	// b/two.jpg changes after indexing: refused, exit 3, named on stderr.
+	os.WriteFile(f.paths["b/two.jpg"], []byte("edited since"), 0o644)
+	code, out, errs := f.run(t, "--trash", "--json")
+	if code != exitPartial || !strings.Contains(errs, "refused "+f.paths["b/two.jpg"]) {
+		t.Errorf("exit %d, stderr %q", code, errs)
+	}
+	o := parseDedup(t, out)
+	if o.Stats["done"] != 2 || o.Stats["refused"] != 1 {
+		t.Errorf("stats %v", o.Stats)
+	}
+	trashed := filepath.Join(filepath.Dir(f.root), "xdg", "Trash", "files", "one.jpg")
+	if _, err := os.Stat(trashed); err != nil {
+		t.Errorf("not in the trash: %v", err)
+	}
+	if _, err := os.Stat(f.paths["b/two.jpg"]); err != nil {
+		t.Error("refused file was trashed")
+	}
+	code, out, _ = f.run(t, "--undo", o.Journal, "--json")
+	if code != 0 || strings.Count(out, `"restored"`) != 2 {
+		t.Errorf("undo trash: %d %s", code, out)
+	}
+}
+
+func TestDedupActionUsage(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	for _, args := range [][]string{
+		{"--trash", "--delete", "--yes"}, {"--link", "soft-ish"}, {"--dry-run"}, {"--undo", "x", "--trash"},
+	} {
+		if code, _, _ := f.run(t, args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
+	}
+	if code, _, errs := f.run(t, "--undo", filepath.Join(f.root, "a", "one.jpg")); code != exitError || !strings.Contains(errs, "not a dedup journal") {
+		t.Errorf("undo of a non-journal: %d %q", code, errs)
+	}
+}
