@@ -1,0 +1,465 @@
+package index
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// Embedder turns image files into vectors; *infer.Encoder is one. Embed
+// must call emit once per path, in input order, from one goroutine, with
+// per-file failures in Item.Err.
+type Embedder interface {
+	Embed(ctx context.Context, paths <-chan string, emit func(infer.Item) error) error
+}
+
+// Defaults for Options.
+const (
+	DefaultCommitEvery    = 1000
+	DefaultCommitInterval = 30 * time.Second
+)
+
+// Options say what to index and how.
+type Options struct {
+	// Roots are directories (walked) or files; made absolute and cleaned.
+	// Entries under a root that exists and is readable but whose files are
+	// gone are removed.
+	Roots []string
+	// Files are single files to index (e.g. a list read from stdin); they
+	// are never roots, so nothing is swept because of them.
+	Files []string
+	// Exclude are filepath.Match patterns tested against the base name and
+	// against the absolute path of every file and directory.
+	Exclude        []string
+	IncludeHidden  bool
+	FollowSymlinks bool
+	// CommitEvery and CommitInterval bound the work an interruption can
+	// lose: a commit happens after that many changed entries or that much
+	// time, whichever comes first.
+	CommitEvery    int
+	CommitInterval time.Duration
+	// Progress, when set, is called from one goroutine at a time.
+	Progress func(Progress)
+	// Failure, when set, is called for each per-file failure as it happens
+	// (they are also returned in Stats.Failures).
+	Failure func(Failure)
+}
+
+// Phases of Progress.
+const (
+	PhaseScan  = "scan"  // walking the roots
+	PhaseEmbed = "embed" // embedding new and changed files
+	PhaseSave  = "save"  // sweeping, committing and compacting
+)
+
+// Progress is a snapshot of a run, for progress bars.
+type Progress struct {
+	Phase string
+	Stats
+	// Todo is the number of new or changed files to process; Done of them
+	// are processed.
+	Todo, Done int
+}
+
+// Failure is one file (or directory) that could not be indexed.
+type Failure struct {
+	Path string
+	Err  error
+}
+
+// Stats summarise a run.
+type Stats struct {
+	Scanned   int // image files found under the roots and in Files
+	Unchanged int // same path, size and mtime as stored
+	New       int // embedded (or reused by content) under a new path
+	Changed   int // stored path whose size or mtime changed
+	Moved     int // new path whose content matched a path that vanished
+	Removed   int // entries swept because their file is gone
+	Failed    int
+	Failures  []Failure
+	// MissingRoots did not exist or could not be read: their entries are
+	// kept. EmptyRoots exist but hold no images while the store has entries
+	// under them (an unmounted drive's mount point): also kept.
+	MissingRoots []string
+	EmptyRoots   []string
+	Embedded     int // files actually run through the model
+	Elapsed      time.Duration
+}
+
+// Run brings the store in step with the roots: it walks them, embeds new
+// and changed images, reuses vectors of files whose content is already
+// stored (moves, renames, copies), removes entries of vanished files, and
+// commits periodically. On cancellation it commits what was done and
+// returns the context's error; the next Run resumes from there. It
+// compacts the store when it completes.
+func Run(ctx context.Context, w *store.Writer, emb Embedder, o Options) (Stats, error) {
+	r := &run{w: w, emb: emb, o: o, start: time.Now(), lastCommit: time.Now()}
+	if r.o.CommitEvery <= 0 {
+		r.o.CommitEvery = DefaultCommitEvery
+	}
+	if r.o.CommitInterval <= 0 {
+		r.o.CommitInterval = DefaultCommitInterval
+	}
+	return r.run(ctx)
+}
+
+type run struct {
+	w     *store.Writer
+	emb   Embedder
+	o     Options
+	start time.Time
+
+	mu          sync.Mutex // guards everything below and the Writer
+	st          Stats
+	todo, done  int
+	sinceCommit int
+	lastCommit  time.Time
+	lastReport  time.Time
+	changed     map[string]bool // candidate path → was already stored
+	gone        map[string]bool // stored paths not found under swept roots
+	stat        map[string]file
+}
+
+func (r *run) run(ctx context.Context) (Stats, error) {
+	roots, err := absAll(r.o.Roots)
+	if err != nil {
+		return r.st, err
+	}
+	files, err := absAll(r.o.Files)
+	if err != nil {
+		return r.st, err
+	}
+
+	// 1. Walk.
+	wk := &walker{o: &r.o, seen: map[string]bool{}, visited: map[[2]uint64]bool{}}
+	wk.progress = func(n int) { r.report(PhaseScan, func() { r.st.Scanned = n }) }
+	var swept []string
+	for _, root := range roots {
+		if err := ctx.Err(); err != nil {
+			return r.st, err
+		}
+		info, err := os.Stat(root)
+		if err != nil {
+			r.st.MissingRoots = append(r.st.MissingRoots, root)
+			continue
+		}
+		if !info.IsDir() {
+			wk.add(root, info)
+			continue
+		}
+		before := len(wk.files)
+		if f, err := os.Open(root); err != nil {
+			r.st.MissingRoots = append(r.st.MissingRoots, root)
+			continue
+		} else {
+			f.Close()
+		}
+		wk.walkDir(root, info)
+		if len(wk.files) == before && r.storedUnder(root) {
+			r.st.EmptyRoots = append(r.st.EmptyRoots, root)
+			continue
+		}
+		swept = append(swept, root)
+	}
+	for _, f := range files {
+		info, err := os.Stat(f)
+		if err != nil {
+			wk.fail(f, err)
+			continue
+		}
+		if info.IsDir() {
+			wk.fail(f, errors.New("is a directory (give directories as roots)"))
+			continue
+		}
+		wk.add(f, info)
+	}
+	for _, f := range wk.failures {
+		r.failure(f.Path, f.Err)
+	}
+	r.st.Scanned = len(wk.files)
+
+	// 2. Compare with the store.
+	r.changed = map[string]bool{}
+	r.stat = make(map[string]file)
+	var todo []string
+	for _, f := range wk.files {
+		e, ok := r.w.Get(f.path)
+		if ok && e.Size == f.size && e.ModTime.UnixNano() == f.mtime.UnixNano() {
+			r.st.Unchanged++
+			continue
+		}
+		r.changed[f.path] = ok
+		r.stat[f.path] = f
+		todo = append(todo, f.path)
+	}
+	r.gone = map[string]bool{}
+	r.w.Walk(func(p string) bool {
+		if !wk.seen[p] && underAny(p, swept) && !underAny(p, wk.unreadable) {
+			r.gone[p] = true
+		}
+		return true
+	})
+	r.todo = len(todo)
+	r.w.AddRoots(roots...)
+
+	// 3. Embed what is new or changed; reuse vectors by content hash.
+	err = r.embed(ctx, todo)
+	if err != nil {
+		// Keep what was done; the sweep waits for a complete run.
+		if cerr := r.commit(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+		r.st.Elapsed = time.Since(r.start)
+		return r.st, err
+	}
+
+	// 4. Sweep, record, commit, compact.
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reportLocked(PhaseSave)
+	for p := range r.gone {
+		if r.w.Delete(p) {
+			r.st.Removed++
+		}
+	}
+	r.w.SetRunStats(time.Now(), r.st.Failed)
+	if err := r.w.Commit(); err != nil {
+		return r.st, err
+	}
+	if err := r.w.Compact(); err != nil {
+		return r.st, err
+	}
+	r.st.Elapsed = time.Since(r.start)
+	return r.st, nil
+}
+
+func absAll(paths []string) ([]string, error) {
+	out := make([]string, 0, len(paths))
+	for _, p := range paths {
+		a, err := filepath.Abs(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func (r *run) storedUnder(root string) bool {
+	found := false
+	r.w.Walk(func(p string) bool {
+		found = under(p, root)
+		return !found
+	})
+	return found
+}
+
+// embed hashes each candidate; content already in the store is reused,
+// the rest goes through the embedder.
+func (r *run) embed(parent context.Context, todo []string) error {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	paths := make(chan string)
+	go func() {
+		defer close(paths)
+		for _, p := range todo {
+			sha, err := hashFile(p)
+			if err != nil {
+				r.mu.Lock()
+				r.failure(p, err)
+				r.done++
+				r.mu.Unlock()
+				continue
+			}
+			if r.reuse(p, sha) {
+				continue
+			}
+			select {
+			case paths <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	err := r.emb.Embed(ctx, paths, func(it infer.Item) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.done++
+		if it.Err != nil {
+			r.failure(it.Path, it.Err)
+			return nil
+		}
+		f := r.stat[it.Path]
+		e := store.Entry{
+			Path: it.Path, Size: it.Size, ModTime: f.mtime, SHA256: it.SHA256,
+			Width: it.Info.Width, Height: it.Info.Height, Format: it.Info.Format,
+			Taken: it.Info.Taken, Make: it.Info.Make, Model: it.Info.Model,
+		}
+		if it.Size != f.size {
+			// Rewritten between walk and read: a zero mtime makes the next
+			// run look again.
+			e.ModTime = time.Time{}
+		}
+		if it.Info.GPS != nil {
+			e.GPS = &store.GPS{Lat: it.Info.GPS.Lat, Lon: it.Info.GPS.Lon}
+		}
+		r.st.Embedded++
+		if r.changed[it.Path] {
+			r.st.Changed++
+		} else {
+			r.st.New++
+		}
+		return r.putLocked(e, it.Vector)
+	})
+	cancel()
+	// Drain the producer if Embed stopped early.
+	for range paths {
+	}
+	if err == nil {
+		err = parent.Err()
+	}
+	return err
+}
+
+// reuse stores p with the vector of stored content equal to sha, if any.
+func (r *run) reuse(p, sha string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	old, vec, ok := r.w.ByHash(sha)
+	if !ok {
+		return false
+	}
+	f := r.stat[p]
+	e := old
+	e.Path, e.Size, e.ModTime, e.SHA256 = p, f.size, f.mtime, sha
+	r.done++
+	switch {
+	case r.gone[old.Path]:
+		delete(r.gone, old.Path)
+		r.w.Delete(old.Path)
+		r.st.Moved++
+	case r.changed[p]:
+		r.st.Changed++
+	default:
+		r.st.New++
+	}
+	if err := r.putLocked(e, vec); err != nil {
+		r.failure(p, err)
+	}
+	return true
+}
+
+// putLocked stores e and commits when a batch is full or old.
+func (r *run) putLocked(e store.Entry, vec []float32) error {
+	if err := r.w.Put(e, vec); err != nil {
+		return err
+	}
+	r.sinceCommit++
+	if r.sinceCommit >= r.o.CommitEvery || time.Since(r.lastCommit) >= r.o.CommitInterval {
+		if err := r.commitLocked(); err != nil {
+			return err
+		}
+	}
+	r.reportLocked(PhaseEmbed)
+	return nil
+}
+
+func (r *run) commit() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.commitLocked()
+}
+
+func (r *run) commitLocked() error {
+	r.sinceCommit = 0
+	r.lastCommit = time.Now()
+	return r.w.Commit()
+}
+
+func (r *run) failure(path string, err error) {
+	r.st.Failed++
+	f := Failure{Path: path, Err: err}
+	r.st.Failures = append(r.st.Failures, f)
+	if r.o.Failure != nil {
+		r.o.Failure(f)
+	}
+}
+
+func (r *run) report(phase string, update func()) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	update()
+	r.reportLocked(phase)
+}
+
+func (r *run) reportLocked(phase string) {
+	if r.o.Progress == nil {
+		return
+	}
+	st := r.st
+	st.Failures = nil
+	st.Elapsed = time.Since(r.start)
+	r.o.Progress(Progress{Phase: phase, Stats: st, Todo: r.todo, Done: r.done})
+}
+
+func hashFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("read: %w", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Forget removes the entries at or under each path (made absolute) and
+// the roots inside them. It returns how many entries it removed; the caller
+// commits.
+func Forget(w *store.Writer, paths ...string) (int, error) {
+	abs, err := absAll(paths)
+	if err != nil {
+		return 0, err
+	}
+	var drop []string
+	w.Walk(func(p string) bool {
+		if underAny(p, abs) {
+			drop = append(drop, p)
+		}
+		return true
+	})
+	for _, p := range drop {
+		w.Delete(p)
+	}
+	var roots []string
+	for _, r := range w.Roots() {
+		if underAny(r, abs) {
+			roots = append(roots, r)
+		}
+	}
+	w.RemoveRoots(roots...)
+	return len(drop), nil
+}
+
+// Binding is the store binding of a model.
+func Binding(m *models.Model) store.Binding {
+	return store.Binding{
+		ModelID:    m.Manifest.ID,
+		Digest:     m.Digest(),
+		Preprocess: m.Manifest.Preprocess.Fingerprint(),
+		Dim:        m.Manifest.Dim,
+	}
+}
