@@ -126,3 +126,18 @@ func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
 	}
 	return m, nil
 }
+
+// OpenID opens the registered model whose manifest id is id (the id a store
+// records), e.g. "builtin-v1". Local model directories are not registered:
+// for those the caller must pass the directory again.
+func OpenID(id string) (*Model, error) {
+	if m, err := Builtin(); err == nil && m.Manifest.ID == id {
+		return m, nil
+	}
+	for _, e := range Zoo() {
+		if e.Manifest.ID == id {
+			return Open(e.Name)
+		}
+	}
+	return nil, fmt.Errorf("%w: no registered model has id %q; pass --model with the model directory the store was built with", ErrUnknownModel, id)
+}

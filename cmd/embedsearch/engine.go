@@ -106,6 +106,12 @@ func openEngine(ctx context.Context, o engineOptions, stderr io.Writer) (*engine
 	if err != nil {
 		return nil, err
 	}
+	return openEngineFor(ctx, m, o, stderr)
+}
+
+// openEngineFor is openEngine for a model already opened (e.g. the one a
+// store is bound to); o.Model is ignored.
+func openEngineFor(ctx context.Context, m *models.Model, o engineOptions, stderr io.Writer) (*engine, error) {
 	rt, err := loadRuntime(ctx, o.Runtime, stderr)
 	if err != nil {
 		return nil, err

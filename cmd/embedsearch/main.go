@@ -44,6 +44,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageError{err}
 		},
 		Commands: []*cli.Command{
+			newQueryCommand(),
 			newVersionCommand(),
 			newDedupCommand(),
 			newTokenizeCommand(),

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// queryEmbedder embeds query images and texts with the store's model. It
+// opens the model and onnxruntime only when a query needs them: a query by an
+// indexed, unchanged file reuses its stored vector and never loads a model.
+type queryEmbedder struct {
+	c       *cli.Context
+	r       *store.Reader
+	eng     *engine
+	textEnc *infer.TextEncoder
+	model   *models.Model
+}
+
+func newQueryEmbedder(c *cli.Context, r *store.Reader) *queryEmbedder {
+	return &queryEmbedder{c: c, r: r}
+}
+
+// storeModel opens the model a store is bound to: --model when given,
+// otherwise the registered model with the store's model id; either way it
+// must match the store's binding exactly.
+func storeModel(c *cli.Context, b store.Binding) (*models.Model, error) {
+	var m *models.Model
+	var err error
+	if c.IsSet("model") {
+		m, err = models.Open(c.String("model"))
+	} else {
+		m, err = models.OpenID(b.ModelID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got := index.Binding(m); got != b {
+		return nil, fmt.Errorf("%w: the store holds vectors of %s, but --model is %s; use the store's model or another --store",
+			store.ErrModelMismatch, b, got)
+	}
+	return m, nil
+}
+
+func (q *queryEmbedder) open() error {
+	if q.eng != nil {
+		return nil
+	}
+	o, err := engineOptionsFrom(q.c)
+	if err != nil {
+		return err
+	}
+	m, err := storeModel(q.c, q.r.Model())
+	if err != nil {
+		return err
+	}
+	o.Model = ""
+	eng, err := openEngineFor(q.c.Context, m, o, q.c.App.ErrWriter)
+	if err != nil {
+		return err
+	}
+	q.eng, q.model = eng, m
+	return nil
+}
+
+func (q *queryEmbedder) image(data []byte, label string) ([]float32, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	v, _, err := q.eng.Encoder.EmbedBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("query image %s: %w", label, err)
+	}
+	return v, nil
+}
+
+func (q *queryEmbedder) text(s string) ([]float32, error) {
+	if err := q.open(); err != nil {
+		return nil, err
+	}
+	if q.textEnc == nil {
+		o, _ := engineOptionsFrom(q.c) // validated in open
+		t, err := infer.NewTextEncoder(q.eng.Runtime, q.model, infer.EncoderOptions{Device: o.Device, Threads: o.Threads})
+		if errors.Is(err, models.ErrNoTextTower) {
+			return nil, fmt.Errorf("%q is not a file, and a text query needs a model with a text tower: "+
+				"this store's model %s has none (text-capable models: %v)", s, q.model.Manifest.ID, models.TextModels())
+		}
+		if err != nil {
+			return nil, err
+		}
+		q.textEnc = t
+	}
+	vs, err := q.textEnc.Embed([]string{s})
+	if err != nil {
+		return nil, fmt.Errorf("text query %q: %w", s, err)
+	}
+	return vs[0], nil
+}
+
+func (q *queryEmbedder) Close() {
+	if q.textEnc != nil {
+		q.textEnc.Close()
+	}
+	if q.eng != nil {
+		q.eng.Close()
+	}
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// storeFlag is the --store flag of every command that uses a store.
+func storeFlag() cli.Flag {
+	return &cli.StringFlag{Name: "store", Aliases: []string{"s"},
+		Usage: "store `DIR` (default: $" + store.EnvStore + ", else the user data directory)"}
+}
+
+// storeDir is the store directory a command works on: --store, else
+// $EMBEDSEARCH_STORE, else the default under the user's data directory.
+func storeDir(c *cli.Context) (string, error) {
+	if d := c.String("store"); d != "" {
+		return d, nil
+	}
+	return store.DefaultDir()
+}
+
+// openStoreReader opens the command's store for reading, with a hint when
+// there is none yet.
+func openStoreReader(c *cli.Context) (*store.Reader, error) {
+	dir, err := storeDir(c)
+	if err != nil {
+		return nil, err
+	}
+	r, err := store.Open(dir)
+	if errors.Is(err, store.ErrNotExist) {
+		return nil, fmt.Errorf("no store at %s: run 'embedsearch index DIR' first, or pass --store", dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store %s: %w", dir, err)
+	}
+	return r, nil
+}
