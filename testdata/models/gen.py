@@ -15,6 +15,8 @@ things are in the image, not only on its mean colour.
     tiny-fixed/  the same weights with the batch axis fixed at 3
     mismatch/    the tiny graph with a manifest that disagrees with it
                  (input name, size and dim), for the load-time check
+    tiny224/     3x224x224 -> 16 with CLIP's preprocessing, so that
+                 benchmarks prepare images at a real model's size
 """
 
 import hashlib
@@ -33,8 +35,8 @@ OPSET = 17
 IR_VERSION = 8  # readable by every onnxruntime >= 1.14
 
 
-def weights():
-    rng = np.random.RandomState(SEED)
+def weights(seed=SEED):
+    rng = np.random.RandomState(seed)
     conv_w = rng.normal(0, 0.3, size=(8, 3, 3, 3)).astype(np.float32)
     conv_b = rng.normal(0, 0.1, size=(8,)).astype(np.float32)
     fc_w = rng.normal(0, 0.2, size=(8 * 4 * 4, DIM)).astype(np.float32)
@@ -42,8 +44,10 @@ def weights():
     return conv_w, conv_b, fc_w, fc_b
 
 
-def encoder(batch, input_name="pixel_values", output_name="embedding"):
+def encoder(batch, input_name="pixel_values", output_name="embedding", size=H):
     conv_w, conv_b, fc_w, fc_b = weights()
+    # 3xSxS -> 8x(S/2)x(S/2) -> 8x4x4 whatever S is
+    pool = size // 8
     inits = [
         numpy_helper.from_array(conv_w, "conv.weight"),
         numpy_helper.from_array(conv_b, "conv.bias"),
@@ -56,13 +60,13 @@ def encoder(batch, input_name="pixel_values", output_name="embedding"):
                          kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
         helper.make_node("Relu", ["c1"], ["r1"]),
         # 8x16x16 -> 8x4x4
-        helper.make_node("AveragePool", ["r1"], ["p1"], kernel_shape=[4, 4], strides=[4, 4]),
+        helper.make_node("AveragePool", ["r1"], ["p1"], kernel_shape=[pool, pool], strides=[pool, pool]),
         helper.make_node("Flatten", ["p1"], ["f1"], axis=1),
         helper.make_node("Gemm", ["f1", "fc.weight", "fc.bias"], [output_name]),
     ]
     graph = helper.make_graph(
         nodes, "tiny_encoder",
-        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [batch, 3, H, W])],
+        [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, [batch, 3, size, size])],
         [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, [batch, DIM])],
         initializer=inits,
     )
@@ -127,6 +131,9 @@ def main():
     write("mismatch", dyn, manifest("mismatch-test-v1", dyn, True, input_name="images",
                                     height=64, width=64, dim=32,
                                     description="manifest deliberately disagrees with the graph"))
+    big = encoder("batch", size=224).SerializeToString()
+    write("tiny224", big, manifest("tiny224-test-v1", big, True, height=224, width=224,
+                                   description="test encoder at CLIP's input size, for benchmarks"))
 
 
 if __name__ == "__main__":
