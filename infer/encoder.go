@@ -47,6 +47,8 @@ type Encoder struct {
 	fixed   bool
 	workers int
 	tlen    int // float32 values per image tensor
+	// maxPixels is the decode cap; it also bounds the size of a file read.
+	maxPixels int64
 
 	mu      sync.RWMutex // held for reading by Run, for writing by Close
 	session *ort.DynamicAdvancedSession
@@ -70,7 +72,10 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", man.ID, err)
 	}
-	e := &Encoder{man: man, prep: prep, dim: man.Dim, tlen: prep.TensorLen(), workers: o.Workers}
+	e := &Encoder{man: man, prep: prep, dim: man.Dim, tlen: prep.TensorLen(), workers: o.Workers, maxPixels: o.Limits.MaxPixels}
+	if e.maxPixels <= 0 {
+		e.maxPixels = preprocess.DefaultMaxPixels
+	}
 	if e.tlen != 3*man.Image.Input.Height*man.Image.Input.Width {
 		return nil, fmt.Errorf("%w: model %s: preprocessing makes %d values per image, the input takes 3x%dx%d",
 			ErrModelMismatch, man.ID, e.tlen, man.Image.Input.Height, man.Image.Input.Width)

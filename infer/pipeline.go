@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -178,7 +180,7 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 // prepare reads the file once (size, SHA-256) and writes its tensor into t.
 // It reports whether t holds a tensor; otherwise it.Err says why not.
 func (e *Encoder) prepare(it *Item, t []float32) bool {
-	data, err := os.ReadFile(it.Path)
+	data, err := e.readFile(it.Path)
 	if err != nil {
 		it.Err = err
 		return false
@@ -192,4 +194,31 @@ func (e *Encoder) prepare(it *Item, t []float32) bool {
 		return false
 	}
 	return true
+}
+
+// readFile reads a whole file, refusing one larger than any image within
+// the pixel cap can be (8 bytes per pixel: 16-bit RGBA stored raw, plus
+// room for metadata), so that a huge non-image is never read into memory.
+func (e *Encoder) readFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
+	}
+	if limit := 8*e.maxPixels + 16<<20; st.Size() > limit {
+		return nil, fmt.Errorf("%w: file of %d MB exceeds the %d MB an image within the pixel cap can take (raise --max-megapixels)",
+			preprocess.ErrTooLarge, st.Size()>>20, limit>>20)
+	}
+	data := make([]byte, st.Size())
+	if _, err := io.ReadFull(f, data); err != nil {
+		return nil, err
+	}
+	return data, nil
 }

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 )
 
 // writeImages writes n different small images (PNG and JPEG, assorted
@@ -341,5 +343,27 @@ func TestEmbedRealImages(t *testing.T) {
 		if d := maxAbsDiff(it.Vector, want); d > 1e-6 {
 			t.Errorf("%s: pipeline vs alone max abs diff %g", it.Path, d)
 		}
+	}
+}
+
+// TestEmbedRefusesHugeFile: a file larger than any image within the pixel
+// cap can be is refused before it is read.
+func TestEmbedRefusesHugeFile(t *testing.T) {
+	dir := t.TempDir()
+	good := writeImages(t, dir, 1)[0]
+	huge := filepath.Join(dir, "huge.png")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Truncate(40 << 20) // sparse: costs no disk
+	f.Close()
+	e := newTestEncoder(t, "tiny", EncoderOptions{Limits: preprocess.Limits{MaxPixels: 1_000_000}})
+	items := collect(t, e, []string{huge, good})
+	if !errors.Is(items[0].Err, preprocess.ErrTooLarge) || items[0].Size != 0 {
+		t.Errorf("40 MB file with a 1 MP cap: err %v, size %d; want ErrTooLarge before reading", items[0].Err, items[0].Size)
+	}
+	if items[1].Err != nil {
+		t.Errorf("%s: %v", good, items[1].Err)
 	}
 }
