@@ -303,3 +303,42 @@ func TestClosedEncoder(t *testing.T) {
 		t.Errorf("run after Close: err = %v, want ErrClosed", err)
 	}
 }
+
+// TestTinyMatchesNumpyReference checks the whole runtime path against the
+// tiny encoder's forward pass computed by testdata/models/gen.py in numpy,
+// without onnxruntime.
+func TestTinyMatchesNumpyReference(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "models", "tiny", "golden.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var golden struct {
+		Batch   int         `json:"batch"`
+		Vectors [][]float64 `json:"vectors"`
+	}
+	if err := json.Unmarshal(raw, &golden); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEncoder(t, "tiny", EncoderOptions{})
+	const c, h, w = 3, 32, 32
+	in := make([]float32, golden.Batch*c*h*w)
+	for b := 0; b < golden.Batch; b++ {
+		for i := 0; i < c*h*w; i++ {
+			in[b*c*h*w+i] = float32(2 * math.Sin(0.01*float64(b+1)*float64(i)+float64(b)))
+		}
+	}
+	got, err := e.RunTensors(in, golden.Batch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	for b, want := range golden.Vectors {
+		for j, x := range want {
+			worst = max(worst, math.Abs(x-float64(got[b][j])))
+		}
+	}
+	t.Logf("max abs diff to the numpy reference: %.3g", worst)
+	if worst > 1e-5 || len(golden.Vectors) != golden.Batch {
+		t.Errorf("max abs diff to the numpy reference %g (want <= 1e-5)", worst)
+	}
+}

@@ -17,6 +17,10 @@ things are in the image, not only on its mean colour.
                  (input name, size and dim), for the load-time check
     tiny224/     3x224x224 -> 16 with CLIP's preprocessing, so that
                  benchmarks prepare images at a real model's size
+
+tiny/golden.json holds the tiny encoder's output computed here with numpy
+(float64, no onnxruntime) for three input tensors given by a formula, so a
+Go test can check the whole runtime path against an independent reference.
 """
 
 import hashlib
@@ -110,6 +114,28 @@ def manifest(model_id, onnx_bytes, dynamic, input_name="pixel_values", output_na
     }
 
 
+def golden_input(batch):
+    """x[b,c,h,w] = 2*sin(0.01*(b+1)*(c*H*W + h*W + w) + b), the same formula as the Go test."""
+    b, c, h, w = np.meshgrid(np.arange(batch), np.arange(3), np.arange(H), np.arange(W), indexing="ij")
+    flat = c * H * W + h * W + w
+    return (2 * np.sin(0.01 * (b + 1) * flat + b)).astype(np.float32).astype(np.float64)
+
+
+def reference(x):
+    """The tiny encoder's forward pass in numpy (float64), L2-normalised."""
+    conv_w, conv_b, fc_w, fc_b = (a.astype(np.float64) for a in weights())
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((x.shape[0], 8, H // 2, W // 2))
+    for ky in range(3):
+        for kx in range(3):
+            patch = xp[:, :, ky:ky + H:2, kx:kx + W:2]
+            out += np.einsum("bchw,oc->bohw", patch, conv_w[:, :, ky, kx])
+    out = np.maximum(out + conv_b[None, :, None, None], 0)
+    pooled = out.reshape(x.shape[0], 8, 4, 4, 4, 4).mean(axis=(3, 5))
+    y = pooled.reshape(x.shape[0], -1) @ fc_w + fc_b
+    return y / np.linalg.norm(y, axis=1, keepdims=True)
+
+
 def write(name, model, man):
     d = os.path.join(HERE, name)
     os.makedirs(d, exist_ok=True)
@@ -124,6 +150,10 @@ def main():
     dyn = encoder("batch").SerializeToString()
     write("tiny", dyn, manifest("tiny-test-v1", dyn, True,
                                 description="test encoder, dynamic batch"))
+    with open(os.path.join(HERE, "tiny", "golden.json"), "w") as f:
+        json.dump({"batch": 3, "formula": golden_input.__doc__,
+                   "vectors": [[float("%.9g" % v) for v in row] for row in reference(golden_input(3))]}, f, indent=1)
+        f.write("\n")
     fixed = encoder(3).SerializeToString()
     write("tiny-fixed", fixed, manifest("tiny-fixed-test-v1", fixed, False,
                                         description="test encoder, batch fixed at 3 (same weights as tiny)"))
