@@ -17,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/embedsearch/embedsearch/dedup"
+	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
@@ -25,6 +26,7 @@ import (
 type dedupOptions struct {
 	Store      string
 	Model      string
+	ModelSet   bool // --model given: check it against the store
 	Threshold  float64 // 0: from --preset and the model's manifest
 	Preset     string
 	In         []string
@@ -42,6 +44,7 @@ type dedupOptions struct {
 	JSON, CSV  bool
 	ExitCode   bool
 	Dirs       []string
+	Engine     engineOptions
 }
 
 const dedupDescription = `Finds groups of near-duplicate images in the store and, when asked, acts on
@@ -93,7 +96,7 @@ func newDedupCommand() *cli.Command {
 		ArgsUsage:   "[DIR...]",
 		Description: dedupDescription,
 		Flags: append([]cli.Flag{
-			&cli.StringFlag{Name: "store", Aliases: []string{"s"}, Usage: "store `DIR` (default: $" + store.EnvStore + ", else the user data dir)"},
+			storeFlag(),
 			&cli.Float64Flag{Name: "threshold", Aliases: []string{"t"}, Usage: "largest Euclidean distance `D` between duplicates (cos = 1 − D²/2); default from the model"},
 			&cli.StringFlag{Name: "preset", Usage: "threshold preset from the model: `exact|near|similar`", Value: "near"},
 			&cli.StringSliceFlag{Name: "in", Usage: "only images under `DIR` (repeatable)"},
@@ -113,13 +116,20 @@ func newDedupCommand() *cli.Command {
 			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 4 when duplicates were found"},
 		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
+			dir, err := storeDir(c)
+			if err != nil {
+				return err
+			}
 			o := dedupOptions{
-				Store: c.String("store"), Model: c.String("model"), Preset: c.String("preset"),
+				Store: dir, Model: c.String("model"), ModelSet: c.IsSet("model"), Preset: c.String("preset"),
 				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
 				Undo: c.String("undo"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
 				ExitCode: c.Bool("exit-code"), Dirs: c.Args().Slice(),
+			}
+			if o.Engine, err = engineOptionsFrom(c); err != nil {
+				return err
 			}
 			if c.IsSet("threshold") {
 				o.Threshold = c.Float64("threshold")
@@ -174,16 +184,6 @@ func (o dedupOptions) op() (dedup.Op, error) {
 	return ops[0], nil
 }
 
-func dedupStoreDir(flag string) (string, error) {
-	if flag != "" {
-		return filepath.Abs(flag)
-	}
-	if env := os.Getenv(store.EnvStore); env != "" {
-		return filepath.Abs(env)
-	}
-	return store.DefaultDir()
-}
-
 // dedupAbsDirs makes folder arguments absolute and checks they exist.
 func dedupAbsDirs(flag string, dirs []string) ([]string, error) {
 	var out []string
@@ -200,10 +200,33 @@ func dedupAbsDirs(flag string, dirs []string) ([]string, error) {
 	return out, nil
 }
 
-// dedupIndexDirs indexes DIRs into the store before grouping. It is set by
-// the index command's file once that exists; until then DIRs must already be
-// indexed.
-var dedupIndexDirs func(ctx context.Context, o dedupOptions, storeDir string, dirs []string, stderr io.Writer) error
+// dedupIndexDirs indexes DIRs (and reference folders) into the store before
+// grouping, incrementally. Files that cannot be indexed are named on stderr
+// and counted; they do not stop dedup.
+func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs []string, stderr io.Writer) (failed int, err error) {
+	eng, err := openEngine(ctx, o.Engine, stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer eng.Close()
+	w, err := store.OpenWriter(storeDir, index.Binding(eng.Model), store.WriterOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("store %s: %w", storeDir, err)
+	}
+	defer w.Close()
+	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
+		Roots:   dirs,
+		Failure: func(f index.Failure) { dedupWarn(stderr, "cannot index %s: %v", f.Path, f.Err) },
+	})
+	if err != nil {
+		return st.Failed, err
+	}
+	if st.New+st.Changed+st.Moved+st.Removed > 0 || st.Failed > 0 {
+		dedupWarn(stderr, "indexed %d images: %d new, %d changed, %d moved, %d removed, %d failed",
+			st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed)
+	}
+	return st.Failed, w.Close()
+}
 
 func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) error {
 	if o.JSON && o.CSV {
@@ -213,7 +236,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	storeDir, err := dedupStoreDir(o.Store)
+	storeDir, err := filepath.Abs(o.Store)
 	if err != nil {
 		return err
 	}
@@ -243,11 +266,15 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		}
 		refs = append(refs, abs)
 	}
+	indexFailed := 0
 	if len(dirs) > 0 {
-		if dedupIndexDirs == nil {
-			return errors.New("indexing folders from dedup is not available in this build; run 'embedsearch index DIR' first and then 'embedsearch dedup --in DIR'")
+		var existingRefs []string
+		for _, d := range refs {
+			if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+				existingRefs = append(existingRefs, d)
+			}
 		}
-		if err := dedupIndexDirs(ctx, o, storeDir, append(append([]string(nil), dirs...), refs...), stderr); err != nil {
+		if indexFailed, err = dedupIndexDirs(ctx, o, storeDir, append(append([]string(nil), dirs...), existingRefs...), stderr); err != nil {
 			return err
 		}
 		in = append(in, dirs...)
@@ -287,6 +314,16 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		} else {
 			allow = f
 		}
+	}
+
+	// Files already moved aside by an earlier --move-to are not candidates.
+	if o.MoveTo != "" {
+		dest, err := filepath.Abs(o.MoveTo)
+		if err != nil {
+			return err
+		}
+		scope := allow
+		allow = func(id int) bool { return (scope == nil || scope(id)) && !dedup.Within(dest, r.Path(id)) }
 	}
 
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
@@ -361,8 +398,8 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return errors.Join(applyErr, storeErr)
 	case storeErr != nil:
 		return storeErr
-	case rep.Stats.Refused > 0:
-		return partialError{failed: rep.Stats.Refused}
+	case rep.Stats.Refused+indexFailed > 0:
+		return partialError{failed: rep.Stats.Refused + indexFailed}
 	case o.ExitCode && len(rep.Groups) > 0:
 		return errDuplicatesFound
 	}
@@ -374,14 +411,21 @@ func dedupWarn(w io.Writer, format string, args ...any) {
 }
 
 // dedupThreshold returns the distance threshold and the model id: --threshold,
-// or the --preset of the manifest of the model the store was built with.
+// or the --preset of the manifest of the model the store was built with
+// (--model when given, else the registered model with the store's id).
 func dedupThreshold(o dedupOptions, b store.Binding) (float64, string, error) {
 	if o.Threshold > 0 {
 		return o.Threshold, b.ModelID, nil
 	}
-	m, err := models.Open(o.Model)
+	var m *models.Model
+	var err error
+	if o.ModelSet {
+		m, err = models.Open(o.Model)
+	} else {
+		m, err = models.OpenID(b.ModelID)
+	}
 	if err != nil {
-		return 0, "", fmt.Errorf("thresholds come from the model's manifest: %w (or give --threshold D)", err)
+		return 0, "", fmt.Errorf("the default threshold comes from the model's manifest: %w (or give --threshold D)", err)
 	}
 	if m.Manifest.ID != b.ModelID || m.Digest() != b.Digest {
 		return 0, "", fmt.Errorf("%w: the store was built with %s, not %s; pass --model for it or give --threshold D",

@@ -452,3 +452,80 @@ func TestDedupActionUsage(t *testing.T) {
 		t.Errorf("undo of a non-journal: %d %q", code, errs)
 	}
 }
+
+// dedup DIR indexes the folder with a real model first, then groups; a file
+// that cannot be decoded is named on stderr and makes the exit status 3, but
+// the groups are still printed.
+func TestDedupIndexesDirs(t *testing.T) {
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "imgs")
+	imgs, _ := imageDir(t, 3)
+	os.MkdirAll(filepath.Join(dir, "copies"), 0o755)
+	data, err := os.ReadFile(filepath.Join(imgs, "img0.png"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.png"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "copies", "a-copy.png"), data, 0o644)
+	other, _ := os.ReadFile(filepath.Join(imgs, "sub", "b.png"))
+	os.WriteFile(filepath.Join(dir, "b.png"), other, 0o644)
+	os.WriteFile(filepath.Join(dir, "broken.png"), []byte("\x89PNG\r\n\x1a\nnot really"), 0o644)
+	storeDir := filepath.Join(tmp, "store")
+
+	code, out, errs := embedCLI(t, "", "dedup", dir, "--store", storeDir, "--model", tinyModel, "--json", "--threshold", "0.001")
+	if code != exitPartial || !strings.Contains(errs, "broken.png") {
+		t.Fatalf("exit %d (want %d), stderr %q", code, exitPartial, errs)
+	}
+	o := parseDedup(t, out)
+	if len(o.Groups) != 1 || len(o.Groups[0].Members) != 2 || o.Stats["images"] != 3 {
+		t.Fatalf("groups: %s", out)
+	}
+	// Ties on resolution and size: the first path keeps.
+	if o.Groups[0].Keep != filepath.Join(dir, "a.png") {
+		t.Errorf("keep %s", o.Groups[0].Keep)
+	}
+
+	// Replace the copy by a hard link, then undo (possible: same bytes).
+	os.Remove(filepath.Join(dir, "broken.png"))
+	code, out, errs = embedCLI(t, "", "dedup", dir, "--store", storeDir, "--model", tinyModel, "--json", "--threshold", "0.001", "--link", "hard")
+	if code != 0 {
+		t.Fatalf("link: exit %d %s", code, errs)
+	}
+	o = parseDedup(t, out)
+	a, _ := os.Stat(filepath.Join(dir, "a.png"))
+	c, _ := os.Stat(filepath.Join(dir, "copies", "a-copy.png"))
+	if !os.SameFile(a, c) {
+		t.Fatal("not hard-linked")
+	}
+	if code, _, errs := embedCLI(t, "", "dedup", "--store", storeDir, "--undo", o.Journal); code != 0 {
+		t.Fatalf("undo: exit %d %s", code, errs)
+	}
+	a, _ = os.Stat(filepath.Join(dir, "a.png"))
+	c, _ = os.Stat(filepath.Join(dir, "copies", "a-copy.png"))
+	if os.SameFile(a, c) {
+		t.Error("still linked after undo")
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "copies", "a-copy.png")); !bytes.Equal(got, data) {
+		t.Error("restored bytes differ")
+	}
+}
+
+// Files already moved aside (into a --move-to folder inside the root) are
+// not grouped again by the next run with the same --move-to.
+func TestDedupMoveToInsideRoot(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	dest := filepath.Join(f.root, "dups")
+	if code, _, errs := f.run(t, "--move-to", dest); code != 0 {
+		t.Fatalf("move: %d %s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dest, "a", "one.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := f.run(t, "--json", "--move-to", dest)
+	if o := parseDedup(t, out); code != 0 || len(o.Groups) != 0 {
+		t.Errorf("second run: exit %d, %d groups %s", code, len(o.Groups), errs)
+	}
+	if _, out, _ := f.run(t, "--json"); len(parseDedup(t, out).Groups) != 2 {
+		t.Errorf("without --move-to the moved copies still group with their keepers: %s", out)
+	}
+}
