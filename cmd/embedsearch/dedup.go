@@ -26,7 +26,7 @@ import (
 type dedupOptions struct {
 	Store      string
 	Model      string
-	ModelSet   bool // --model given: check it against the store
+	ModelSet   bool    // --model given: check it against the store
 	Threshold  float64 // 0: from --preset and the model's manifest
 	Preset     string
 	In         []string
