@@ -4,7 +4,9 @@
 // path, size and modification time, and for each new or changed file first
 // hashes the content: content the store already holds (a moved, renamed,
 // copied or merely touched file) reuses the stored vector; the rest goes
-// through the Embedder. Entries whose files are gone are removed, but only
+// through the Embedder. Entries whose files no longer exist are removed
+// (an entry whose file is still there but was not walked, say now excluded
+// or hidden, stays until `forget`), but only
 // under roots that exist, are readable, and still hold images (an unmounted
 // drive's empty mount point keeps its entries: Stats.EmptyRoots), and never
 // under a directory that could not be read.

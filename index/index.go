@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer"
@@ -205,7 +207,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	}
 	r.gone = map[string]bool{}
 	r.w.Walk(func(p string) bool {
-		if !wk.seen[p] && underAny(p, swept) && !underAny(p, wk.unreadable) {
+		if !wk.seen[p] && underAny(p, swept) && !underAny(p, wk.unreadable) && vanished(p) {
 			r.gone[p] = true
 		}
 		return true
@@ -242,6 +244,14 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	}
 	r.st.Elapsed = time.Since(r.start)
 	return r.st, nil
+}
+
+// vanished reports whether path no longer exists. An entry the walk did
+// not pick but whose file is still there (named explicitly once, or now
+// hidden or excluded) is kept: only `forget` removes it.
+func vanished(path string) bool {
+	_, err := os.Lstat(path)
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
 }
 
 func absAll(paths []string) ([]string, error) {

@@ -31,7 +31,9 @@ type Reader struct {
 // (Verify does). It takes no lock: a writer may commit meanwhile, and the
 // Reader keeps seeing the generation it opened.
 func Open(dir string) (*Reader, error) {
-	dir = filepath.Clean(dir)
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
 	for attempt := 0; ; attempt++ {
 		man, err := readManifest(dir)
 		if err != nil {

@@ -585,7 +585,9 @@ func (w *Writer) syncCatalog(force bool) error {
 	if err := rebuildCatalog(w.dir, w.v, w.man.ContentGen); err != nil {
 		return fmt.Errorf("rebuild catalog: %w", err)
 	}
-	w.repaired = append(w.repaired, "rebuilt metadata catalog")
+	if force || w.v.len() > 0 {
+		w.repaired = append(w.repaired, "rebuilt metadata catalog")
+	}
 	return nil
 }
 

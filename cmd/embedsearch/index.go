@@ -1,0 +1,261 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// indexShownFailures is how many per-file failures index prints on stderr;
+// --errors FILE gets them all.
+const indexShownFailures = 10
+
+type indexOptions struct {
+	engineOptions
+	Store          string
+	Exclude        []string
+	IncludeHidden  bool
+	FollowSymlinks bool
+	ErrorsFile     string
+	Quiet          bool
+	Repair         bool
+	Null           bool
+	CommitEvery    int
+	CommitInterval time.Duration
+}
+
+func newIndexCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "index",
+		Usage:     "embed new and changed images into the store, forget deleted ones",
+		ArgsUsage: "DIR|FILE|- ...",
+		Description: "Walks each DIR (hidden files and folders, and junk such as @eaDir, .git, node_modules,\n" +
+			"$RECYCLE.BIN, skipped; symbolic links not followed unless --follow-symlinks, loops detected),\n" +
+			"taking image files by extension (jpg jpeg png gif bmp tif tiff webp); a FILE is tried\n" +
+			"whatever its name; '-' reads file paths from stdin, one per line (-0: NUL-separated).\n\n" +
+			"A file is embedded again only when its size or modification time changed; a moved,\n" +
+			"renamed or copied file whose content is already stored reuses its vector. Entries of\n" +
+			"deleted files are removed, but only under DIRs that exist, are readable and still hold\n" +
+			"images: an unmounted drive keeps its entries ('embedsearch forget PATH' removes them).\n\n" +
+			"Progress is committed every --commit-every images or --commit-interval, so an\n" +
+			"interrupted run (Ctrl-C, kill, power loss) keeps its work and the next run resumes.\n" +
+			"A file that fails is listed on stderr (the first " + fmt.Sprint(indexShownFailures) + ") and in --errors FILE, and\n" +
+			"the exit code is 3. The store is bound to the model: --store NEW_DIR for another model.",
+		Flags: append(engineFlags(),
+			storeFlag(),
+			&cli.StringSliceFlag{Name: "exclude", Usage: "skip files and folders matching `GLOB` (name or full path; repeatable)"},
+			&cli.BoolFlag{Name: "include-hidden", Usage: "also index hidden files and folders"},
+			&cli.BoolFlag{Name: "follow-symlinks", Usage: "follow symbolic links to files and folders"},
+			&cli.StringFlag{Name: "errors", Usage: "write every failed file to `FILE` (path<TAB>reason)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no per-file lines; only the summary"},
+			&cli.BoolFlag{Name: "repair", Usage: "rebuild a damaged store: drop damaged segments (re-embedded), rebuild MANIFEST and catalog"},
+			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
+			&cli.IntFlag{Name: "commit-every", Value: index.DefaultCommitEvery, Usage: "commit after `N` changed images"},
+			&cli.DurationFlag{Name: "commit-interval", Value: index.DefaultCommitInterval, Usage: "commit at least every `DURATION`"},
+		),
+		Action: func(c *cli.Context) error {
+			eo, err := engineOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			dir, err := storeDir(c)
+			if err != nil {
+				return err
+			}
+			o := indexOptions{
+				engineOptions: eo, Store: dir, Exclude: c.StringSlice("exclude"),
+				IncludeHidden: c.Bool("include-hidden"), FollowSymlinks: c.Bool("follow-symlinks"),
+				ErrorsFile: c.String("errors"), Quiet: c.Bool("quiet"), Repair: c.Bool("repair"),
+				Null: c.Bool("0"), CommitEvery: c.Int("commit-every"), CommitInterval: c.Duration("commit-interval"),
+			}
+			if c.NArg() == 0 {
+				return usagef("index needs DIR, FILE or - (paths on stdin)")
+			}
+			if o.CommitEvery < 1 || o.CommitInterval <= 0 {
+				return usagef("--commit-every and --commit-interval must be positive")
+			}
+			for _, g := range o.Exclude {
+				if _, err := matchOK(g); err != nil {
+					return usagef("--exclude %q: %v", g, err)
+				}
+			}
+			return runIndex(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
+		},
+	}
+}
+
+func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	var roots, files []string
+	for _, a := range args {
+		if a != "-" {
+			roots = append(roots, a)
+			continue
+		}
+		readPaths(stdin, o.Null, func(p string) bool { files = append(files, p); return true },
+			func(p string, err error) { fmt.Fprintf(stderr, "embedsearch: %v\n", err) })
+	}
+
+	var errFile *bufio.Writer
+	if o.ErrorsFile != "" {
+		f, err := os.Create(o.ErrorsFile)
+		if err != nil {
+			return fmt.Errorf("--errors: %w", err)
+		}
+		defer f.Close()
+		errFile = bufio.NewWriter(f)
+		defer errFile.Flush()
+	}
+
+	eng, err := openEngine(ctx, o.engineOptions, stderr)
+	if err != nil {
+		return err
+	}
+	defer eng.Close()
+	w, err := store.OpenWriter(o.Store, index.Binding(eng.Model), store.WriterOptions{Repair: o.Repair})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if pid := w.StaleLockPID(); pid != 0 && !o.Quiet {
+		fmt.Fprintf(stderr, "embedsearch: took over the lock of process %d, which ended without releasing it\n", pid)
+	}
+	for _, r := range w.Repairs() {
+		fmt.Fprintf(stderr, "embedsearch: repair: %s\n", r)
+	}
+
+	bar := &indexBar{w: stderr, tty: !o.Quiet && isTerminal(stderr)}
+	shown := 0
+	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
+		Roots: roots, Files: files, Exclude: o.Exclude,
+		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks,
+		CommitEvery: o.CommitEvery, CommitInterval: o.CommitInterval,
+		Progress: bar.update,
+		Failure: func(f index.Failure) {
+			if errFile != nil {
+				fmt.Fprintf(errFile, "%s\t%s\n", f.Path, oneLine(fileError(f.Err).Error()))
+			}
+			if o.Quiet {
+				return
+			}
+			shown++
+			switch {
+			case shown <= indexShownFailures:
+				bar.clear()
+				fmt.Fprintf(stderr, "embedsearch: %s: %v\n", f.Path, fileError(f.Err))
+			case shown == indexShownFailures+1 && errFile == nil:
+				bar.clear()
+				fmt.Fprintln(stderr, "embedsearch: more files failed; --errors FILE lists them all")
+			}
+		},
+	})
+	bar.clear()
+	for _, r := range st.MissingRoots {
+		fmt.Fprintf(stderr, "embedsearch: %s is missing or unreadable: its entries are kept (unmounted? 'embedsearch forget %s' removes them)\n", r, r)
+	}
+	for _, r := range st.EmptyRoots {
+		fmt.Fprintf(stderr, "embedsearch: %s holds no images but the store has entries under it: kept (unmounted? 'embedsearch forget %s' removes them)\n", r, r)
+	}
+	fmt.Fprintln(stdout, indexSummary(st))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return fmt.Errorf("index interrupted: %w", err)
+		}
+		return err
+	}
+	if st.Failed > 0 {
+		return partialError{failed: st.Failed}
+	}
+	return nil
+}
+
+func indexSummary(st index.Stats) string {
+	secs := st.Elapsed.Seconds()
+	rate := 0.0
+	if secs > 0 {
+		rate = float64(st.New+st.Changed+st.Moved) / secs
+	}
+	return fmt.Sprintf("scanned %d, new %d, changed %d, moved %d, removed %d, failed %d; %s, %.1f images/s",
+		st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed, st.Elapsed.Round(10*time.Millisecond), rate)
+}
+
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }
+
+// matchOK checks a glob pattern's syntax.
+func matchOK(g string) (bool, error) { return pathMatch(g, "") }
+
+// indexBar draws a one-line progress bar on a terminal.
+type indexBar struct {
+	mu        sync.Mutex
+	w         io.Writer
+	tty       bool
+	last      time.Time
+	width     int
+	embedFrom time.Time
+	doneFrom  int
+}
+
+func (b *indexBar) update(p index.Progress) {
+	if !b.tty {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := time.Now()
+	if now.Sub(b.last) < 150*time.Millisecond && p.Done != p.Todo {
+		return
+	}
+	b.last = now
+	var line string
+	switch p.Phase {
+	case index.PhaseScan:
+		line = fmt.Sprintf("scanning: %d images found", p.Scanned)
+	case index.PhaseEmbed:
+		if b.embedFrom.IsZero() {
+			b.embedFrom, b.doneFrom = now, p.Done
+		}
+		rate := float64(p.Done-b.doneFrom) / max(now.Sub(b.embedFrom).Seconds(), 1e-3)
+		eta := "?"
+		if rate > 0 {
+			eta = (time.Duration(float64(p.Todo-p.Done)/rate) * time.Second).Round(time.Second).String()
+		}
+		const cells = 24
+		fill := 0
+		if p.Todo > 0 {
+			fill = cells * p.Done / p.Todo
+		}
+		line = fmt.Sprintf("[%s%s] %d/%d  %.1f images/s  ETA %s  failed %d",
+			strings.Repeat("#", fill), strings.Repeat(".", cells-fill), p.Done, p.Todo, rate, eta, p.Failed)
+	default:
+		line = "saving…"
+	}
+	pad := max(b.width-len(line), 0)
+	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
+	b.width = len(line)
+}
+
+func (b *indexBar) clear() {
+	if !b.tty {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.width > 0 {
+		fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", b.width))
+		b.width = 0
+	}
+}
+
+// pathMatch is filepath.Match, named here so the flag check reads plainly.
+func pathMatch(pattern, name string) (bool, error) { return filepath.Match(pattern, name) }

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// statusReport is the JSON of `status --json`; its field names are part of
+// the interface.
+type statusReport struct {
+	Store       string     `json:"store"`
+	Model       string     `json:"model"`
+	Dim         int        `json:"dim"`
+	Images      int        `json:"images"`
+	Roots       []string   `json:"roots"`
+	Bytes       int64      `json:"bytes"`
+	LastIndexed *time.Time `json:"last_indexed"`
+	Failed      int        `json:"failed"`
+	Segments    int        `json:"segments"`
+	Generation  uint64     `json:"generation"`
+}
+
+func newStatusCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "status",
+		Usage: "show the store's model, size, roots and last index run",
+		Description: "With --json prints one object with the fields model, dim, images, roots, bytes,\n" +
+			"last_indexed (RFC 3339, null if never), failed (files that failed in the last run),\n" +
+			"plus store, segments and generation. --verify also reads every vector against its checksum.",
+		Flags: []cli.Flag{
+			storeFlag(),
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "verify", Usage: "check every segment's checksums (reads the whole store)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return usagef("status takes no arguments (use --store DIR)")
+			}
+			r, err := openStoreReader(c)
+			if err != nil {
+				return err
+			}
+			defer r.Close()
+			return runStatus(r, c.Bool("json"), c.Bool("verify"), c.App.Writer)
+		},
+	}
+}
+
+func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
+	if verify {
+		if err := r.Verify(); err != nil {
+			return err
+		}
+	}
+	bytes, err := store.DiskUsage(r.Dir())
+	if err != nil {
+		return err
+	}
+	rep := statusReport{
+		Store: r.Dir(), Model: r.Model().ModelID, Dim: r.Dim(), Images: r.Len(),
+		Roots: r.Roots(), Bytes: bytes, Failed: r.Failed(),
+		Segments: r.Segments(), Generation: r.Generation(),
+	}
+	if rep.Roots == nil {
+		rep.Roots = []string{}
+	}
+	if t := r.LastIndexed(); !t.IsZero() {
+		rep.LastIndexed = &t
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	last := "never"
+	if rep.LastIndexed != nil {
+		last = rep.LastIndexed.Local().Format("2006-01-02 15:04:05")
+	}
+	fmt.Fprintf(tw, "store:\t%s\n", rep.Store)
+	fmt.Fprintf(tw, "model:\t%s (dim %d)\n", rep.Model, rep.Dim)
+	fmt.Fprintf(tw, "images:\t%d\n", rep.Images)
+	fmt.Fprintf(tw, "roots:\t%s\n", strings.Join(rep.Roots, "\n\t"))
+	fmt.Fprintf(tw, "size:\t%s\n", humanBytes(rep.Bytes))
+	fmt.Fprintf(tw, "last indexed:\t%s\n", last)
+	fmt.Fprintf(tw, "failed:\t%d\n", rep.Failed)
+	if verify {
+		fmt.Fprintf(tw, "verified:\tall checksums match\n")
+	}
+	return tw.Flush()
+}
