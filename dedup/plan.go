@@ -391,7 +391,9 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 	if a.File.SHA256 != "" && sum != a.File.SHA256 {
 		return p.refuse(res, fmt.Errorf("%w: %s has different content", ErrChanged, a.File.Path))
 	}
-	rec := Record{Op: a.Op, Src: t.real, Size: t.info.Size(), MTime: t.info.ModTime(),
+	// The journal names the file as the store does (links in the roots
+	// kept); Undo resolves it again and checks containment.
+	rec := Record{Op: a.Op, Src: filepath.Clean(a.File.Path), Size: t.info.Size(), MTime: t.info.ModTime(),
 		Mode: uint32(t.info.Mode().Perm()), SHA256: sum}
 
 	var actErr error // the action's own error, stops Apply

@@ -76,9 +76,15 @@ func insideJournal(h Header, e Entry) error {
 		return fmt.Errorf("%w: %s (journal roots %v)", ErrOutsideRoots, e.Src, h.Roots)
 	}
 	// A link on the way out would let a rewritten folder redirect the undo.
+	var realRoots []string
+	for _, r := range h.Roots {
+		if rr, err := realPrefix(r); err == nil {
+			realRoots = append(realRoots, rr)
+		}
+	}
 	if real, err := realPrefix(filepath.Dir(src)); err != nil {
 		return err
-	} else if !UnderAny(h.Roots, real) {
+	} else if !UnderAny(realRoots, real) {
 		return fmt.Errorf("%w: %s resolves to %s", ErrSymlink, e.Src, real)
 	}
 	switch e.Op {
