@@ -50,6 +50,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newTokenizeCommand(),
 			newModelsCommand(),
 			newEmbedCommand(), newRuntimeCommand(),
+			newIndexCommand(), newStatusCommand(), newForgetCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
