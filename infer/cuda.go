@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"debug/elf"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +14,34 @@ import (
 const cudaProvider = "CUDAExecutionProvider"
 
 // cudaLibraries are what onnxruntime's CUDA 12 build loads besides the
-// driver: the CUDA runtime, cuBLAS and cuDNN 9.
+// driver (the CUDA runtime, cuBLAS and cuDNN 9); checked when the provider
+// plugin's own list of libraries cannot be read.
 var cudaLibraries = []string{"libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libcudnn.so.9"}
+
+// missingLibraries lists the shared libraries the CUDA provider plugin
+// needs (its ELF DT_NEEDED entries) that the dynamic loader cannot find.
+// Libraries beside the plugin count as found: the plugin's run path points
+// there. Reading the plugin's own list keeps this right for CUDA 12 and 13
+// builds alike.
+func missingLibraries(plugin string) []string {
+	needed := cudaLibraries
+	if f, err := elf.Open(plugin); err == nil {
+		if libs, err := f.ImportedLibraries(); err == nil {
+			needed = libs
+		}
+		f.Close()
+	}
+	var missing []string
+	for _, lib := range needed {
+		if _, err := os.Stat(filepath.Join(filepath.Dir(plugin), lib)); err == nil {
+			continue
+		}
+		if canLoad(lib) != nil {
+			missing = append(missing, lib)
+		}
+	}
+	return missing
+}
 
 // CUDA reports whether the CUDA execution provider can be used and, when it
 // cannot, the first reason found, as one line a user can act on. The checks
@@ -43,14 +70,8 @@ func (rt *Runtime) checkCUDA() (bool, string) {
 				plugin, rt.Path)
 		}
 	}
-	var missing []string
-	for _, lib := range cudaLibraries {
-		if err := canLoad(lib); err != nil {
-			missing = append(missing, lib)
-		}
-	}
-	if len(missing) > 0 {
-		return false, fmt.Sprintf("CUDA libraries not found: %s (install CUDA 12 and cuDNN 9, or add their lib folders to LD_LIBRARY_PATH)",
+	if missing := missingLibraries(filepath.Join(dir, "libonnxruntime_providers_cuda.so")); len(missing) > 0 {
+		return false, fmt.Sprintf("CUDA libraries not found: %s (install the CUDA runtime, cuBLAS and cuDNN versions this onnxruntime was built for, or add their lib folders to LD_LIBRARY_PATH)",
 			strings.Join(missing, ", "))
 	}
 	n, err := cudaDeviceCount()
