@@ -449,7 +449,12 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	groups []dedup.Group, refs, in []string, rep *dedupReport, stderr io.Writer) (applyErr, storeErr error) {
 	roots := in
 	if len(roots) == 0 {
-		roots = r.Roots()
+		// The folders indexed into the store (those present now).
+		for _, root := range r.Roots() {
+			if _, err := os.Stat(root); err == nil {
+				roots = append(roots, root)
+			}
+		}
 	}
 	if len(roots) == 0 {
 		return usagef("an action needs the folders it may touch: give DIRs or --in DIR"), nil
