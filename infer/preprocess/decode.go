@@ -87,19 +87,23 @@ func Decode(data []byte, lim Limits) (image.Image, Info, error) {
 	return img, info, nil
 }
 
-// target gives the size an image displayed at w×h will be resampled to;
-// decoders that can decode at a reduced scale use it to pick one.
+// target gives the size an image displayed at w×h will be resampled to.
 type target func(w, h int) (int, int)
 
-// jpegLib, when set, decodes JPEGs with libjpeg, scaled by 1/denom in the
-// DCT domain.
-var scaleMargin = 2
+// jpegLib and scaleMargin are set only by BenchmarkJPEGPaths (built with
+// -tags libjpeg) to measure libjpeg with DCT scaling against image/jpeg:
+// jpegLib decodes a JPEG scaled by 1/denom in the DCT domain, and
+// scaleMargin is how many times larger than the resample target the scaled
+// image must stay. In the product jpegLib is nil and every image is
+// decoded at full size, as PIL does.
+var (
+	jpegLib     func(data []byte, denom int, lim Limits) (*image.RGBA, error)
+	scaleMargin int
+)
 
-var jpegLib func(data []byte, denom int, lim Limits) (*image.RGBA, error)
-
-// decodeRGB is Decode without the image.Image interface in the way. With a
-// target, a JPEG may come back smaller than Info's size (DCT scaling), but
-// never smaller than twice the target in either direction.
+// decodeRGB is Decode without the image.Image interface in the way. With
+// the benchmark-only jpegLib set, a JPEG may come back smaller than Info's
+// size (DCT scaling) for the given target.
 func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info, err error) {
 	format, other := sniff(data)
 	if format == "" {
@@ -137,7 +141,7 @@ func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info,
 			dw, dh = dh, dw
 		}
 		denom := 1
-		if tgt != nil {
+		if tgt != nil && scaleMargin > 0 {
 			ow, oh := tgt(dw, dh)
 			for _, d := range []int{8, 4, 2} {
 				if (dw+d-1)/d >= scaleMargin*ow && (dh+d-1)/d >= scaleMargin*oh {

@@ -153,5 +153,3 @@ func decodeJPEGLib(data []byte, denom int, lim Limits) (*image.RGBA, error) {
 	}
 	return dst, nil
 }
-
-func init() { jpegLib = decodeJPEGLib }

@@ -133,18 +133,20 @@ func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rg
 		hc := coeffs(w, outW, win.Min.X, win.Max.X, f)
 		const half = int32(1) << (precisionBits - 1)
 		for y := 0; y < th; y++ {
-			row := src.Pix[(y0+y)*src.Stride:]
-			o := tmp.pix[3*tw*y:]
+			row := src.Pix[(y0+y)*src.Stride : (y0+y)*src.Stride+4*w]
+			o := tmp.pix[3*tw*y : 3*tw*(y+1)]
 			for x := 0; x < tw; x++ {
 				k := hc.k[x*hc.ksize : x*hc.ksize+hc.n[x]]
-				in := row[4*hc.xmin[x]:]
+				in := row[4*hc.xmin[x] : 4*(hc.xmin[x]+len(k))]
 				s0, s1, s2 := half, half, half
 				for i, kv := range k {
-					s0 += int32(in[4*i]) * kv
-					s1 += int32(in[4*i+1]) * kv
-					s2 += int32(in[4*i+2]) * kv
+					px := in[4*i : 4*i+3 : 4*i+3]
+					s0 += int32(px[0]) * kv
+					s1 += int32(px[1]) * kv
+					s2 += int32(px[2]) * kv
 				}
-				o[3*x], o[3*x+1], o[3*x+2] = clipFixed(s0), clipFixed(s1), clipFixed(s2)
+				q := o[3*x : 3*x+3 : 3*x+3]
+				q[0], q[1], q[2] = clipFixed(s0), clipFixed(s1), clipFixed(s2)
 			}
 		}
 	} else {
@@ -161,21 +163,26 @@ func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rg
 		return out
 	}
 
-	// Vertical pass.
+	// Vertical pass, one tap at a time over a row accumulator (the same
+	// integer sums as PIL's, in an order that reads memory sequentially).
 	const half = int32(1) << (precisionBits - 1)
 	stride := 3 * tw
+	acc := make([]int32, stride)
 	for y := 0; y < out.h; y++ {
+		for i := range acc {
+			acc[i] = half
+		}
 		k := vc.k[y*vc.ksize : y*vc.ksize+vc.n[y]]
-		base := (vc.xmin[y] - y0) * stride
-		o := out.pix[stride*y:]
-		for x := 0; x < stride; x++ {
-			s := half
-			p := base + x
-			for _, kv := range k {
-				s += int32(tmp.pix[p]) * kv
-				p += stride
+		for t, kv := range k {
+			r := (vc.xmin[y] - y0 + t) * stride
+			in := tmp.pix[r : r+stride]
+			for x, v := range in {
+				acc[x] += int32(v) * kv
 			}
-			o[x] = clipFixed(s)
+		}
+		o := out.pix[stride*y : stride*(y+1)]
+		for x, v := range acc {
+			o[x] = clipFixed(v)
 		}
 	}
 	return out

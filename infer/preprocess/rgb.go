@@ -188,11 +188,8 @@ func init() {
 // triangle filter on 2× subsampled chroma) so that pixels match PIL's.
 // Other subsampling ratios use nearest-neighbour chroma.
 func jpegToRGBA(dst *image.RGBA, m *image.YCbCr) {
-	w, h := dst.Rect.Dx(), dst.Rect.Dy()
 	b := m.Rect
-	if b.Min != (image.Point{}) {
-		w, h = min(w, b.Dx()), min(h, b.Dy())
-	}
+	w, h := min(dst.Rect.Dx(), b.Dx()), min(dst.Rect.Dy(), b.Dy())
 	var hs, vs int
 	switch m.SubsampleRatio {
 	case image.YCbCrSubsampleRatio444:
@@ -207,19 +204,21 @@ func jpegToRGBA(dst *image.RGBA, m *image.YCbCr) {
 	}
 	cw := (w + hs - 1) / hs // chroma samples per row that belong to the image
 	ch := (h + vs - 1) / vs
-	cb := make([]uint8, w+2)
-	cr := make([]uint8, w+2)
+	cb := make([]uint8, 2*cw)
+	cr := make([]uint8, 2*cw)
 	for y := 0; y < h; y++ {
-		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
+		yo := m.YOffset(b.Min.X, b.Min.Y+y)
+		yrow := m.Y[yo : yo+w]
+		var cbRow, crRow []uint8
 		switch {
 		case hs == 1:
 			o := m.COffset(b.Min.X, b.Min.Y+y)
-			copy(cb[:w], m.Cb[o:])
-			copy(cr[:w], m.Cr[o:])
+			cbRow, crRow = m.Cb[o:o+w], m.Cr[o:o+w]
 		case vs == 1:
-			o := (y) * m.CStride
-			h2v1(cb[:w], m.Cb[o:o+cw])
-			h2v1(cr[:w], m.Cr[o:o+cw])
+			o := m.COffset(b.Min.X, b.Min.Y+y)
+			h2v1(cb, m.Cb[o:o+cw])
+			h2v1(cr, m.Cr[o:o+cw])
+			cbRow, crRow = cb[:w], cr[:w]
 		default:
 			cy := y / 2
 			ny := cy - 1 // next nearest chroma row: above for even rows
@@ -227,18 +226,20 @@ func jpegToRGBA(dst *image.RGBA, m *image.YCbCr) {
 				ny = cy + 1
 			}
 			ny = max(0, min(ny, ch-1))
-			o0, o1 := cy*m.CStride, ny*m.CStride
-			h2v2(cb[:w], m.Cb[o0:o0+cw], m.Cb[o1:o1+cw])
-			h2v2(cr[:w], m.Cr[o0:o0+cw], m.Cr[o1:o1+cw])
+			o0, o1 := m.COffset(b.Min.X, b.Min.Y+2*cy), m.COffset(b.Min.X, b.Min.Y+2*ny)
+			h2v2(cb, m.Cb[o0:o0+cw], m.Cb[o1:o1+cw])
+			h2v2(cr, m.Cr[o0:o0+cw], m.Cr[o1:o1+cw])
+			cbRow, crRow = cb[:w], cr[:w]
 		}
-		out := dst.Pix[y*dst.Stride:]
-		for x := 0; x < w; x++ {
-			yy := int32(yrow[x])
-			cbv, crv := cb[x], cr[x]
-			out[4*x] = clip8(yy + crR[crv])
-			out[4*x+1] = clip8(yy + (cbG[cbv]+crG[crv])>>16)
-			out[4*x+2] = clip8(yy + cbB[cbv])
-			out[4*x+3] = 255
+		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
+		for x, yv := range yrow {
+			yy := int32(yv)
+			cbv, crv := cbRow[x], crRow[x]
+			px := out[4*x : 4*x+4 : 4*x+4]
+			px[0] = clip8(yy + crR[crv])
+			px[1] = clip8(yy + (cbG[cbv]+crG[crv])>>16)
+			px[2] = clip8(yy + cbB[cbv])
+			px[3] = 255
 		}
 	}
 }
@@ -253,60 +254,51 @@ func clip8(v int32) uint8 {
 	return 255
 }
 
-// h2v1 is libjpeg's h2v1_fancy_upsample; out has room for 2*len(in) samples
-// but only len(out) are kept.
+// h2v1 is libjpeg's h2v1_fancy_upsample: out gets 2*len(in) samples.
 func h2v1(out, in []uint8) {
 	n := len(in)
-	put := func(i int, v int) {
-		if i < len(out) {
-			out[i] = uint8(v)
-		}
-	}
+	out = out[:2*n]
 	if n == 1 {
-		put(0, int(in[0]))
-		put(1, int(in[0]))
+		out[0], out[1] = in[0], in[0]
 		return
 	}
-	put(0, int(in[0]))
-	put(1, (int(in[0])*3+int(in[1])+2)>>2)
+	out[0] = in[0]
+	out[1] = uint8((int(in[0])*3 + int(in[1]) + 2) >> 2)
 	for i := 1; i < n-1; i++ {
 		v := int(in[i]) * 3
-		put(2*i, (v+int(in[i-1])+1)>>2)
-		put(2*i+1, (v+int(in[i+1])+2)>>2)
+		out[2*i] = uint8((v + int(in[i-1]) + 1) >> 2)
+		out[2*i+1] = uint8((v + int(in[i+1]) + 2) >> 2)
 	}
-	put(2*n-2, (int(in[n-1])*3+int(in[n-2])+1)>>2)
-	put(2*n-1, int(in[n-1]))
+	out[2*n-2] = uint8((int(in[n-1])*3 + int(in[n-2]) + 1) >> 2)
+	out[2*n-1] = in[n-1]
 }
 
 // h2v2 is libjpeg's h2v2_fancy_upsample for one output row: near is the
-// nearest chroma row, far the next nearest.
+// nearest chroma row, far the next nearest; out gets 2*len(near) samples.
 func h2v2(out, near, far []uint8) {
 	n := len(near)
-	put := func(i int, v int) {
-		if i < len(out) {
-			out[i] = uint8(v)
-		}
-	}
-	col := func(i int) int { return int(near[i])*3 + int(far[i]) }
+	out = out[:2*n]
+	far = far[:n]
 	if n == 1 {
-		t := col(0)
-		put(0, (t*4+8)>>4)
-		put(1, (t*4+7)>>4)
+		t := int(near[0])*3 + int(far[0])
+		out[0] = uint8((t*4 + 8) >> 4)
+		out[1] = uint8((t*4 + 7) >> 4)
 		return
 	}
-	this, next := col(0), col(1)
-	put(0, (this*4+8)>>4)
-	put(1, (this*3+next+7)>>4)
+	this := int(near[0])*3 + int(far[0])
+	next := int(near[1])*3 + int(far[1])
+	out[0] = uint8((this*4 + 8) >> 4)
+	out[1] = uint8((this*3 + next + 7) >> 4)
 	last := this
 	this = next
 	for i := 1; i < n-1; i++ {
-		next = col(i + 1)
-		put(2*i, (this*3+last+8)>>4)
-		put(2*i+1, (this*3+next+7)>>4)
+		next = int(near[i+1])*3 + int(far[i+1])
+		out[2*i] = uint8((this*3 + last + 8) >> 4)
+		out[2*i+1] = uint8((this*3 + next + 7) >> 4)
 		last, this = this, next
 	}
-	put(2*n-2, (this*3+last+8)>>4)
-	put(2*n-1, (this*4+7)>>4)
+	out[2*n-2] = uint8((this*3 + last + 8) >> 4)
+	out[2*n-1] = uint8((this*4 + 7) >> 4)
 }
 
 func nearestYCbCr(dst *image.RGBA, m *image.YCbCr) {
