@@ -11,5 +11,15 @@
 // for size and SHA-256 when a Model is opened; the check of the manifest
 // against the ONNX graph itself happens in infer, which can read the graph.
 //
+// The zoo (zoo.go) lists public encoders by name (clip-vit-b32, dinov2-small,
+// ...): a manifest template whose files carry download URLs, sizes and
+// digests where they are published, and the facts that could not be
+// verified. Cache (cache.go) keeps downloaded models content-addressed:
+// blobs/sha256-<hex>, per-model directories of hard links, and each model's
+// manifest.json written last, so a crash leaves the previous state or a
+// resumable .partial download, never a half model. Digests not known in
+// advance are recorded at the first download and enforced from then on.
+// Pulls of one model are serialised by a file lock across processes.
+//
 // Everything here is safe for concurrent use; Models are immutable.
 package models
