@@ -214,16 +214,24 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 		return 0, fmt.Errorf("store %s: %w", storeDir, err)
 	}
 	defer w.Close()
+	bar := &indexBar{w: stderr, tty: isTerminal(stderr)}
 	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
-		Roots:   dirs,
-		Failure: func(f index.Failure) { dedupWarn(stderr, "cannot index %s: %v", f.Path, f.Err) },
+		Roots:    dirs,
+		Progress: bar.update,
+		Failure: func(f index.Failure) {
+			bar.clear()
+			dedupWarn(stderr, "cannot index %s: %v", f.Path, fileError(f.Err))
+		},
 	})
+	bar.clear()
 	if err != nil {
 		return st.Failed, err
 	}
+	for _, r := range st.MissingRoots {
+		dedupWarn(stderr, "%s is missing or unreadable", r)
+	}
 	if st.New+st.Changed+st.Moved+st.Removed > 0 || st.Failed > 0 {
-		dedupWarn(stderr, "indexed %d images: %d new, %d changed, %d moved, %d removed, %d failed",
-			st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed)
+		dedupWarn(stderr, "index: %s", indexSummary(st))
 	}
 	return st.Failed, w.Close()
 }
