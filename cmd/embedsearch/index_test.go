@@ -115,6 +115,23 @@ func TestIndexErrors(t *testing.T) {
 	if code != exitError || !strings.Contains(errs, "embedsearch index") {
 		t.Fatalf("status without store: %d %s", code, errs)
 	}
+	// A damaged MANIFEST: refused with a hint, then --repair rebuilds it.
+	os.WriteFile(filepath.Join(sdir, "MANIFEST"), []byte("ESMANIFS\x01\x00\x00\x00 damaged"), 0o644)
+	code, _, errs = embedCLI(t, "", "status", "--store", sdir)
+	if code != exitError || !strings.Contains(errs, "damaged") {
+		t.Fatalf("status on damaged store: %d %s", code, errs)
+	}
+	code, _, errs = embedCLI(t, "", "index", "--store", sdir, "--model", tinyModel, dir)
+	if code != exitError || !strings.Contains(errs, "--repair") {
+		t.Fatalf("index on damaged store: %d %s", code, errs)
+	}
+	code, out, errs := embedCLI(t, "", "index", "--store", sdir, "--model", tinyModel, "--repair", dir)
+	if code != 0 || !strings.Contains(errs, "repair: rebuilt MANIFEST") || !strings.Contains(out, "new 0") {
+		t.Fatalf("index --repair: %d %s %s", code, out, errs)
+	}
+	if rep := statusJSON(t, sdir); rep.Images != 2 {
+		t.Fatalf("after repair: %+v", rep)
+	}
 	// Usage errors.
 	if code, _, _ := embedCLI(t, "", "index", "--store", sdir); code != exitUsage {
 		t.Fatalf("index without args: %d", code)
