@@ -245,6 +245,20 @@ func TestLocateOtherPlatformSaysWhatToDo(t *testing.T) {
 	}
 }
 
+func TestLocateExplicitFolder(t *testing.T) {
+	rt := testRuntime(t)
+	dir := t.TempDir()
+	lib, err := os.ReadFile(rt.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "libonnxruntime.so.1"), lib, 0o755)
+	got, err := Locate(context.Background(), RuntimeOptions{Library: dir})
+	if err != nil || got.Path != filepath.Join(dir, "libonnxruntime.so.1") || got.Source != SourceExplicit || got.Version != rt.Version {
+		t.Fatalf("Locate(folder) = %+v, %v", got, err)
+	}
+}
+
 func TestLocateExplicitRefusesNonLibrary(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "libonnxruntime.so")
 	os.WriteFile(p, []byte("not elf"), 0o644)

@@ -116,11 +116,12 @@ type Library struct {
 // process beyond briefly opening candidates to read their version.
 func Locate(ctx context.Context, o RuntimeOptions) (Library, error) {
 	if o.Library != "" {
-		v, err := checkLibrary(o.Library)
+		path := libraryIn(o.Library)
+		v, err := checkLibrary(path)
 		if err != nil {
-			return Library{}, fmt.Errorf("onnxruntime %s (from --onnxruntime / ONNXRUNTIME_LIB): %w", o.Library, err)
+			return Library{}, fmt.Errorf("onnxruntime %s (from --onnxruntime / ONNXRUNTIME_LIB): %w", path, err)
 		}
-		return Library{o.Library, v, SourceExplicit}, nil
+		return Library{path, v, SourceExplicit}, nil
 	}
 	pin := o.pin()
 	cacheDir, err := o.cacheDir()
@@ -161,6 +162,21 @@ func Locate(ctx context.Context, o RuntimeOptions) (Library, error) {
 		return Library{}, fmt.Errorf("downloaded onnxruntime %s: %w", cached, err)
 	}
 	return Library{cached, v, SourceDownload}, nil
+}
+
+// libraryIn accepts a folder for an explicit library (a release's lib/
+// folder) and picks the library inside it.
+func libraryIn(path string) string {
+	st, err := os.Stat(path)
+	if err != nil || !st.IsDir() {
+		return path
+	}
+	for _, name := range []string{"libonnxruntime.so", "libonnxruntime.so.1", "libonnxruntime.dylib"} {
+		if _, err := os.Stat(filepath.Join(path, name)); err == nil {
+			return filepath.Join(path, name)
+		}
+	}
+	return filepath.Join(path, "libonnxruntime.so")
 }
 
 func (o RuntimeOptions) pin() *Pin {
