@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -125,7 +126,7 @@ func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info,
 	case FormatGIF:
 		// The first frame may claim to be larger than the screen that
 		// DecodeConfig reports (PIL grows the image to fit it).
-		if fw, fh, ok := gifFrameExtent(data); ok {
+		if fw, fh, _, ok := gifFirstFrame(data); ok {
 			if err := checkPixels(max(fw, cfg.Width), max(fh, cfg.Height), lim); err != nil {
 				return nil, info, err
 			}
@@ -161,6 +162,9 @@ func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info,
 	src, err := decodePixels(format, data)
 	if err != nil {
 		return nil, info, err
+	}
+	if format == FormatGIF {
+		src = gifCanvas(src, data, cfg.Width, cfg.Height)
 	}
 	b := src.Bounds()
 	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
@@ -282,15 +286,20 @@ func checkWebP(data []byte) error {
 	return nil
 }
 
-// gifFrameExtent returns the right and bottom edges of the first image
-// descriptor of a GIF file, skipping the colour table and extensions.
-func gifFrameExtent(data []byte) (right, bottom int, ok bool) {
+// gifFirstFrame scans a GIF file up to its first image descriptor and
+// returns the frame's right and bottom edges and the colour table the frame
+// uses (its local table, else the global one) as stored in the file.
+func gifFirstFrame(data []byte) (right, bottom int, table []byte, ok bool) {
 	i := 13
 	if len(data) < i {
-		return 0, 0, false
+		return 0, 0, nil, false
 	}
 	if flags := data[10]; flags&0x80 != 0 {
-		i += 3 << (1 + flags&7)
+		n := 3 << (1 + flags&7)
+		if i+n <= len(data) {
+			table = data[i : i+n]
+		}
+		i += n
 	}
 	for i < len(data) {
 		switch data[i] {
@@ -301,14 +310,57 @@ func gifFrameExtent(data []byte) (right, bottom int, ok bool) {
 			}
 			i++
 		case 0x2c: // image descriptor
-			if i+9 > len(data) {
-				return 0, 0, false
+			if i+10 > len(data) {
+				return 0, 0, nil, false
 			}
 			u16 := func(o int) int { return int(data[o]) | int(data[o+1])<<8 }
-			return u16(i+1) + u16(i+5), u16(i+3) + u16(i+7), true
+			if flags := data[i+9]; flags&0x80 != 0 {
+				n := 3 << (1 + flags&7)
+				table = nil
+				if i+10+n <= len(data) {
+					table = data[i+10 : i+10+n]
+				}
+			}
+			return u16(i+1) + u16(i+5), u16(i+3) + u16(i+7), table, true
 		default:
-			return 0, 0, false
+			return 0, 0, nil, false
 		}
 	}
-	return 0, 0, false
+	return 0, 0, nil, false
+}
+
+// gifCanvas makes the first frame of a GIF look as PIL shows it: the
+// stored colour of the transparent palette entry is put back (image/gif
+// replaces it with transparent black), and a frame smaller than the screen
+// is placed on a screen filled with the transparent index, or index 0.
+func gifCanvas(img image.Image, data []byte, w, h int) image.Image {
+	m, ok := img.(*image.Paletted)
+	if !ok {
+		return img
+	}
+	_, _, table, ok := gifFirstFrame(data)
+	if !ok {
+		return img
+	}
+	pal := append(color.Palette(nil), m.Palette...)
+	bg := uint8(0)
+	for i, c := range pal {
+		if _, _, _, a := c.RGBA(); a == 0 && 3*i+2 < len(table) {
+			pal[i] = color.RGBA{table[3*i], table[3*i+1], table[3*i+2], 255}
+			bg = uint8(i)
+		}
+	}
+	m.Palette = pal
+	full := image.Rect(0, 0, w, h)
+	if m.Rect == full || !m.Rect.In(full) {
+		return m
+	}
+	canvas := image.NewPaletted(full, pal)
+	for i := range canvas.Pix {
+		canvas.Pix[i] = bg
+	}
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		copy(canvas.Pix[canvas.PixOffset(m.Rect.Min.X, y):], m.Pix[m.PixOffset(m.Rect.Min.X, y):m.PixOffset(m.Rect.Max.X, y)])
+	}
+	return canvas
 }

@@ -1,4 +1,85 @@
 // Package preprocess decodes image files and turns them into model input
-// tensors exactly as the model's manifest prescribes (PIL/torchvision
-// semantics).
+// tensors the way the model's manifest prescribes, matching what a model
+// trained with PIL and torchvision sees.
+//
+// # Vocabulary
+//
+//   - Decode: bytes → an opaque RGB image (*image.RGBA, alpha 255) as
+//     displayed, i.e. with the EXIF orientation applied, plus Info.
+//   - Preprocess (models.Preprocess): resize mode, interpolation, crop,
+//     rescale, mean and std.
+//   - Tensor: 3×H×W float32 values in NCHW order (one image, N=1), H×W
+//     being the manifest's Crop; Preparer.TensorLen() values.
+//   - Preparer: one Preprocess block compiled for repeated use.
+//
+// # Decoding
+//
+// The format is sniffed from the bytes, never from the file name: JPEG
+// (baseline, progressive, greyscale, Adobe CMYK/YCCK), PNG (1–16 bit,
+// palette, grey, alpha, interlaced), GIF (first frame only), BMP
+// (uncompressed 1/4/8/24/32-bit), TIFF (first image; none, LZW, deflate,
+// PackBits, CCITT) and WebP (lossy, lossless, with alpha; still images
+// only). Recognised formats without a decoder here (AVIF, HEIF, BigTIFF,
+// PSD, JPEG 2000, JPEG XL, …), animated WebP and unsupported variants of
+// the formats above (e.g. RLE or 16-bit BMP, 12-bit or Lab TIFF) fail with
+// ErrUnsupported; malformed or truncated files with ErrCorrupt. Each error
+// carries a short reason. A panic inside a decoder is recovered and
+// reported as ErrCorrupt, so one bad file never stops a batch.
+//
+// Colour follows PIL's convert("RGB"):
+//   - Alpha is dropped, not composited: a transparent pixel keeps its
+//     stored colour (as PIL does), so there is no background colour.
+//   - 16-bit samples keep their high byte. For 16-bit greyscale this
+//     deliberately differs from PIL, which clips such images to white.
+//   - CMYK uses PIL's formula (JPEG CMYK is read Adobe-inverted).
+//   - JPEG chroma is upsampled like libjpeg's default ("fancy") upsampling;
+//     lossy WebP uses libwebp's limited-range YUV conversion and bilinear
+//     chroma. Remaining differences from PIL are IDCT rounding (within 3/255).
+//   - Embedded ICC profiles are ignored: pixels are taken as sRGB, as PIL's
+//     convert("RGB") does.
+//   - Transparent GIF pixels come out black (the Go decoder zeroes the
+//     transparent palette entry), where PIL shows the entry's colour.
+//
+// EXIF is read by a small bounds-checked parser of our own (fuzzed) from
+// JPEG APP1, the PNG eXIf chunk, the WebP EXIF chunk and a TIFF's own first
+// IFD: Orientation (all 8 values, applied as PIL's ImageOps.exif_transpose
+// does; other values are ignored), DateTimeOriginal (with
+// OffsetTimeOriginal when present, else in UTC), Make, Model and the GPS
+// position. Malformed EXIF is ignored, never an error.
+//
+// # Limits
+//
+// The pixel count declared by the header (and, for GIF, the first frame's
+// extent) is checked against Limits.MaxPixels before any pixel is decoded;
+// larger images fail with ErrTooLarge, naming the size and the
+// --max-megapixels flag. Decoders allocate in proportion to the declared
+// size (the TIFF decoder also caps each decompressed block), so the memory
+// used for one image is bounded: about 10 bytes per pixel at peak (the
+// decoded image, its RGBA copy and the resampling buffers), e.g. 120 MB for
+// a 12-megapixel photo and 1.3 GB at the default cap of 128 megapixels.
+//
+// # Preprocessing
+//
+// Resize modes, with PIL's antialiased bicubic (a=-0.5) or bilinear
+// filters, ported step by step from Pillow's Resample.c (support scaled by
+// the downscale factor, 22-bit fixed-point coefficients, horizontal pass
+// rounded to 8 bits, then vertical), so results are PIL's bit for bit:
+//   - shortest_crop: torchvision Resize(Size) (shorter side → Size, longer
+//     int(Size·long/short)) then CenterCrop(Crop) with its rounding
+//     (round half to even of the offset); only the cropped window is
+//     computed.
+//   - squash: resize to exactly Crop, ignoring the aspect ratio.
+//   - pad: fit inside Crop keeping the aspect ratio (the free side is
+//     rounded half up, at least 1 pixel), centred (offsets rounded down),
+//     the rest filled with PadColor.
+//
+// Then x·Rescale, (x−Mean)/Std per channel, written as NCHW float32.
+// testdata/gen_reference.py makes the PIL reference pixels the tests compare
+// against.
+//
+// # Concurrency
+//
+// Decode is a pure function and Preparer is immutable after NewPreparer:
+// both are safe for concurrent use by any number of goroutines. Nothing in
+// this package prints, logs or keeps state between calls.
 package preprocess

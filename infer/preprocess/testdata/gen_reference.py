@@ -47,6 +47,8 @@ IMAGES = [
     "pillow-test-images/images/hopper_orientation_6.jpg",
     "pillow-test-images/images/hopper_orientation_5.webp",
     "pillow-test-images/images/hopper.gif",
+    "pillow-test-images/images/transparent.gif",  # transparent palette entry
+    "pillow-test-images/images/first_frame_transparency.gif",
     "pillow-test-images/images/hopper.bmp",
     "pillow-test-images/images/hopper.tif",
     "pngsuite/png/basn6a08.png",  # RGBA: PIL drops alpha
