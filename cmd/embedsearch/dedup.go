@@ -87,7 +87,9 @@ OUTPUT. Readable groups by default; --json prints
 {"model","threshold","groups":[{"keep","members":[{"path","distance","width",
 "height","size",...}],"max_distance"}],"stats":{...}}; --csv prints one row per
 member: group,path,keep,distance,width,height,size,action,dest,status,reason.
-With --exit-code the exit status is 4 when duplicate groups were found.`
+EXIT STATUS: 0 done; 3 some files were refused (changed, outside the folders,
+destination exists) or could not be indexed, listed on stderr; 4 duplicate groups
+were found and --exit-code was given (3 wins over 4); 1 error; 2 usage.`
 
 func newDedupCommand() *cli.Command {
 	return &cli.Command{
@@ -97,7 +99,7 @@ func newDedupCommand() *cli.Command {
 		Description: dedupDescription,
 		Flags: append([]cli.Flag{
 			storeFlag(),
-			&cli.Float64Flag{Name: "threshold", Aliases: []string{"t"}, Usage: "largest Euclidean distance `D` between duplicates (cos = 1 − D²/2); default from the model"},
+			&cli.Float64Flag{Name: "threshold", Aliases: []string{"t"}, Usage: "largest Euclidean distance `D` between duplicates (cos = 1 − D²/2)", DefaultText: "the model's --preset"},
 			&cli.StringFlag{Name: "preset", Usage: "threshold preset from the model: `exact|near|similar`", Value: "near"},
 			&cli.StringSliceFlag{Name: "in", Usage: "only images under `DIR` (repeatable)"},
 			&cli.StringFlag{Name: "filter", Usage: "only images matching the bleve `QUERY` (e.g. 'ext:jpg width:>1000')"},
