@@ -529,3 +529,18 @@ func TestDedupMoveToInsideRoot(t *testing.T) {
 		t.Errorf("without --move-to the moved copies still group with their keepers: %s", out)
 	}
 }
+
+func TestDedupFilter(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	code, out, errs := f.run(t, "--json", "--filter", "width:>700")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	o := parseDedup(t, out)
+	if len(o.Groups) != 1 || len(o.Groups[0].Members) != 2 || o.Groups[0].Keep != f.paths["b/one-copy.jpg"] || o.Stats["images"] != 2 {
+		t.Errorf("--filter width:>700: %s", out)
+	}
+	if code, _, errs := f.run(t, "--filter", "width:>>"); code != exitUsage {
+		t.Errorf("bad filter: exit %d %q", code, errs)
+	}
+}
