@@ -11,3 +11,7 @@ func dotTile4x3Asm(rows *float32, rstride, nr4 int, qs *float32, qstride, dim8 i
 }
 
 func sumAsm(p *float32, n int) float32 { panic("unreachable") }
+
+const useVNNI = false
+
+func tileVNNI(panel, qs *byte, qstride, k4 int, neg, out *int32) bool { panic("unreachable") }

@@ -21,7 +21,12 @@ func Pairs(m Matrix, maxDist float32, allow func(id int) bool) []Pair {
 		return nil
 	}
 	sub, ids := compact(m, allow)
-	ps := pairsOf(sub, maxDist)
+	var ps []Pair
+	if useVNNI && sub.Len() >= int8Minimum {
+		ps = pairsInt8(sub, maxDist)
+	} else {
+		ps = pairsOf(sub, maxDist)
+	}
 	if ids != nil {
 		for i := range ps {
 			ps[i].A, ps[i].B = ids[ps[i].A], ids[ps[i].B]

@@ -119,3 +119,29 @@ func TestGroupsOrderIndependent(t *testing.T) {
 		}
 	}
 }
+
+func TestPairsInt8EqualsFloat(t *testing.T) {
+	if !useVNNI {
+		t.Skip("no AVX-512 VNNI on this machine: the int8 path is not used")
+	}
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, tc := range []struct {
+		n, dim  int
+		maxDist float32
+		noise   float64
+	}{
+		{33, 8, 0.5, 0.02}, {1000, 13, 0.3, 0.02}, {2100, 64, 0.25, 0.01}, {1500, 512, 0.2, 0.003}, {700, 16, 1.2, 0.1},
+	} {
+		m := nearDupMatrix(rng, tc.n, tc.dim, tc.noise)
+		got := pairsInt8(m, tc.maxDist)
+		slices.SortFunc(got, comparePairs)
+		want := pairsOf(m, tc.maxDist)
+		slices.SortFunc(want, comparePairs)
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d dim=%d maxDist=%v: int8 path found %d pairs, float path %d", tc.n, tc.dim, tc.maxDist, len(got), len(want))
+		}
+		if len(want) == 0 {
+			t.Fatalf("n=%d: no pairs in test data", tc.n)
+		}
+	}
+}

@@ -1,0 +1,27 @@
+package search
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+func benchPairs(b *testing.B, f func(Matrix, float32) []Pair) {
+	n := benchRows() / 4
+	m := nearDupMatrix(rand.New(rand.NewPCG(5, 5)), n, 512, 0.004)
+	b.SetBytes(int64(n) * int64(n) / 2 * 512 * 4) // float32 bytes multiplied
+	b.ReportAllocs()
+	for b.Loop() {
+		f(m, 0.3)
+	}
+}
+
+// BenchmarkPairsFloat and BenchmarkPairsInt8 compare the two all-pairs
+// paths on the same rows (a quarter of benchRows).
+func BenchmarkPairsFloat(b *testing.B) { benchPairs(b, pairsOf) }
+
+func BenchmarkPairsInt8(b *testing.B) {
+	if !useVNNI {
+		b.Skip("no AVX-512 VNNI")
+	}
+	benchPairs(b, pairsInt8)
+}
