@@ -49,7 +49,7 @@ func newEmbedCommand() *cli.Command {
 		Flags: append(engineFlags(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "jsonl", Usage: "output `FORMAT`: jsonl, csv or npy"},
 			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
-			&cli.StringFlag{Name: "paths-out", Usage: "write the path of each output row to `FILE`, one per line"},
+			&cli.StringFlag{Name: "paths-out", Usage: "write the path of each output row to `FILE`, one per line (NUL-separated with -0)"},
 		),
 		Action: func(c *cli.Context) error {
 			eo, err := engineOptionsFrom(c)

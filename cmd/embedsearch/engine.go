@@ -37,7 +37,7 @@ func engineFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Value: models.BuiltinName,
 			Usage: "model `NAME`, directory or .onnx file with its manifest.json"},
-		&cli.StringFlag{Name: "device", Value: infer.DeviceCPU, Usage: "`cpu`, cuda or auto (cuda when usable, else cpu)"},
+		&cli.StringFlag{Name: "device", Value: infer.DeviceCPU, Usage: "`DEVICE`: cpu, cuda or auto (cuda when usable, else cpu)"},
 		&cli.IntFlag{Name: "threads", Usage: "onnxruntime threads `N` (0: one per core)"},
 		&cli.IntFlag{Name: "batch", Value: infer.DefaultBatch, Usage: "images per inference call `N`"},
 		&cli.Float64Flag{Name: "max-megapixels", Value: preprocess.DefaultMaxPixels / 1e6,
