@@ -185,7 +185,7 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 }
 
 type cand struct {
-	key float32 // 1 − ⟨q,x⟩: smaller is nearer
+	key float32 // −⟨q,x⟩ (exact negation, so distances match Exact): smaller is nearer
 	id  uint32
 }
 
@@ -213,7 +213,7 @@ func (ix *HNSW) insert(m Matrix, id int, global *sync.RWMutex) {
 	}
 	s := ix.newSearcher()
 	defer ix.visited.Put(s)
-	cur := cand{1 - ix.dot(q, m, ep), uint32(ep)}
+	cur := cand{-ix.dot(q, m, ep), uint32(ep)}
 	for l := top; l > lvl; l-- {
 		cur = ix.greedy(m, q, cur, l, true)
 	}
@@ -300,9 +300,9 @@ func (ix *HNSW) link(m Matrix, node, nb, l, maxN int) {
 	x := m.Row(node)
 	cs := make([]cand, 0, len(cur)+1)
 	for _, c := range cur {
-		cs = append(cs, cand{1 - ix.dot(x, m, int(c)), c})
+		cs = append(cs, cand{-ix.dot(x, m, int(c)), c})
 	}
-	cs = append(cs, cand{1 - ix.dot(x, m, nb), uint32(nb)})
+	cs = append(cs, cand{-ix.dot(x, m, nb), uint32(nb)})
 	sortCands(cs)
 	ix.setLinks(node, l, ix.selectNeighbors(m, cs, maxN))
 }
@@ -334,7 +334,7 @@ func (ix *HNSW) selectNeighbors(m Matrix, cs []cand, maxN int) []cand {
 		x := m.Row(int(c.id))
 		good := true
 		for _, s := range sel {
-			if 1-ix.dot(x, m, int(s.id)) < c.key {
+			if -ix.dot(x, m, int(s.id)) < c.key {
 				good = false
 				break
 			}
@@ -359,7 +359,7 @@ func (ix *HNSW) greedy(m Matrix, q []float32, cur cand, l int, locked bool) cand
 		changed = false
 		nbs := ix.snapshot(int(cur.id), l, locked, buf[:0])
 		for _, nb := range nbs {
-			if k := 1 - ix.dot(q, m, int(nb)); k < cur.key {
+			if k := -ix.dot(q, m, int(nb)); k < cur.key {
 				cur, changed = cand{k, nb}, true
 			}
 		}
@@ -427,7 +427,7 @@ func (ix *HNSW) searchLayer(m Matrix, q []float32, eps []cand, ef, l int, s *sea
 				continue
 			}
 			s.mark[nb] = s.epoch
-			k := 1 - ix.dot(q, m, int(nb))
+			k := -ix.dot(q, m, int(nb))
 			if len(s.res) < ef || k < -s.res[0].key {
 				s.cands.push(cand{k, nb})
 				if accept == nil || accept(int(nb)) {
@@ -460,7 +460,7 @@ func (ix *HNSW) Search(m Matrix, q []float32, k, ef int, o Options) []Neighbor {
 	ef = max(ef, k)
 	s := ix.newSearcher()
 	defer ix.visited.Put(s)
-	cur := cand{1 - ix.dot(q, m, ix.entry), uint32(ix.entry)}
+	cur := cand{-ix.dot(q, m, ix.entry), uint32(ix.entry)}
 	for l := ix.maxLevel; l > 0; l-- {
 		cur = ix.greedy(m, q, cur, l, false)
 	}
@@ -468,7 +468,7 @@ func (ix *HNSW) Search(m Matrix, q []float32, k, ef int, o Options) []Neighbor {
 	w := ix.searchLayer(m, q, []cand{cur}, ef, 0, s, false, accept)
 	out := make([]Neighbor, len(w))
 	for i, c := range w {
-		out[i] = Neighbor{int(c.id), distFromDot(1 - c.key)}
+		out[i] = Neighbor{int(c.id), distFromDot(-c.key)}
 	}
 	less := neighborLess(o.TieLess)
 	slices.SortFunc(out, func(a, b Neighbor) int {

@@ -46,9 +46,9 @@ func recallAt10(ix *HNSW, m, qs Matrix, ef int) float64 {
 }
 
 func TestHNSWRecall(t *testing.T) {
-	n := 20000
+	n := 10000
 	if testing.Short() {
-		n = 5000
+		n = 4000
 	}
 	centres := randMatrix(rand.New(rand.NewPCG(20, 20)), 200, 64, 0)
 	for _, tc := range []struct {
@@ -174,4 +174,28 @@ func FuzzReadHNSW(f *testing.F) {
 		q[0] = 1
 		ix.Search(mm, q, 3, 8, Options{})
 	})
+}
+
+func TestHNSWPairsRecall(t *testing.T) {
+	m := nearDupMatrix(rand.New(rand.NewPCG(33, 34)), 6000, 48, 0.02)
+	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
+	want := Pairs(m, 0.25, nil)
+	got := ix.Pairs(m, 64, 0.25, nil)
+	in := map[[2]int]float32{}
+	for _, p := range want {
+		in[[2]int{p.A, p.B}] = p.Dist
+	}
+	hit := 0
+	for _, p := range got {
+		d, ok := in[[2]int{p.A, p.B}]
+		if !ok || d != p.Dist {
+			t.Fatalf("graph pair %v is not an exact pair (exact distance %v, found %v)", p, d, ok)
+		}
+		hit++
+	}
+	r := float64(hit) / float64(len(want))
+	t.Logf("k-NN graph pairs: recall %.4f of %d exact pairs", r, len(want))
+	if len(want) < 100 || r < 0.99 {
+		t.Fatalf("recall %.4f of %d exact pairs, want ≥ 0.99", r, len(want))
+	}
 }
