@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 	"sync"
 )
@@ -26,16 +25,6 @@ const (
 
 //go:embed clip/bpe_simple_vocab_16e6.txt.gz
 var embeddedVocab []byte
-
-// splitPattern is the reference's pre-tokenisation pattern, which Python's
-// regex module runs with IGNORECASE. Two details keep RE2 in step with it:
-// the text is cleaned first, so the only whitespace left is ' ' and RE2's
-// ASCII \s selects what the Unicode \s of the original does; and under
-// IGNORECASE the regex module matches U+0345 (a combining mark that case-folds
-// to iota) with neither [\p{L}] nor [^\s\p{L}\p{N}], so findall skips it.
-// Here case folding applies to the literal alternatives only and U+0345 is
-// left out of both classes explicitly.
-var splitPattern = regexp.MustCompile(`(?i:<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d)|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}\x{345}]+`)
 
 // Options set the shape of Tokens' output.
 type Options struct {
@@ -166,9 +155,7 @@ func (t *Tokenizer) Context() int { return t.context }
 func (t *Tokenizer) Encode(text string) []int32 {
 	text = clean(text)
 	var ids []int32
-	for _, loc := range splitPattern.FindAllStringIndex(text, -1) {
-		ids = append(ids, t.word(text[loc[0]:loc[1]])...)
-	}
+	split(text, func(w string) { ids = append(ids, t.word(w)...) })
 	return ids
 }
 
