@@ -365,6 +365,7 @@ func (c *Cache) fetchOnce(ctx context.Context, o *PullOptions, model, url, name,
 	if err != nil {
 		return 0, "", fmt.Errorf("%w: %v", ErrDownload, err)
 	}
+	req.Header.Set("User-Agent", "embedsearch (model download)")
 	if offset > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
 	}
