@@ -25,6 +25,7 @@ import (
 
 type dedupOptions struct {
 	Store      string
+	StoreSet   bool // --store or $EMBEDSEARCH_STORE given
 	Model      string
 	ModelSet   bool    // --model given: check it against the store
 	Threshold  float64 // 0: from --preset and the model's manifest
@@ -123,7 +124,7 @@ func newDedupCommand() *cli.Command {
 				return err
 			}
 			o := dedupOptions{
-				Store: dir, Model: c.String("model"), ModelSet: c.IsSet("model"), Preset: c.String("preset"),
+				Store: dir, StoreSet: c.IsSet("store") || os.Getenv(store.EnvStore) != "", Model: c.String("model"), ModelSet: c.IsSet("model"), Preset: c.String("preset"),
 				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
@@ -591,6 +592,10 @@ func dedupQuote(s string) string {
 
 // runDedupUndo reverses a journal and updates the store for moved files.
 func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, stderr io.Writer) error {
+	// The journal names the store it was made with.
+	if h, _, err := dedup.ReadJournal(o.Undo); err == nil && h.Store != "" && !o.StoreSet {
+		storeDir = h.Store
+	}
 	results, undoErr := dedup.Undo(ctx, o.Undo, nil)
 	if errors.Is(undoErr, dedup.ErrBadJournal) || errors.Is(undoErr, os.ErrNotExist) {
 		return undoErr

@@ -361,7 +361,9 @@ func TestDedupMoveUndo(t *testing.T) {
 		t.Errorf("groups left after the move: %s", out)
 	}
 
-	code, out, errs = f.run(t, "--undo", o.Journal)
+	// Without --store, undo updates the store the journal names.
+	t.Setenv(store.EnvStore, "")
+	code, out, errs = embedCLI(t, "", "dedup", "--undo", o.Journal)
 	if code != 0 || strings.Count(out, "restored") != 3 {
 		t.Fatalf("undo exit %d: %s %s", code, out, errs)
 	}
@@ -433,7 +435,9 @@ func TestDedupTrashAndRefusal(t *testing.T) {
 	if _, err := os.Stat(f.paths["b/two.jpg"]); err != nil {
 		t.Error("refused file was trashed")
 	}
-	code, out, _ = f.run(t, "--undo", o.Journal, "--json")
+	// Without --store, undo uses the store the journal names.
+	t.Setenv(store.EnvStore, "")
+	code, out, _ = embedCLI(t, "", "dedup", "--undo", o.Journal, "--json")
 	if code != 0 || strings.Count(out, `"restored"`) != 2 {
 		t.Errorf("undo trash: %d %s", code, out)
 	}
