@@ -137,6 +137,7 @@ func runModelsList(c *cli.Context, cacheDir string, asJSON bool) error {
 type modelInfo struct {
 	Name       string             `json:"name"`
 	Cached     bool               `json:"cached"`
+	Local      bool               `json:"local"` // a model directory (or the built-in model), not a zoo name
 	Dir        string             `json:"dir,omitempty"`
 	Manifest   *models.Manifest   `json:"manifest"`
 	Files      []modelInfoFile    `json:"files"`
@@ -194,7 +195,7 @@ func runModelsInfo(c *cli.Context, cacheDir, spec string, asJSON bool) error {
 		if err != nil {
 			return err
 		}
-		info.Manifest, info.Cached, info.Dir = m.Manifest, true, m.Dir
+		info.Manifest, info.Cached, info.Local, info.Dir = m.Manifest, true, true, m.Dir
 		for _, f := range m.Manifest.Files {
 			info.Files = append(info.Files, modelInfoFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256, Digest: "manifest"})
 		}
@@ -247,11 +248,14 @@ func printModelInfo(w io.Writer, info *modelInfo) {
 	}
 	line("preprocess", "%s -> %dx%d, %s, rescale %.6g, mean %v, std %v", resize, p.Crop[0], p.Crop[1], p.Interpolation, p.Rescale, p.Mean, p.Std)
 	line("thresholds", "exact %.3g, near %.3g, similar %.3g (Euclidean, unit vectors)", m.Thresholds.Exact, m.Thresholds.Near, m.Thresholds.Similar)
-	if info.Cached && info.Dir != "" {
+	switch {
+	case info.Local && info.Dir != "":
+		line("location", "%s", info.Dir)
+	case info.Local:
+		line("location", "built into the binary")
+	case info.Cached:
 		line("cached", "yes, %s", info.Dir)
-	} else if info.Cached {
-		line("cached", "built in")
-	} else {
+	default:
 		line("cached", "no (embedsearch models pull %s)", info.Name)
 	}
 	tw.Flush()
