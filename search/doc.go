@@ -1,31 +1,72 @@
 // Package search finds nearest neighbours among the vectors of a store:
 // exact k-NN, range search, all-pairs within a distance (for
 // de-duplication), grouping of those pairs, and an approximate HNSW index.
+// It works on plain float32 matrices and knows nothing of stores or files.
 //
-// Vocabulary. A Matrix is a flat row-major []float32 (typically the store's
+// # Vocabulary
+//
+// A Matrix is a flat row-major []float32 (typically the store's
 // memory-mapped vectors); row i has ID i. A Neighbor is an ID with its
-// distance to a query. A Pair is two IDs within a distance of each other; a
-// Group is a connected component of pairs with a keeper.
+// distance to a query. A Pair is two IDs within a distance of each other;
+// a Group is a connected component of pairs, with a keeper chosen by the
+// caller's policy. An HNSW is a graph over a Matrix's rows for approximate
+// search.
 //
-// Distance. Rows and queries are L2-normalised, and the distance is
-// Euclidean: d(a,b) = ‖a−b‖ = sqrt(2 − 2⟨a,b⟩), clamped at 0, so that
-// ranking by distance is ranking by cosine similarity (cos = 1 − d²/2).
+// # Distance
+//
+// Rows and queries are L2-normalised, and the distance is Euclidean:
+//
+//	d(a,b) = ‖a−b‖ = sqrt(2 − 2⟨a,b⟩), clamped at 0
+//
+// so ranking by distance is ranking by cosine similarity (cos = 1 − d²/2).
 // Every function computes ⟨a,b⟩ with the same kernel and converts it with
-// the same code, so a given pair of vectors gets bit-identical distances
-// from Exact, ExactBatch, Within and Pairs, and exact ties (duplicate
-// vectors) are exact. Results are ordered by distance and then by
-// Options.TieLess (ID ascending by default); they do not depend on the
-// number of workers.
+// the same code, so a pair of vectors gets bit-identical distances from
+// Exact, ExactBatch, Within, Pairs, Groups and HNSW.Search, and duplicate
+// vectors tie exactly. Results are ordered by distance and then by
+// Options.TieLess (ID ascending by default); exact results do not depend
+// on the number of workers.
 //
-// Kernels. On amd64 with AVX2 and FMA, inner products run in assembly
-// (kernel_amd64.s, one 8-lane accumulator per product); elsewhere, or with
-// the purego build tag, in portable Go. Exact splits rows across Workers
-// goroutines, each with a bounded top-k heap.
+// # How it runs
 //
-// Concurrency. All functions are safe for concurrent use on shared
-// matrices as long as nobody writes the data meanwhile. Options.Allow and
-// Options.TieLess are called from several goroutines at once.
+// On amd64 with AVX2 and FMA, inner products run in assembly
+// (kernel_amd64.s: one 8-lane accumulator per product, four rows per pass
+// for one query, 4 rows × 3 queries per pass for batches); elsewhere, or
+// with the purego build tag, in portable Go. Exact splits the rows across
+// Workers goroutines, each with a bounded top-k heap; ExactBatch and Pairs
+// work in cache-sized tiles so the matrix streams from memory once per
+// block of queries. With AVX-512 VNNI, Pairs first screens pairs with int8
+// inner products under a proven error bound and measures every candidate
+// in float32, so its result is the same as the float32 path's.
 //
-// Errors. A query whose length differs from Matrix.Dim is a programming
-// error and panics (callers check the store's model first).
+// # Concurrency
+//
+// All functions and HNSW.Search are safe for concurrent use on shared
+// matrices as long as nobody writes the data meanwhile. Options.Allow,
+// Options.TieLess and the keeper order given to Groups are called from
+// several goroutines at once. HNSW.Add, HNSW.Remove and HNSW.WriteTo need
+// the index to themselves. A query whose length differs from Matrix.Dim is
+// a programming error and panics.
+//
+// # The HNSW file
+//
+// WriteTo stores the graph only (node IDs are row IDs; the vectors stay in
+// the caller's store). Version 1, little-endian:
+//
+//	magic     8 bytes  "ESHNSW\r\n"
+//	version   u32      1
+//	dim, M, M0, efConstruction   u32 each
+//	seed      u64
+//	n         u32      row slots
+//	entry     i32      entry node, −1 when empty
+//	maxLevel  u32
+//	per slot  level i8 (−1: absent), removed u8 (0/1)
+//	per slot with level ≥ 0, per layer 0..level:
+//	          count u32, count × neighbour ID u32
+//	crc32c    u32      Castagnoli CRC of every byte before it
+//
+// ReadHNSW checks magic, version and checksum before trusting anything,
+// then checks the structure (IDs in range, counts within M/M0), so a
+// damaged file yields ErrFormat, ErrVersion or ErrChecksum, never a panic.
+// The caller writes the file atomically (the store's job); a crash leaves
+// the previous file.
 package search

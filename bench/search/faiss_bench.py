@@ -2,6 +2,8 @@
 """FAISS peer for bench/search: one experiment per call, JSON on stdout.
 
 Run by bench/search (Go) on the same raw float32 files it measured itself:
+    faiss_bench.py serve  DIR N D        (then lines "exact I" / "batch NQ"
+                                          on stdin, one time in seconds per line out)
     faiss_bench.py exact  DIR N D REPS
     faiss_bench.py batch  DIR N D NQ REPS
     faiss_bench.py hnsw   DIR N D NQ M EFC EFS,EFS,...
@@ -29,6 +31,27 @@ def main():
     xb = load(dirname + "/data.f32", d)
     assert xb.shape[0] == n
     out = {"threads": faiss.omp_get_max_threads(), "version": faiss.__version__}
+    if exp == "serve":
+        # Timed steps on request, so the Go side can alternate them with its
+        # own and both see the same load on a shared machine.
+        xq = load(dirname + "/queries.f32", d)
+        index = faiss.IndexFlatL2(d)
+        index.add(xb)
+        print("ready", flush=True)
+        for line in sys.stdin:
+            cmd, arg = line.split()
+            best = 1e9
+            for threads in (1, 2):  # the better of the two
+                faiss.omp_set_num_threads(threads)
+                if cmd == "exact":
+                    q = xq[int(arg) : int(arg) + 1]
+                else:
+                    q = xq[: int(arg)]
+                t = time.perf_counter()
+                index.search(q, 10)
+                best = min(best, time.perf_counter() - t)
+            print(best, flush=True)
+        return
     if exp == "exact":
         reps = int(sys.argv[5])
         xq = load(dirname + "/queries.f32", d)
