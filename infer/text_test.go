@@ -1,6 +1,8 @@
 package infer
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"math"
@@ -96,7 +98,7 @@ func TestTextEncoderNoTextTower(t *testing.T) {
 
 // writeClipTiny copies clip-tiny into a temporary directory with an edited
 // manifest.
-func writeClipTiny(t *testing.T, edit func(m map[string]any)) *models.Model {
+func writeClipTiny(t *testing.T, edit func(m map[string]any), extra ...map[string][]byte) *models.Model {
 	t.Helper()
 	src := filepath.Join(repoRoot(t), "testdata", "models", "clip-tiny")
 	dir := t.TempDir()
@@ -106,6 +108,11 @@ func writeClipTiny(t *testing.T, edit func(m map[string]any)) *models.Model {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	for _, files := range extra {
+		for name, data := range files {
+			os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		}
 	}
 	b, _ := os.ReadFile(filepath.Join(src, "manifest.json"))
 	var m map[string]any
@@ -147,6 +154,40 @@ func TestTextEncoderManifestMismatch(t *testing.T) {
 				t.Fatalf("err = %v, want %v mentioning %q", err, tc.err, tc.want)
 			}
 		})
+	}
+}
+
+// A manifest may bring its own merges file instead of the built-in one.
+func TestTextEncoderVocabFile(t *testing.T) {
+	vocab, err := os.ReadFile(filepath.Join(repoRoot(t), "infer", "tokenizer", "clip", "bpe_simple_vocab_16e6.txt.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(vocab)
+	m := writeClipTiny(t, func(m map[string]any) {
+		m["tokenizer"].(map[string]any)["vocab"] = "merges.txt.gz"
+		m["files"] = append(m["files"].([]any), map[string]any{
+			"name": "merges.txt.gz", "size": len(vocab), "sha256": hex.EncodeToString(sum[:])})
+	}, map[string][]byte{"merges.txt.gz": vocab})
+	own := newTestTextEncoder(t, m, EncoderOptions{})
+	builtin := newTestTextEncoder(t, openModel(t, "clip-tiny"), EncoderOptions{})
+	a, err := own.Embed([]string{"a photo of a dog"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := builtin.Embed([]string{"a photo of a dog"})
+	if d := maxAbsDiff(a[0], b[0]); d > 1e-6 {
+		t.Errorf("same vocabulary from a file gives a different vector (max diff %.2g)", d)
+	}
+	junk := []byte("#version\na b\n")
+	junkSum := sha256.Sum256(junk)
+	bad := writeClipTiny(t, func(m map[string]any) {
+		m["tokenizer"].(map[string]any)["vocab"] = "merges.txt"
+		m["files"] = append(m["files"].([]any), map[string]any{
+			"name": "merges.txt", "size": len(junk), "sha256": hex.EncodeToString(junkSum[:])})
+	}, map[string][]byte{"merges.txt": junk})
+	if _, err := NewTextEncoder(testRuntime(t), bad, EncoderOptions{}); err == nil || !strings.Contains(err.Error(), "merges.txt") {
+		t.Errorf("broken vocabulary file: %v", err)
 	}
 }
 
