@@ -2,6 +2,9 @@ package tokenizer
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -256,8 +259,16 @@ func BenchmarkBPEUncached(b *testing.B) {
 }
 
 func TestEmbeddedVocab(t *testing.T) {
-	// Guards the embedded vocabulary file itself (size and header).
-	if len(embeddedVocab) < 1<<20 {
-		t.Fatalf("embedded vocabulary is %d bytes; expected the 1.3 MB merges file", len(embeddedVocab))
+	const want = "924691ac288e54409236115652ad4aa250f48203de50a9e4722a6ecd48d6804a"
+	sum := sha256.Sum256(embeddedVocab)
+	if got := hex.EncodeToString(sum[:]); got != want {
+		t.Fatalf("embedded vocabulary sha256 %s, want %s (OpenAI CLIP bpe_simple_vocab_16e6.txt.gz)", got, want)
+	}
+	shared, err := os.ReadFile(filepath.Join(sharedData(t, "clip-tokenizer"), "bpe_simple_vocab_16e6.txt.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(shared, embeddedVocab) {
+		t.Error("embedded vocabulary differs from the shared test data's copy")
 	}
 }
