@@ -32,8 +32,13 @@ func newTokenizeCommand() *cli.Command {
 			&cli.IntFlag{Name: "context", Value: tokenizer.DefaultContext, Usage: "sequence length `N`"},
 			&cli.IntFlag{Name: "pad-id", Value: 0, Usage: "id that fills the sequence after the end token"},
 			&cli.BoolFlag{Name: "bpe", Usage: "print the BPE ids only (no start/end token, no padding, no truncation)"},
+			&cli.BoolFlag{Name: "licence", Usage: "print the licence of the built-in vocabulary and exit"},
 		},
 		Action: func(c *cli.Context) error {
+			if c.Bool("licence") {
+				fmt.Fprint(c.App.Writer, tokenizer.VocabLicense)
+				return nil
+			}
 			o := tokenizeOptions{Vocab: c.String("vocab"), Context: c.Int("context"), PadID: c.Int("pad-id"), BPE: c.Bool("bpe")}
 			if o.Context < 2 {
 				return usagef("--context %d: need at least 2 (start and end token)", o.Context)

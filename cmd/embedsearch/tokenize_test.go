@@ -58,3 +58,11 @@ func TestTokenizeErrors(t *testing.T) {
 		t.Errorf("missing vocab: exit %d, stderr %q", code, errb.String())
 	}
 }
+
+func TestTokenizeLicence(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"embedsearch", "tokenize", "--licence"}, &out, &errb); code != exitOK ||
+		!strings.Contains(out.String(), "MIT License") || !strings.Contains(out.String(), "OpenAI") {
+		t.Errorf("exit %d, output %q", code, out.String())
+	}
+}

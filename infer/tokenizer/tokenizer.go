@@ -26,6 +26,12 @@ const (
 //go:embed clip/bpe_simple_vocab_16e6.txt.gz
 var embeddedVocab []byte
 
+// VocabLicense is the licence of the embedded vocabulary (MIT, OpenAI),
+// carried in the binary with it; a CLI can print it.
+//
+//go:embed clip/LICENSE
+var VocabLicense string
+
 // Options set the shape of Tokens' output.
 type Options struct {
 	// Context is the length of every token sequence; 0 means 77.
