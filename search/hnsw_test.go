@@ -199,3 +199,43 @@ func TestHNSWPairsRecall(t *testing.T) {
 		t.Fatalf("recall %.4f of %d exact pairs, want ≥ 0.99", r, len(want))
 	}
 }
+
+func TestHNSWAllowAndSmall(t *testing.T) {
+	m := randMatrix(rand.New(rand.NewPCG(35, 36)), 500, 16, 5)
+	ix := BuildHNSW(m, HNSWOptions{M: 8, EfConstruction: 50})
+	even := func(id int) bool { return id%2 == 0 }
+	hit := 0
+	for j := range 20 {
+		got := ix.Search(m, m.Row(j), 10, 200, Options{Allow: even})
+		want := Exact(m, m.Row(j), 10, Options{Allow: even})
+		if len(got) != 10 {
+			t.Fatalf("query %d: %d results with Allow, want 10", j, len(got))
+		}
+		for _, nb := range got {
+			if nb.ID%2 != 0 {
+				t.Fatalf("query %d: disallowed row %d returned", j, nb.ID)
+			}
+		}
+		in := map[Neighbor]bool{}
+		for _, nb := range want {
+			in[nb] = true
+		}
+		for _, nb := range got {
+			if in[nb] {
+				hit++
+			}
+		}
+	}
+	if r := float64(hit) / 200; r < 0.95 {
+		t.Fatalf("filtered recall@10 = %.3f, want ≥ 0.95", r)
+	}
+	// k larger than the index returns everything, sorted like Exact.
+	small := Matrix{Data: m.Data[:5*16], Dim: 16}
+	six := BuildHNSW(small, HNSWOptions{})
+	if got, want := six.Search(small, small.Row(0), 50, 0, Options{}), Exact(small, small.Row(0), 50, Options{}); !slices.Equal(got, want) {
+		t.Fatalf("k > n: got %v, want %v", got, want)
+	}
+	if got := NewHNSW(16, HNSWOptions{}).Search(small, small.Row(0), 3, 0, Options{}); got != nil {
+		t.Fatalf("empty index: got %v", got)
+	}
+}
