@@ -6,13 +6,12 @@ import (
 	"testing"
 )
 
-// sharedData returns ../shared/data relative to the repository root, or
-// skips the test when it is absent.
-func sharedData(t testing.TB) string {
-	t.Helper()
+// findSharedData returns ../shared/data relative to the repository root,
+// or "" when it is absent.
+func findSharedData() string {
 	dir, err := os.Getwd()
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
@@ -20,13 +19,23 @@ func sharedData(t testing.TB) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("go.mod not found above the package; cannot locate ../shared/data")
+			return ""
 		}
 		dir = parent
 	}
 	data := filepath.Join(dir, "..", "shared", "data")
 	if fi, err := os.Stat(data); err != nil || !fi.IsDir() {
-		t.Skipf("test images not found at %s (the shared data folder beside the repository); skipping", data)
+		return ""
+	}
+	return data
+}
+
+// sharedData returns ../shared/data or skips the test when it is absent.
+func sharedData(t testing.TB) string {
+	t.Helper()
+	data := findSharedData()
+	if data == "" {
+		t.Skip("test images not found at ../shared/data (beside the repository root); skipping")
 	}
 	return data
 }

@@ -8,6 +8,8 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -49,10 +51,30 @@ func seedImages(t testing.TB) [][]byte {
 	return out
 }
 
+// corpusSeeds adds the small files of the robustness corpora as seeds when
+// ../shared/data is present.
+func corpusSeeds(f *testing.F) {
+	data := findSharedData()
+	if data == "" {
+		return
+	}
+	for _, pattern := range []string{"pngsuite/png/*.png", "pillow-test-images/images/*.*", "pillow-test-images/images/bmp/*/*.bmp"} {
+		names, _ := filepath.Glob(filepath.Join(data, pattern))
+		for _, n := range names {
+			if fi, err := os.Stat(n); err == nil && fi.Size() <= 4096 {
+				if b, err := os.ReadFile(n); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	for _, s := range seedImages(f) {
 		f.Add(s)
 	}
+	corpusSeeds(f)
 	p, err := NewPreparer(models.Preprocess{
 		Resize: models.ResizeShortestCrop, Size: 9, Crop: [2]int{8, 8}, Interpolation: models.InterpBicubic,
 		Rescale: 1.0 / 255, Std: [3]float64{1, 1, 1},
@@ -81,6 +103,7 @@ func FuzzEXIF(f *testing.F) {
 	for _, s := range seedImages(f) {
 		f.Add(s)
 	}
+	corpusSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		ex := parseEXIF(data)
 		if ex.Orientation < 0 || ex.Orientation > 8 {
