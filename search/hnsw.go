@@ -384,6 +384,8 @@ type searcher struct {
 	cands candHeap // nearest first
 	res   candHeap // farthest first (keys negated)
 	buf   []uint32
+	ids   []uint32
+	dots  []float32
 }
 
 func (ix *HNSW) newSearcher() *searcher {
@@ -422,12 +424,20 @@ func (ix *HNSW) searchLayer(m Matrix, q []float32, eps []cand, ef, l int, s *sea
 			break
 		}
 		s.buf = ix.snapshot(int(c.id), l, locked, s.buf[:0])
+		s.ids = s.ids[:0]
 		for _, nb := range s.buf {
-			if s.mark[nb] == s.epoch {
-				continue
+			if s.mark[nb] != s.epoch {
+				s.mark[nb] = s.epoch
+				s.ids = append(s.ids, nb)
 			}
-			s.mark[nb] = s.epoch
-			k := -ix.dot(q, m, int(nb))
+		}
+		if cap(s.dots) < len(s.ids) {
+			s.dots = make([]float32, len(s.ids), 2*len(s.ids))
+		}
+		s.dots = s.dots[:len(s.ids)]
+		dotGather(q, m, s.ids, s.dots)
+		for i, nb := range s.ids {
+			k := -s.dots[i]
 			if len(s.res) < ef || k < -s.res[0].key {
 				s.cands.push(cand{k, nb})
 				if accept == nil || accept(int(nb)) {

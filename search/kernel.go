@@ -134,3 +134,31 @@ func sumSlice(a []float32) float32 {
 	}
 	return s + (s0 + s1) + (s2 + s3)
 }
+
+// dotGather sets out[i] = ⟨q, row ids[i]⟩ (same values as dotRows).
+func dotGather(q []float32, m Matrix, ids []uint32, out []float32) {
+	dim := m.Dim
+	if len(ids) == 0 {
+		return
+	}
+	out = out[:len(ids)]
+	if useAsm && dim >= 8 {
+		n := uint64(m.Len())
+		for _, id := range ids {
+			if uint64(id) >= n {
+				panic("search: row ID out of range")
+			}
+		}
+		dim8 := dim &^ 7
+		dotGatherAsm(&q[0], &m.Data[0], dim, &ids[0], len(ids), dim8, &out[0])
+		if dim8 != dim {
+			for i, id := range ids {
+				out[i] += dotTail(q[dim8:], m.Data[int(id)*dim+dim8:(int(id)+1)*dim])
+			}
+		}
+		return
+	}
+	for i, id := range ids {
+		out[i] = dotGeneric(q, m.Data[int(id)*dim:(int(id)+1)*dim])
+	}
+}

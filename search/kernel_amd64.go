@@ -22,3 +22,8 @@ func dotTile4x3Asm(rows *float32, rstride, nr4 int, qs *float32, qstride, dim8 i
 //
 //go:noescape
 func sumAsm(p *float32, n int) float32
+
+// dotGatherAsm: out[i] = Σ_{t<dim8} q[t]·base[ids[i]*stride+t] for i < n.
+//
+//go:noescape
+func dotGatherAsm(q, base *float32, stride int, ids *uint32, n, dim8 int, out *float32)

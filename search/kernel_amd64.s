@@ -212,3 +212,55 @@ sloop:
 	VMOVSS X0, ret+16(FP)
 	VZEROUPPER
 	RET
+
+// func dotGatherAsm(q, base *float32, stride int, ids *uint32, n, dim8 int, out *float32)
+//
+// out[i] = Σ_{t<dim8} q[t]·base[ids[i]*stride+t], one accumulator per row
+// exactly like dotRowsAsm's single-row path, while prefetching the next
+// row (graph search visits rows scattered over memory).
+TEXT ·dotGatherAsm(SB), NOSPLIT, $0-56
+	MOVQ q+0(FP), DI
+	MOVQ base+8(FP), SI
+	MOVQ stride+16(FP), R8
+	MOVQ ids+24(FP), R9
+	MOVQ n+32(FP), DX
+	MOVQ dim8+40(FP), CX
+	MOVQ out+48(FP), BX
+	SHLQ $2, R8
+	SHLQ $2, CX
+
+gloop:
+	TESTQ DX, DX
+	JEQ   gdone
+	MOVL  (R9), AX
+	IMULQ R8, AX
+	LEAQ  (SI)(AX*1), R10
+	MOVQ  R10, R11
+	CMPQ  DX, $1
+	JEQ   gfirst
+	MOVL  4(R9), AX
+	IMULQ R8, AX
+	LEAQ  (SI)(AX*1), R11
+
+gfirst:
+	VXORPS Y0, Y0, Y0
+	XORQ   AX, AX
+
+ginner:
+	PREFETCHT0  (R11)(AX*1)
+	VMOVUPS     (DI)(AX*1), Y4
+	VFMADD231PS (R10)(AX*1), Y4, Y0
+	ADDQ        $32, AX
+	CMPQ        AX, CX
+	JLT         ginner
+
+	HSUM(Y0, X0, X4)
+	VMOVSS X0, (BX)
+	ADDQ   $4, BX
+	ADDQ   $4, R9
+	DECQ   DX
+	JMP    gloop
+
+gdone:
+	VZEROUPPER
+	RET

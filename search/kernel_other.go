@@ -15,3 +15,7 @@ func sumAsm(p *float32, n int) float32 { panic("unreachable") }
 const useVNNI = false
 
 func tileVNNI(panel, qs *byte, qstride, k4 int, neg, out *int32) bool { panic("unreachable") }
+
+func dotGatherAsm(q, base *float32, stride int, ids *uint32, n, dim8 int, out *float32) {
+	panic("unreachable")
+}

@@ -230,3 +230,20 @@ func TestWithinEqualsNaive(t *testing.T) {
 		}
 	}
 }
+
+func TestGatherEqualsRowsBitForBit(t *testing.T) {
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, dim := range []int{3, 8, 13, 128} {
+		m := randMatrix(rng, 100, dim, 0)
+		ids := []uint32{99, 0, 5, 5, 42, 7}
+		got := make([]float32, len(ids))
+		dotGather(m.Row(3), m, ids, got)
+		var one [1]float32
+		for i, id := range ids {
+			dotRows(m.Row(3), m.Row(int(id)), dim, one[:])
+			if math.Float32bits(one[0]) != math.Float32bits(got[i]) {
+				t.Fatalf("dim %d id %d: gather %v, rows %v", dim, id, got[i], one[0])
+			}
+		}
+	}
+}
