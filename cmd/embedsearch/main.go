@@ -44,13 +44,16 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return usageError{err}
 		},
 		Commands: []*cli.Command{
+			newIndexCommand(),
 			newQueryCommand(),
-			newVersionCommand(),
 			newDedupCommand(),
-			newTokenizeCommand(),
+			newStatusCommand(),
+			newForgetCommand(),
+			newEmbedCommand(),
 			newModelsCommand(),
-			newEmbedCommand(), newRuntimeCommand(),
-			newIndexCommand(), newStatusCommand(), newForgetCommand(),
+			newTokenizeCommand(),
+			newRuntimeCommand(),
+			newVersionCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {
