@@ -60,3 +60,25 @@ func BenchmarkExactBatch100(b *testing.B) {
 		ExactBatch(m, qs, 10, Options{})
 	}
 }
+
+// BenchmarkHNSWBuild builds an index over benchRows()/4 random 128-d rows.
+func BenchmarkHNSWBuild(b *testing.B) {
+	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows()/4, 128, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
+	}
+}
+
+// BenchmarkHNSWSearch is one query at ef=64 on benchRows() random 128-d rows.
+func BenchmarkHNSWSearch(b *testing.B) {
+	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows(), 128, 0)
+	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
+	qs := randMatrix(rand.New(rand.NewPCG(4, 4)), 100, 128, 0)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		ix.Search(m, qs.Row(i%100), 10, 64, Options{})
+		i++
+	}
+}
