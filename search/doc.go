@@ -60,7 +60,9 @@
 //	entry     i32      entry node, −1 when empty
 //	maxLevel  u32
 //	per slot  level i8 (−1: absent), removed u8 (0/1)
-//	per slot with level ≥ 0, per layer 0..level:
+//	layer 0   per slot: count u32, then M0 × neighbour ID u32 (count used,
+//	          the rest zero): a fixed stride, loaded in one pass
+//	per slot with level ≥ 1, per layer 1..level:
 //	          count u32, count × neighbour ID u32
 //	crc32c    u32      Castagnoli CRC of every byte before it
 //

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"slices"
 )
 
 // The HNSW file format (version 1), all integers little-endian:
@@ -18,7 +19,8 @@ import (
 //	entry     i32      entry node, -1 when empty
 //	maxLevel  u32
 //	per node  level i8 (-1: absent), deleted u8
-//	layer 0   per node with level ≥ 0: count u32, count × u32 neighbour IDs
+//	layer 0   per node: count u32, then m0 × u32 neighbour IDs (count used,
+//	          the rest zero; all zero for an absent node)
 //	upper     per node, per layer 1..level: count u32, count × u32
 //	crc32c    u32      Castagnoli CRC of every byte before it
 //
@@ -58,8 +60,22 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 		bw.WriteByte(byte(ix.level[i]))
 		bw.WriteByte(del)
 	}
+	// Layer 0 is written as it sits in memory (fixed stride), so loading is
+	// one pass; unused slots are zero.
+	chunk := make([]byte, 0, 1<<16)
+	for i, v := range ix.l0 {
+		if ix.level[i/(ix.m0+1)] < 0 {
+			v = 0
+		}
+		chunk = binary.LittleEndian.AppendUint32(chunk, v)
+		if len(chunk) == cap(chunk) {
+			bw.Write(chunk)
+			chunk = chunk[:0]
+		}
+	}
+	bw.Write(chunk)
 	for i := range ix.n {
-		for l := 0; l <= int(ix.level[i]); l++ {
+		for l := 1; l <= int(ix.level[i]); l++ {
 			ls := ix.links(i, l)
 			u32(uint32(len(ls)))
 			for _, id := range ls {
@@ -113,7 +129,7 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 	seed := d.u64()
 	n, entry, maxLevel := d.u32(), int32(d.u32()), d.u32()
 	if d.err != nil || dim == 0 || dim > 1<<16 || m < 2 || m > 256 || m0 < m || m0 > 512 ||
-		maxLevel > 30 || uint64(n)*2 > uint64(len(d.b)) || entry < -1 || int64(entry) >= int64(n) {
+		maxLevel > 30 || uint64(n)*(2+4*uint64(m0+1)) > uint64(len(d.b)) || entry < -1 || int64(entry) >= int64(n) {
 		return nil, fmt.Errorf("%w: bad header", ErrFormat)
 	}
 	ix := NewHNSW(int(dim), HNSWOptions{M: int(m), EfConstruction: int(efc), Seed: seed})
@@ -141,14 +157,35 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 	if entry >= 0 && int(ix.level[entry]) != ix.maxLevel {
 		return nil, fmt.Errorf("%w: entry node is not on the top layer", ErrFormat)
 	}
+	s0 := ix.m0 + 1
+	if uint64(n)*uint64(s0)*4 > uint64(len(d.b)) {
+		return nil, fmt.Errorf("%w: layer 0 truncated", ErrFormat)
+	}
+	raw := d.take(int(n) * s0 * 4)
+	for i := range ix.l0 {
+		ix.l0[i] = binary.LittleEndian.Uint32(raw[4*i:])
+	}
 	for i := range int(n) {
-		for l := 0; l <= int(ix.level[i]); l++ {
-			c := d.u32()
-			limit := ix.m
-			if l == 0 {
-				limit = ix.m0
+		b := ix.l0[i*s0 : (i+1)*s0]
+		if ix.level[i] < 0 {
+			if slices.ContainsFunc(b, func(v uint32) bool { return v != 0 }) {
+				return nil, fmt.Errorf("%w: links on absent node %d", ErrFormat, i)
 			}
-			if d.err != nil || c > uint32(limit) {
+			continue
+		}
+		if b[0] > uint32(ix.m0) {
+			return nil, fmt.Errorf("%w: bad links of node %d", ErrFormat, i)
+		}
+		for _, id := range b[1 : 1+b[0]] {
+			if id >= n || ix.level[id] < 0 {
+				return nil, fmt.Errorf("%w: bad link of node %d", ErrFormat, i)
+			}
+		}
+	}
+	for i := range int(n) {
+		for l := 1; l <= int(ix.level[i]); l++ {
+			c := d.u32()
+			if d.err != nil || c > uint32(ix.m) {
 				return nil, fmt.Errorf("%w: bad links of node %d", ErrFormat, i)
 			}
 			cs := make([]cand, c)
