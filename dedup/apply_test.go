@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -672,5 +673,38 @@ func TestRootThroughLink(t *testing.T) {
 			d = put(t, d.Path, "d")
 		}
 		sameSnapshot(t, string(op), before, snapshot(t, real))
+	}
+}
+
+// A duplicate whose keeper vanished or changed after indexing is not acted
+// on: it may be the last copy.
+func TestKeeperGoneRefuses(t *testing.T) {
+	root := t.TempDir()
+	k := put(t, filepath.Join(root, "k.jpg"), "keeper")
+	d := put(t, filepath.Join(root, "d.jpg"), "dup")
+	k2 := put(t, filepath.Join(root, "k2.jpg"), "keeper two")
+	d2 := put(t, filepath.Join(root, "d2.jpg"), "dup two")
+	os.Remove(k.Path) // before planning
+	p, err := NewPlan([]Group{{Members: []File{k, d}}, {Members: []File{k2, d2}}}, Config{Op: OpDelete, Roots: []string{root}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(p.Actions[0].Refused, ErrChanged) || p.Actions[1].Refused != nil {
+		t.Fatalf("plan: %v / %v", p.Actions[0].Refused, p.Actions[1].Refused)
+	}
+	os.WriteFile(k2.Path, []byte("edited"), 0o644) // after planning
+	res, err := p.Apply(context.Background(), ApplyOptions{Journal: newJournal(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Done || !strings.Contains(fmt.Sprint(r.Refused), "keeper") {
+			t.Errorf("%s: done %v refused %v", r.Action.File.Path, r.Done, r.Refused)
+		}
+	}
+	for _, f := range []File{d, d2} {
+		if content(t, f.Path) == "" {
+			t.Error("duplicate deleted")
+		}
 	}
 }

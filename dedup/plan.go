@@ -267,6 +267,12 @@ func (p *Plan) prepare(a Action, dests map[string]bool) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Never act on a duplicate whose keeper is gone or changed: that could
+	// lose the last copy.
+	k, err := p.check(a.Keeper, true)
+	if err != nil {
+		return "", fmt.Errorf("keeper: %w", err)
+	}
 	switch a.Op {
 	case OpMove:
 		dst, err := p.moveDest(a.File.Path, t.root)
@@ -285,10 +291,6 @@ func (p *Plan) prepare(a Action, dests map[string]bool) (string, error) {
 		}
 		return dst, nil
 	case OpHardLink, OpSymlink:
-		k, err := p.check(a.Keeper, true)
-		if err != nil {
-			return a.Keeper.Path, fmt.Errorf("keeper: %w", err)
-		}
 		if a.Op == OpHardLink && devOf(k.info) != devOf(t.info) {
 			return a.Keeper.Path, fmt.Errorf("%w: %s and %s; use --link sym", ErrCrossDevice, a.File.Path, a.Keeper.Path)
 		}
@@ -391,6 +393,10 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 	if a.File.SHA256 != "" && sum != a.File.SHA256 {
 		return p.refuse(res, fmt.Errorf("%w: %s has different content", ErrChanged, a.File.Path))
 	}
+	k, err := p.check(a.Keeper, true)
+	if err != nil {
+		return p.refuse(res, fmt.Errorf("keeper: %w", err))
+	}
 	// The journal names the file as the store does (links in the roots
 	// kept); Undo resolves it again and checks containment.
 	rec := Record{Op: a.Op, Src: filepath.Clean(a.File.Path), Size: t.info.Size(), MTime: t.info.ModTime(),
@@ -424,10 +430,6 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 		res.Dest = dst
 
 	case OpHardLink, OpSymlink:
-		k, err := p.check(a.Keeper, true)
-		if err != nil {
-			return p.refuse(res, fmt.Errorf("keeper: %w", err))
-		}
 		if a.Op == OpHardLink && devOf(k.info) != devOf(t.info) {
 			return p.refuse(res, fmt.Errorf("%w: %s", ErrCrossDevice, a.Keeper.Path))
 		}
