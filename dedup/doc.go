@@ -24,7 +24,8 @@
 // a link out of them, never overwrites an existing file (a name collision is a
 // refusal, not a silent rename), and re-checks each file against the store
 // (size, modification time, SHA-256 when known) right before acting, refusing
-// it when it changed. Each action is atomic on its own: a move is one rename
+// it when it changed; the keeper is checked the same way, so a duplicate is
+// never removed when its keeper has gone missing. Each action is atomic on its own: a move is one rename
 // (or, across file systems, a complete copy under a temporary name, a
 // no-replace rename, then removal of the original); a link is created under a
 // temporary name in the duplicate's folder and renamed over it. A crash
