@@ -25,10 +25,11 @@
 // refusal, not a silent rename), and re-checks each file against the store
 // (size, modification time, SHA-256 when known) right before acting, refusing
 // it when it changed; the keeper is checked the same way, so a duplicate is
-// never removed when its keeper has gone missing. Each action is atomic on its own: a move is one rename
-// (or, across file systems, a complete copy under a temporary name, a
-// no-replace rename, then removal of the original); a link is created under a
-// temporary name in the duplicate's folder and renamed over it. A crash
+// never removed when its keeper has gone missing. Each action is atomic on
+// its own: a move is one rename (or, across file systems, a complete copy
+// under a temporary name, a no-replace rename, then removal of the original);
+// a link is created under a temporary name in the duplicate's folder and
+// renamed over it. A crash
 // therefore leaves every file either untouched or completely handled, and the
 // journal records which action was in flight ("begin" without "done"). Apply
 // stops at the first I/O error. These checks guard against mistakes and
