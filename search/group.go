@@ -17,8 +17,15 @@ type Group struct {
 	MaxLink float32
 	// MaxDist is the largest distance between any two members, computed from
 	// the vectors; above the threshold it shows a chain (a≈b≈c, a≉c).
+	// For groups larger than MaxExactGroup it is only a lower bound (the
+	// largest of MaxLink and Dists) and Exact is false.
 	MaxDist float32
+	Exact   bool
 }
+
+// MaxExactGroup is the largest group whose diameter Groups measures over
+// all member pairs (cost grows with the square of the size).
+const MaxExactGroup = 4096
 
 // Groups joins pairs into connected components (union-find) and describes
 // each with a keeper: the member that better ranks first. better must be a
@@ -81,7 +88,8 @@ func Groups(m Matrix, pairs []Pair, better func(a, b int) bool) []Group {
 				}
 			}
 		}
-		g.Dists, g.MaxDist = groupDists(m, g.Members, g.Keeper)
+		g.Dists, g.MaxDist, g.Exact = groupDists(m, g.Members, g.Keeper)
+		g.MaxDist = max(g.MaxDist, g.MaxLink)
 		groups = append(groups, *g)
 	}
 	slices.SortFunc(groups, func(a, b Group) int { return a.Members[0] - b.Members[0] })
@@ -90,8 +98,22 @@ func Groups(m Matrix, pairs []Pair, better func(a, b int) bool) []Group {
 
 // groupDists computes each member's distance to the keeper and the
 // group's diameter, through the same kernel as every other path.
-func groupDists(m Matrix, members []int, keeper int) ([]float32, float32) {
+func groupDists(m Matrix, members []int, keeper int) ([]float32, float32, bool) {
 	s, dim := len(members), m.Dim
+	if s > MaxExactGroup {
+		dists := make([]float32, s)
+		var far float32
+		var d [1]float32
+		for i, id := range members {
+			dotRows(m.Row(keeper), m.Row(id), dim, d[:])
+			dists[i] = distFromDot(d[0])
+			if id == keeper {
+				dists[i] = 0
+			}
+			far = max(far, dists[i])
+		}
+		return dists, far, false
+	}
 	sub := make([]float32, 0, s*dim)
 	for _, id := range members {
 		sub = append(sub, m.Row(id)...)
@@ -111,5 +133,5 @@ func groupDists(m Matrix, members []int, keeper int) ([]float32, float32) {
 			dists[i] = 0
 		}
 	}
-	return dists, diam
+	return dists, diam, true
 }

@@ -149,10 +149,9 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 	var todo []int
 	for _, id := range ids {
 		switch {
-		case ix.level[id] < 0:
-			ix.level[id] = int8(ix.drawLevel(id))
+		case ix.level[id] == -1:
 			todo = append(todo, id)
-			ix.level[id] = -2 // pending: not reachable yet
+			ix.level[id] = -2 // pending (also makes a repeated ID a no-op)
 		case ix.deleted[id]:
 			ix.deleted[id] = false
 			ix.ndel--

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -143,5 +144,39 @@ func TestPairsInt8EqualsFloat(t *testing.T) {
 		if len(want) == 0 {
 			t.Fatalf("n=%d: no pairs in test data", tc.n)
 		}
+	}
+}
+
+func TestGroupsChainAndBigGroup(t *testing.T) {
+	// A chain a–b–c along a great circle: a≈b and b≈c but a≉c.
+	dim := 8
+	m := Matrix{Dim: dim, Data: make([]float32, 4*dim)}
+	for i, ang := range []float64{0, 0.2, 0.4, 2} {
+		m.Row(i)[0] = float32(math.Cos(ang))
+		m.Row(i)[1] = float32(math.Sin(ang))
+	}
+	pairs := Pairs(m, 0.25, nil)
+	if len(pairs) != 2 {
+		t.Fatalf("chain: %d pairs, want 2 (%v)", len(pairs), pairs)
+	}
+	gs := Groups(m, pairs, func(a, b int) bool { return a > b }) // keep the highest ID
+	if len(gs) != 1 || !slices.Equal(gs[0].Members, []int{0, 1, 2}) || gs[0].Keeper != 2 || !gs[0].Exact {
+		t.Fatalf("chain: groups %+v", gs)
+	}
+	if g := gs[0]; g.MaxDist <= 0.25 || g.MaxLink > 0.25 || g.Dists[0] != g.MaxDist || g.Dists[2] != 0 {
+		t.Fatalf("chain: MaxDist %v MaxLink %v Dists %v: want the a–c distance beyond the threshold", g.MaxDist, g.MaxLink, g.Dists)
+	}
+	// A group above MaxExactGroup: duplicates of one vector.
+	big := Matrix{Dim: dim, Data: make([]float32, (MaxExactGroup+1)*dim)}
+	var chain []Pair
+	for i := range MaxExactGroup + 1 {
+		big.Row(i)[0] = 1
+		if i > 0 {
+			chain = append(chain, Pair{i - 1, i, 0})
+		}
+	}
+	bg := Groups(big, chain, nil)
+	if len(bg) != 1 || len(bg[0].Members) != MaxExactGroup+1 || bg[0].Exact || bg[0].MaxDist != 0 {
+		t.Fatalf("big group: %d groups, exact=%v", len(bg), bg[0].Exact)
 	}
 }
