@@ -14,7 +14,8 @@ duplicates, chains included) are scored against groups.tsv: pairwise
 precision, recall and F1. Pairs listed in ignore_pairs.tsv count neither way.
 Images the tool could not index stay in the truth, so their pairs are misses.
 
-Prints one table per data set, then the macro-average F1 per threshold (the
+Prints one table per data set (largest: the biggest group, where chains
+show; maxd: the largest distance inside any group), then the macro-average F1 per threshold (the
 number to choose the default threshold from) and each set's best threshold.
 BIN defaults to a fresh `go build` of ./cmd/embedsearch. Needs only the
 Python standard library.
@@ -91,7 +92,7 @@ def main():
             print("\n## %s (%d true pairs%s, %d images indexed)" % (
                 name, len(truth - ignore), ", %d ignored" % len(ignore) if ignore else "",
                 out["stats"]["images"]))
-            print("%-9s %7s %10s %9s %7s %7s %6s" % ("threshold", "groups", "pred_pairs", "precision", "recall", "F1", "maxd"))
+            print("%-9s %7s %8s %10s %9s %7s %7s %6s" % ("threshold", "groups", "largest", "pred_pairs", "precision", "recall", "F1", "maxd"))
             for t in thresholds:
                 if t != thresholds[0]:
                     out, _ = run_dedup(args, ["--store", st, "--threshold", str(t), "--in", root])
@@ -100,7 +101,8 @@ def main():
                 p, r, f1, _ = score(pred, truth, ignore)
                 maxd = max([g["max_distance"] for g in out["groups"]] or [0])
                 summary.setdefault(t, {})[name] = (p, r, f1)
-                print("%-9g %7d %10d %9.3f %7.3f %7.3f %6.3f" % (t, len(groups), len(pred - ignore), p, r, f1, maxd))
+                largest = max([len(g) for g in groups] or [0])
+                print("%-9g %7d %8d %10d %9.3f %7.3f %7.3f %6.3f" % (t, len(groups), largest, len(pred - ignore), p, r, f1, maxd))
         names = args.datasets.split(",")
         print("\n## macro average over %s (model %s)" % (", ".join(names), args.model))
         print("%-9s %9s %7s %7s   %s" % ("threshold", "precision", "recall", "F1", "  ".join("F1:" + n for n in names)))
