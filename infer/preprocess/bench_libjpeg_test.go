@@ -54,7 +54,7 @@ func BenchmarkJPEGPaths(b *testing.B) {
 				for j, pt := range paths {
 					jpegLib, scaleMargin = pt.lib, pt.margin
 					start := time.Now()
-					img, info, err := decodeRGB(f, Limits{}, p.target)
+					img, info, err := decodeRows(f, Limits{}, p.target, true)
 					if err != nil {
 						b.Fatal(err)
 					}

@@ -148,7 +148,7 @@ func BenchmarkDecode12MP(b *testing.B) {
 	b.Run("resample-4000x3000-to-224", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; i < b.N; i++ {
-			p.pixels(img, info.Width, info.Height)
+			p.pixels(rgbaRows{img}, info.Width, info.Height)
 		}
 	})
 }

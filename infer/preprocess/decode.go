@@ -105,7 +105,19 @@ var (
 // decodeRGB is Decode without the image.Image interface in the way. With
 // the benchmark-only jpegLib set, a JPEG may come back smaller than Info's
 // size (DCT scaling) for the given target.
-func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info, err error) {
+func decodeRGB(data []byte, lim Limits, tgt target) (*image.RGBA, Info, error) {
+	r, info, err := decodeRows(data, lim, tgt, false)
+	if err != nil {
+		return nil, info, err
+	}
+	return r.(rgbaRows).m, info, nil
+}
+
+// decodeRows decodes data for resampling. With lazy set, a JPEG that needs
+// no transposing orientation stays in the decoder's YCbCr planes and is
+// converted row by row as the resampler reads it, which saves converting
+// (and holding) a full RGBA copy of a large photo.
+func decodeRows(data []byte, lim Limits, tgt target, lazy bool) (img rows, info Info, err error) {
 	format, other := sniff(data)
 	if format == "" {
 		return nil, info, fmt.Errorf("%w: %s", ErrUnsupported, other)
@@ -157,7 +169,7 @@ func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info,
 		}
 		rgb = orient(rgb, info.Orientation)
 		info.Width, info.Height = dw, dh
-		return rgb, info, nil
+		return rgbaRows{rgb}, info, nil
 	}
 	src, err := decodePixels(format, data)
 	if err != nil {
@@ -174,9 +186,15 @@ func decodeRGB(data []byte, lim Limits, tgt target) (img *image.RGBA, info Info,
 			return nil, info, fmt.Errorf("%w: %s decoded %dx%d, header says %dx%d", ErrCorrupt, format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
 		}
 	}
+	if m, ok := src.(*image.YCbCr); ok && lazy && format == FormatJPEG && info.Orientation <= 4 {
+		if r := newYCbCrRows(m, info.Orientation); r != nil {
+			info.Width, info.Height = cfg.Width, cfg.Height
+			return r, info, nil
+		}
+	}
 	rgb := orient(toRGBA(src, format, cfg.Width, cfg.Height), info.Orientation)
 	info.Width, info.Height = rgb.Rect.Dx(), rgb.Rect.Dy()
-	return rgb, info, nil
+	return rgbaRows{rgb}, info, nil
 }
 
 func checkPixels(w, h int, lim Limits) error {

@@ -54,9 +54,13 @@
 // larger images fail with ErrTooLarge, naming the size and the
 // --max-megapixels flag. Decoders allocate in proportion to the declared
 // size (the TIFF decoder also caps each decompressed block), so the memory
-// used for one image is bounded: about 10 bytes per pixel at peak (the
-// decoded image, its RGBA copy and the resampling buffers), e.g. 120 MB for
-// a 12-megapixel photo and 1.3 GB at the default cap of 128 megapixels.
+// one image takes is bounded by its pixel count. Preparer.Bytes keeps a
+// JPEG (without a 90° orientation) in the decoder's YCbCr planes, 1.5–3
+// bytes per pixel, and converts rows as the resampler reads them: about
+// 20 MB for a 12-megapixel photo. Other images get a full RGBA copy (4
+// bytes per pixel, 8 while rotating) beside the decoder's own (1–8 bytes
+// per pixel): at most about 16 bytes per pixel, 2 GB at the default cap of
+// 128 megapixels for a 16-bit RGBA PNG.
 //
 // # Preprocessing
 //

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -63,6 +64,15 @@ func TestOrientationGroups(t *testing.T) {
 			v := make([]float32, p.TensorLen())
 			if err := p.Image(img, v); err != nil {
 				t.Fatal(err)
+			}
+			// Preparer.Bytes converts JPEGs with orientations 1-4 row by
+			// row; it must give exactly the full-image path's tensor.
+			lazy := make([]float32, p.TensorLen())
+			if _, err := p.Bytes(data, lazy); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(lazy, v) {
+				t.Errorf("%s: Bytes and Image paths differ (orientation %d)", f, info.Orientation)
 			}
 			want, _ := strconv.Atoi(labels[f])
 			if info.Orientation != want {

@@ -93,7 +93,7 @@ func (p *Preparer) Bytes(data []byte, dst []float32) (Info, error) {
 	if len(dst) < p.TensorLen() {
 		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
-	img, info, err := decodeRGB(data, p.lim, p.target)
+	img, info, err := decodeRows(data, p.lim, p.target, true)
 	if err != nil {
 		return info, err
 	}
@@ -124,7 +124,7 @@ func (p *Preparer) Image(img image.Image, dst []float32) error {
 	if !ok || b.Min != (image.Point{}) || !opaque(m.Pix, 4, 3) {
 		m = toRGBA(img, "", b.Dx(), b.Dy())
 	}
-	p.tensor(p.pixels(m, m.Rect.Dx(), m.Rect.Dy()), dst)
+	p.tensor(p.pixels(rgbaRows{m}, m.Rect.Dx(), m.Rect.Dy()), dst)
 	return nil
 }
 
@@ -143,7 +143,7 @@ func (p *Preparer) target(w, h int) (int, int) {
 // pixels is the uint8 RGB image of Crop size that the model sees, before
 // rescaling and normalisation. The geometry follows the image's displayed
 // size w×h; m may be a reduced-scale decode of it.
-func (p *Preparer) pixels(m *image.RGBA, w, h int) rgbBuf {
+func (p *Preparer) pixels(m rows, w, h int) rgbBuf {
 	ch, cw := p.p.Crop[0], p.p.Crop[1]
 	switch p.p.Resize {
 	case models.ResizeSquash:

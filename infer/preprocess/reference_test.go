@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
@@ -79,11 +80,20 @@ func TestMatchesPIL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, info, err := decodeRGB(file, Limits{}, p.target)
+			// The path Preparer.Bytes takes (JPEGs converted row by row).
+			img, info, err := decodeRows(file, Limits{}, p.target, true)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := p.pixels(img, info.Width, info.Height)
+			// The path Decode takes (a full RGB image) must give the same.
+			full, _, err := decodeRGB(file, Limits{}, p.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if other := p.pixels(rgbaRows{full}, info.Width, info.Height); !bytes.Equal(other.pix, got.pix) {
+				t.Errorf("row-by-row and full-image paths differ: %v", compare(other.pix, got.pix))
+			}
 			want := blob[r.Offset : r.Offset+r.Length]
 			if got.w != r.Crop[1] || got.h != r.Crop[0] || len(got.pix) != len(want) {
 				t.Fatalf("got %dx%d (%d values), want %dx%d (%d values)", got.w, got.h, len(got.pix), r.Crop[1], r.Crop[0], len(want))

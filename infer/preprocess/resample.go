@@ -98,6 +98,24 @@ func clipFixed(v int32) uint8 {
 	return uint8(v)
 }
 
+// rows is an image the resampler reads row by row.
+type rows interface {
+	size() (w, h int)
+	// row returns row y as RGBA bytes indexed from column 0, of which
+	// only columns [x0, x1) need be filled. The slice is valid until the
+	// next call.
+	row(y, x0, x1 int) []uint8
+}
+
+// rgbaRows reads an opaque *image.RGBA with its origin at (0, 0).
+type rgbaRows struct{ m *image.RGBA }
+
+func (r rgbaRows) size() (int, int) { return r.m.Rect.Dx(), r.m.Rect.Dy() }
+
+func (r rgbaRows) row(y, _, _ int) []uint8 {
+	return r.m.Pix[y*r.m.Stride : y*r.m.Stride+4*r.m.Rect.Dx()]
+}
+
 // rgbBuf is a packed 3-bytes-per-pixel image.
 type rgbBuf struct {
 	w, h int
@@ -106,8 +124,8 @@ type rgbBuf struct {
 
 // resample resizes src (opaque RGBA) to outW×outH as PIL's Image.resize
 // does and returns the window win of the result (win inside the output).
-func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rgbBuf {
-	w, h := src.Rect.Dx(), src.Rect.Dy()
+func resample(src rows, outW, outH int, win image.Rectangle, f filter) rgbBuf {
+	w, h := src.size()
 	out := rgbBuf{w: win.Dx(), h: win.Dy(), pix: make([]uint8, 3*win.Dx()*win.Dy())}
 
 	// Vertical coefficients decide which source rows the horizontal pass
@@ -131,9 +149,13 @@ func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rg
 	tmp := rgbBuf{w: tw, h: th, pix: make([]uint8, 3*tw*th)}
 	if needH {
 		hc := coeffs(w, outW, win.Min.X, win.Max.X, f)
+		x0, x1 := w, 0 // source columns the window reads
+		for x := range hc.xmin {
+			x0, x1 = min(x0, hc.xmin[x]), max(x1, hc.xmin[x]+hc.n[x])
+		}
 		const half = int32(1) << (precisionBits - 1)
 		for y := 0; y < th; y++ {
-			row := src.Pix[(y0+y)*src.Stride : (y0+y)*src.Stride+4*w]
+			row := src.row(y0+y, x0, x1)
 			o := tmp.pix[3*tw*y : 3*tw*(y+1)]
 			for x := 0; x < tw; x++ {
 				k := hc.k[x*hc.ksize : x*hc.ksize+hc.n[x]]
@@ -151,7 +173,7 @@ func resample(src *image.RGBA, outW, outH int, win image.Rectangle, f filter) rg
 		}
 	} else {
 		for y := 0; y < th; y++ {
-			row := src.Pix[(y0+y)*src.Stride+4*win.Min.X:]
+			row := src.row(y0+y, win.Min.X, win.Max.X)[4*win.Min.X:]
 			o := tmp.pix[3*tw*y:]
 			for x := 0; x < tw; x++ {
 				o[3*x], o[3*x+1], o[3*x+2] = row[4*x], row[4*x+1], row[4*x+2]

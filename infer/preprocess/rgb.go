@@ -188,59 +188,113 @@ func init() {
 // triangle filter on 2× subsampled chroma) so that pixels match PIL's.
 // Other subsampling ratios use nearest-neighbour chroma.
 func jpegToRGBA(dst *image.RGBA, m *image.YCbCr) {
-	b := m.Rect
-	w, h := min(dst.Rect.Dx(), b.Dx()), min(dst.Rect.Dy(), b.Dy())
-	var hs, vs int
-	switch m.SubsampleRatio {
-	case image.YCbCrSubsampleRatio444:
-		hs, vs = 1, 1
-	case image.YCbCrSubsampleRatio422:
-		hs, vs = 2, 1
-	case image.YCbCrSubsampleRatio420:
-		hs, vs = 2, 2
-	default:
+	r := newYCbCrRows(m, 1)
+	if r == nil {
 		nearestYCbCr(dst, m)
 		return
 	}
-	cw := (w + hs - 1) / hs // chroma samples per row that belong to the image
-	ch := (h + vs - 1) / vs
-	cb := make([]uint8, 2*cw)
-	cr := make([]uint8, 2*cw)
-	for y := 0; y < h; y++ {
-		yo := m.YOffset(b.Min.X, b.Min.Y+y)
-		yrow := m.Y[yo : yo+w]
-		var cbRow, crRow []uint8
-		switch {
-		case hs == 1:
-			o := m.COffset(b.Min.X, b.Min.Y+y)
-			cbRow, crRow = m.Cb[o:o+w], m.Cr[o:o+w]
-		case vs == 1:
-			o := m.COffset(b.Min.X, b.Min.Y+y)
-			h2v1(cb, m.Cb[o:o+cw])
-			h2v1(cr, m.Cr[o:o+cw])
-			cbRow, crRow = cb[:w], cr[:w]
-		default:
-			cy := y / 2
-			ny := cy - 1 // next nearest chroma row: above for even rows
-			if y%2 == 1 {
-				ny = cy + 1
-			}
-			ny = max(0, min(ny, ch-1))
-			o0, o1 := m.COffset(b.Min.X, b.Min.Y+2*cy), m.COffset(b.Min.X, b.Min.Y+2*ny)
-			h2v2(cb, m.Cb[o0:o0+cw], m.Cb[o1:o1+cw])
-			h2v2(cr, m.Cr[o0:o0+cw], m.Cr[o1:o1+cw])
-			cbRow, crRow = cb[:w], cr[:w]
+	w, h := r.size()
+	for y := 0; y < min(h, dst.Rect.Dy()); y++ {
+		r.convert(y, 0, min(w, dst.Rect.Dx()), dst.Pix[y*dst.Stride:])
+	}
+}
+
+// ycbcrRows converts a JPEG's YCbCr planes to RGBA one row at a time, as
+// libjpeg does with its default ("fancy") chroma upsampling. Orientations
+// 1–4 (flips) are applied on the fly. Not safe for concurrent use.
+type ycbcrRows struct {
+	m        *image.YCbCr
+	w, h     int
+	hs, vs   int // chroma subsampling factors
+	cw, ch   int // chroma samples per row/column that belong to the image
+	o        int // EXIF orientation, 0..4
+	cb, cr   []uint8
+	buf, rev []uint8
+}
+
+// newYCbCrRows returns nil for subsampling ratios other than 4:4:4, 4:2:2
+// and 4:2:0 (handled by nearestYCbCr).
+func newYCbCrRows(m *image.YCbCr, orientation int) *ycbcrRows {
+	r := &ycbcrRows{m: m, w: m.Rect.Dx(), h: m.Rect.Dy(), o: orientation}
+	switch m.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+		r.hs, r.vs = 1, 1
+	case image.YCbCrSubsampleRatio422:
+		r.hs, r.vs = 2, 1
+	case image.YCbCrSubsampleRatio420:
+		r.hs, r.vs = 2, 2
+	default:
+		return nil
+	}
+	r.cw, r.ch = (r.w+r.hs-1)/r.hs, (r.h+r.vs-1)/r.vs
+	r.cb, r.cr = make([]uint8, 2*r.cw), make([]uint8, 2*r.cw)
+	return r
+}
+
+func (r *ycbcrRows) size() (int, int) { return r.w, r.h }
+
+func (r *ycbcrRows) row(y, x0, x1 int) []uint8 {
+	if r.buf == nil {
+		r.buf = make([]uint8, 4*r.w)
+	}
+	sy := y
+	if r.o == 3 || r.o == 4 { // flipped vertically
+		sy = r.h - 1 - y
+	}
+	if r.o != 2 && r.o != 3 {
+		r.convert(sy, x0, x1, r.buf)
+		return r.buf
+	}
+	// Mirrored: source columns w-x1..w-x0, written back to front.
+	if r.rev == nil {
+		r.rev = make([]uint8, 4*r.w)
+	}
+	r.convert(sy, r.w-x1, r.w-x0, r.rev)
+	for x := x0; x < x1; x++ {
+		s := 4 * (r.w - 1 - x)
+		copy(r.buf[4*x:4*x+4], r.rev[s:s+4])
+	}
+	return r.buf
+}
+
+// convert writes source row y, columns [x0, x1), as RGBA into out
+// (indexed from column 0).
+func (r *ycbcrRows) convert(y, x0, x1 int, out []uint8) {
+	m := r.m
+	b := m.Rect
+	yo := m.YOffset(b.Min.X, b.Min.Y+y)
+	yrow := m.Y[yo : yo+r.w]
+	var cbRow, crRow []uint8
+	switch {
+	case r.hs == 1:
+		o := m.COffset(b.Min.X, b.Min.Y+y)
+		cbRow, crRow = m.Cb[o:o+r.w], m.Cr[o:o+r.w]
+	case r.vs == 1:
+		o := m.COffset(b.Min.X, b.Min.Y+y)
+		h2v1(r.cb, m.Cb[o:o+r.cw])
+		h2v1(r.cr, m.Cr[o:o+r.cw])
+		cbRow, crRow = r.cb[:r.w], r.cr[:r.w]
+	default:
+		cy := y / 2
+		ny := cy - 1 // next nearest chroma row: above for even rows
+		if y%2 == 1 {
+			ny = cy + 1
 		}
-		out := dst.Pix[y*dst.Stride : y*dst.Stride+4*w]
-		for x, yv := range yrow {
-			yy := int32(yv)
-			cbv, crv := cbRow[x], crRow[x]
-			px := out[4*x : 4*x+4 : 4*x+4]
-			px[0] = clip8(yy + crR[crv])
-			px[1] = clip8(yy + (cbG[cbv]+crG[crv])>>16)
-			px[2] = clip8(yy + cbB[cbv])
-			px[3] = 255
-		}
+		ny = max(0, min(ny, r.ch-1))
+		o0, o1 := m.COffset(b.Min.X, b.Min.Y+2*cy), m.COffset(b.Min.X, b.Min.Y+2*ny)
+		h2v2(r.cb, m.Cb[o0:o0+r.cw], m.Cb[o1:o1+r.cw])
+		h2v2(r.cr, m.Cr[o0:o0+r.cw], m.Cr[o1:o1+r.cw])
+		cbRow, crRow = r.cb[:r.w], r.cr[:r.w]
+	}
+	dst := out[4*x0 : 4*x1]
+	for x := x0; x < x1; x++ {
+		yy := int32(yrow[x])
+		cbv, crv := cbRow[x], crRow[x]
+		px := dst[4*(x-x0) : 4*(x-x0)+4 : 4*(x-x0)+4]
+		px[0] = clip8(yy + crR[crv])
+		px[1] = clip8(yy + (cbG[cbv]+crG[crv])>>16)
+		px[2] = clip8(yy + cbB[cbv])
+		px[3] = 255
 	}
 }
 
