@@ -196,8 +196,8 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	r.stat = make(map[string]file)
 	var todo []string
 	for _, f := range wk.files {
-		e, ok := r.w.Get(f.path)
-		if ok && e.Size == f.size && e.ModTime.UnixNano() == f.mtime.UnixNano() {
+		size, mtime, ok := r.w.Stat(f.path)
+		if ok && size == f.size && mtime.UnixNano() == f.mtime.UnixNano() {
 			r.st.Unchanged++
 			continue
 		}

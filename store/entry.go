@@ -154,6 +154,21 @@ func recordPath(rec []byte) (string, bool) {
 	return string(p), !d.bad
 }
 
+// recordStat decodes only size and mtime (for change detection).
+func recordStat(rec []byte) (int64, time.Time, bool) {
+	d := decoder{b: rec}
+	d.bytes(d.uvarint())
+	size := d.varint()
+	mt := d.varint()
+	if d.bad {
+		return 0, time.Time{}, false
+	}
+	if mt == 0 {
+		return size, time.Time{}, true
+	}
+	return size, time.Unix(0, mt).UTC(), true
+}
+
 // decodeRecord is the inverse of appendRecord; it refuses trailing bytes.
 func decodeRecord(rec []byte) (Entry, error) {
 	d := decoder{b: rec}

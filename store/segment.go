@@ -283,6 +283,11 @@ func (s *segment) path(i int) string {
 	return p
 }
 
+func (s *segment) pathBytes(i int) []byte {
+	d := decoder{b: s.record(i)}
+	return d.bytes(d.uvarint())
+}
+
 func (s *segment) entry(i int) (Entry, error) { return decodeRecord(s.record(i)) }
 
 func (s *segment) vector(i int) []float32 {
@@ -295,7 +300,7 @@ func (s *segment) search(path string) (int, bool) {
 	lo, hi := 0, s.len()
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if s.path(m) < path {
+		if string(s.pathBytes(m)) < path {
 			lo = m + 1
 		} else {
 			hi = m

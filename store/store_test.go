@@ -125,6 +125,12 @@ func TestWriteReadCompact(t *testing.T) {
 	if w.Len() != 3 {
 		t.Fatalf("writer Len = %d", w.Len())
 	}
+	if size, mt, ok := w.Stat("/p/3.jpg"); !ok || size != testEntry("/p/3.jpg").Size || !mt.Equal(testEntry("/p/3.jpg").ModTime) {
+		t.Fatalf("Stat = %d %v %v", size, mt, ok)
+	}
+	if _, _, ok := w.Stat("/p/2.jpg"); ok {
+		t.Fatal("Stat found a deleted entry")
+	}
 	e, vec, ok := w.ByHash(testSHA("/p/1.jpg"))
 	if !ok || e.Path != "/p/1.jpg" || !slices.Equal(vec, testVector("/p/1.jpg", testBinding.Dim)) {
 		t.Fatalf("ByHash: %v %+v", ok, e)

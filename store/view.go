@@ -3,6 +3,7 @@ package store
 import (
 	"slices"
 	"strings"
+	"time"
 )
 
 // rowRef locates a live entry: segment index and row within it.
@@ -73,6 +74,17 @@ func (v *view) path(id int) string {
 	return v.segs[r.seg].path(int(r.row))
 }
 
+// pathBytes is path without a copy; valid while the segment is mapped.
+func (v *view) pathBytes(id int) []byte {
+	r := v.ref(id)
+	return v.segs[r.seg].pathBytes(int(r.row))
+}
+
+func (v *view) stat(id int) (int64, time.Time, bool) {
+	r := v.ref(id)
+	return recordStat(v.segs[r.seg].record(int(r.row)))
+}
+
 func (v *view) entry(id int) (Entry, error) {
 	r := v.ref(id)
 	return v.segs[r.seg].entry(int(r.row))
@@ -89,13 +101,13 @@ func (v *view) lookup(path string) (int, bool) {
 	lo, hi := 0, n
 	for lo < hi {
 		m := int(uint(lo+hi) >> 1)
-		if v.path(m) < path {
+		if string(v.pathBytes(m)) < path { // no allocation for the conversion
 			lo = m + 1
 		} else {
 			hi = m
 		}
 	}
-	return lo, lo < n && v.path(lo) == path
+	return lo, lo < n && string(v.pathBytes(lo)) == path
 }
 
 // matrix returns all live vectors row-major in id order: the mapped block

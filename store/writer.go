@@ -144,16 +144,6 @@ func OpenWriter(dir string, b Binding, o WriterOptions) (w *Writer, err error) {
 		}
 		w.man = &m2
 	}
-	w.byHash = make(map[string]string, w.v.len())
-	for id := 0; id < w.v.len(); id++ {
-		e, err := w.v.entry(id)
-		if err != nil {
-			return nil, err
-		}
-		if e.SHA256 != "" {
-			w.byHash[e.SHA256] = e.Path
-		}
-	}
 	w.resetPending()
 	if err := w.syncCatalog(o.Repair); err != nil {
 		return nil, err
@@ -306,6 +296,9 @@ func (w *Writer) ByHash(sha string) (Entry, []float32, bool) {
 			return pe.e, slices.Clone(pe.vec), true
 		}
 	}
+	if err := w.loadHashes(); err != nil {
+		return Entry{}, nil, false
+	}
 	p, ok := w.byHash[sha]
 	if !ok {
 		return Entry{}, nil, false
@@ -319,6 +312,43 @@ func (w *Writer) ByHash(sha string) (Entry, []float32, bool) {
 		return Entry{}, nil, false
 	}
 	return e, slices.Clone(w.v.vector(id)), true
+}
+
+// loadHashes builds byHash on first use: an unchanged re-index never
+// needs it.
+func (w *Writer) loadHashes() error {
+	if w.byHash != nil {
+		return nil
+	}
+	m := make(map[string]string, w.v.len())
+	for id := 0; id < w.v.len(); id++ {
+		e, err := w.v.entry(id)
+		if err != nil {
+			return err
+		}
+		if e.SHA256 != "" {
+			m[e.SHA256] = e.Path
+		}
+	}
+	w.byHash = m
+	return nil
+}
+
+// Stat returns the size and modification time recorded for path as it
+// will be after the next Commit; cheaper than Get (no full decode).
+func (w *Writer) Stat(path string) (size int64, mtime time.Time, ok bool) {
+	if p, ok := w.pending[path]; ok {
+		return p.e.Size, p.e.ModTime, true
+	}
+	if w.deleted[path] {
+		return 0, time.Time{}, false
+	}
+	id, ok := w.v.lookup(path)
+	if !ok {
+		return 0, time.Time{}, false
+	}
+	size, mtime, ok = w.v.stat(id)
+	return size, mtime, ok
 }
 
 // Put adds or replaces the entry for e.Path with vector vec (copied).
@@ -484,7 +514,7 @@ func (w *Writer) Commit() error {
 		w.segs = segs
 		w.v = newView(w.man.Binding.Dim, segs)
 		for _, e := range added {
-			if e.SHA256 != "" {
+			if e.SHA256 != "" && w.byHash != nil {
 				w.byHash[e.SHA256] = e.Path
 			}
 		}
