@@ -4,6 +4,8 @@ package preprocess
 
 import (
 	"image"
+	"os"
+	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -37,6 +39,7 @@ func BenchmarkJPEGPaths(b *testing.B) {
 	}{
 		{"caltech", func(b *testing.B) [][]byte { return caltechFiles(b, 200) }},
 		{"12mp", bigJPEGs},
+		{"photos", realPhotos},
 	} {
 		b.Run(set.name, func(b *testing.B) {
 			files := set.files(b)
@@ -82,4 +85,25 @@ func BenchmarkJPEGPaths(b *testing.B) {
 			}
 		})
 	}
+}
+
+// realPhotos are the largest real (not upscaled) photos in ../shared/data,
+// 1280 to 1800 pixels wide and sharp, where DCT scaling changes the most.
+func realPhotos(b *testing.B) [][]byte {
+	data := sharedData(b)
+	var out [][]byte
+	for _, f := range []string{
+		"pdq-bridge-variants/bridge-mods/sharpen-a-lot.jpg",
+		"pdq-bridge-variants/reg-test-input/dih/bridge-6-flipy.jpg",
+		"exif-orientation/Landscape_1.jpg",
+		"exif-orientation/Portrait_1.jpg",
+		"caltech101-neardup/distractors/images_BACKGROUND_Google_image_0013.jpg",
+	} {
+		b2, err := os.ReadFile(filepath.Join(data, f))
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, b2)
+	}
+	return out
 }
