@@ -20,31 +20,36 @@ if [ "${LIBJPEG:-0}" = 1 ]; then
 fi
 
 echo
-echo "| benchmark | ms/image | images/s (one core) |"
-echo "|---|---:|---:|"
+echo "| benchmark | wall ms/image | CPU ms/image | images/s per core (CPU) |"
+echo "|---|---:|---:|---:|"
 awk '/^Benchmark(DecodePreprocess|Decode12MP)/ {
-	for (i = 1; i <= NF; i++) if ($(i+1) == "ns/op") ms = $i / 1e6
+	ms = 0; cpu = 0
+	for (i = 1; i < NF; i++) {
+		if ($(i+1) == "ns/op") ms = $i / 1e6
+		if ($(i+1) == "cpu-ms/op") cpu = $i
+	}
 	name = $1; sub(/-[0-9]+$/, "", name)
-	printf "| %s | %.1f | %.1f |\n", name, ms, 1000 / ms
+	printf "| %s | %.1f | %.1f | %.1f |\n", name, ms, cpu, cpu > 0 ? 1000 / cpu : 0
 }' "$log"
 if grep -q '^BenchmarkJPEGPaths' "$log"; then
 	echo
 	echo "Interleaved JPEG paths (median ms per image; agreement with the full-size decode):"
 	echo
-	echo "| set | path | ms/image | % values within 2/255 | mean abs diff (1/255) |"
-	echo "|---|---|---:|---:|---:|"
+	echo "| set | path | wall ms | CPU ms | % values within 2/255 | mean abs diff (1/255) |"
+	echo "|---|---|---:|---:|---:|---:|"
 	awk '/^BenchmarkJPEGPaths/ {
 		set = $1; sub(/^BenchmarkJPEGPaths\//, "", set); sub(/-[0-9]+$/, "", set)
-		delete ms; delete w2; delete mae; n = 0
+		delete ms; delete cpu; delete w2; delete mae; n = 0
 		for (i = 1; i < NF; i++) {
 			u = $(i+1)
 			if (u ~ /-ms$/) { p = u; sub(/-ms$/, "", p); ms[p] = $i; order[++n] = p }
+			if (u ~ /-cpums$/) { p = u; sub(/-cpums$/, "", p); cpu[p] = $i }
 			if (u ~ /-%within2$/) { p = u; sub(/-%within2$/, "", p); w2[p] = $i }
 			if (u ~ /-mae$/) { p = u; sub(/-mae$/, "", p); mae[p] = $i }
 		}
 		for (k = 1; k <= n; k++) {
 			p = order[k]
-			printf "| %s | %s | %.1f | %s | %s |\n", set, p, ms[p], (p in w2) ? w2[p] : "exact", (p in mae) ? mae[p] : "–"
+			printf "| %s | %s | %.1f | %.1f | %s | %s |\n", set, p, ms[p], cpu[p], (p in w2) ? w2[p] : "exact", (p in mae) ? mae[p] : "–"
 		}
 	}' "$log"
 fi

@@ -106,11 +106,13 @@ func BenchmarkDecodePreprocess(b *testing.B) {
 			b.ReportAllocs()
 			dst := make([]float32, p.TensorLen())
 			b.ResetTimer()
+			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := p.Bytes(files[i%len(files)], dst); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 		})
 	}
 }
@@ -122,20 +124,24 @@ func BenchmarkDecode12MP(b *testing.B) {
 	b.Run("image-jpeg", func(b *testing.B) {
 		b.SetBytes(totalBytes(files) / int64(len(files)))
 		b.ReportAllocs()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			if _, err := jpeg.Decode(bytes.NewReader(files[i%len(files)])); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	})
 	b.Run("image-jpeg+rgb", func(b *testing.B) {
 		b.SetBytes(totalBytes(files) / int64(len(files)))
 		b.ReportAllocs()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			if _, _, err := decodeRGB(files[i%len(files)], Limits{}, nil); err != nil {
 				b.Fatal(err)
 			}
 		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	})
 	p, err := NewPreparer(clipLike, Limits{})
 	if err != nil {
@@ -147,8 +153,10 @@ func BenchmarkDecode12MP(b *testing.B) {
 	}
 	b.Run("resample-4000x3000-to-224", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			p.pixels(rgbaRows{img}, info.Width, info.Height)
 		}
+		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
 	})
 }
