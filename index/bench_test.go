@@ -1,10 +1,15 @@
 package index
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"image"
+	"image/jpeg"
+	_ "image/png"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,6 +21,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -165,6 +171,53 @@ func peakHeap() (stop func() uint64) {
 	return func() uint64 { close(done); wg.Wait(); return peak.Load() }
 }
 
+// make12MP writes n 4000x3000 JPEGs (quality 90) made by scaling
+// caltech101-neardup photos up, with noise so each file is distinct.
+func make12MP(b *testing.B, dir string, n int) []string {
+	var out []string
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i, src := range caltechFiles(b, n) {
+		data, err := os.ReadFile(src)
+		if err != nil {
+			b.Fatal(err)
+		}
+		img, _, err := image.Decode(bytes.NewReader(data))
+		if err != nil {
+			continue
+		}
+		sb := img.Bounds()
+		dst := image.NewRGBA(image.Rect(0, 0, 4000, 3000))
+		for y := 0; y < 3000; y++ {
+			sy := sb.Min.Y + y*sb.Dy()/3000
+			for x := 0; x < 4000; x++ {
+				r, g, bl, _ := img.At(sb.Min.X+x*sb.Dx()/4000, sy).RGBA()
+				j := uint8(rng.IntN(8))
+				o := dst.PixOffset(x, y)
+				dst.Pix[o], dst.Pix[o+1], dst.Pix[o+2], dst.Pix[o+3] = uint8(r>>8)+j, uint8(g>>8)+j, uint8(bl>>8)+j, 255
+			}
+		}
+		p := filepath.Join(dir, fmt.Sprintf("photo%02d.jpg", i))
+		f, err := os.Create(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := jpeg.Encode(f, dst, &jpeg.Options{Quality: 90}); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		out = append(out, p)
+	}
+	return out
+}
+
+// BenchmarkIndex12MP indexes 12-megapixel JPEGs (decode and resize
+// dominate with the tiny encoder) against Embed alone. -benchtime=1x.
+func BenchmarkIndex12MP(b *testing.B) {
+	files := make12MP(b, b.TempDir(), 16)
+	enc, m := testEncoder(b)
+	benchIndexVsEmbed(b, enc, m, files)
+}
+
 // BenchmarkIndexCaltech indexes 1,000 caltech101-neardup images with the
 // tiny test encoder into a fresh store, against the same encoder's Embed
 // with results thrown away (the peer: what the store, hashing and catalog
@@ -172,6 +225,10 @@ func peakHeap() (stop func() uint64) {
 func BenchmarkIndexCaltech(b *testing.B) {
 	files := caltechFiles(b, 1000)
 	enc, m := testEncoder(b)
+	benchIndexVsEmbed(b, enc, m, files)
+}
+
+func benchIndexVsEmbed(b *testing.B, enc *infer.Encoder, m *models.Model, files []string) {
 	b.Run("embed-only", func(b *testing.B) {
 		for b.Loop() {
 			paths := make(chan string)

@@ -171,3 +171,23 @@ func TestSymlinkLoop(t *testing.T) {
 		t.Fatalf("exclude: %+v", st)
 	}
 }
+
+// TestExcludedKept: an entry whose file still exists but is no longer
+// walked (excluded now) stays; once the file is gone it is swept.
+func TestExcludedKept(t *testing.T) {
+	src := dataDir(t, "caltech101-neardup")
+	enc, m := testEncoder(t)
+	root := t.TempDir()
+	files := copyImages(t, filepath.Join(src, "dups"), root, 3)
+	sdir := t.TempDir()
+	runIndex(t, sdir, enc, Binding(m), Options{Roots: []string{root}})
+	ex := Options{Roots: []string{root}, Exclude: []string{filepath.Base(files[0])}}
+	if st := runIndex(t, sdir, enc, Binding(m), ex); st.Scanned != 2 || st.Removed != 0 {
+		t.Fatalf("excluded but present: %+v", st)
+	}
+	os.Remove(files[0])
+	if st := runIndex(t, sdir, enc, Binding(m), ex); st.Removed != 1 {
+		t.Fatalf("excluded and gone: %+v", st)
+	}
+	checkStore(t, sdir, files[1:], &freshVectors{enc: enc})
+}

@@ -97,7 +97,7 @@ func catalogDoc(e *Entry) map[string]any {
 		"width":  float64(e.Width),
 		"height": float64(e.Height),
 		"format": e.Format,
-		"gps":    strconv.FormatBool(e.GPS != nil),
+		"gps":    strconv.FormatBool(gpsOK(e.GPS)),
 	}
 	if e.SHA256 != "" {
 		d["hash"] = e.SHA256
@@ -114,7 +114,7 @@ func catalogDoc(e *Entry) map[string]any {
 	if cam := strings.TrimSpace(e.Make + " " + e.Model); cam != "" {
 		d["camera"] = cam
 	}
-	if e.GPS != nil {
+	if gpsOK(e.GPS) {
 		d["lat"], d["lon"] = e.GPS.Lat, e.GPS.Lon
 	}
 	return d

@@ -41,6 +41,11 @@ var (
 	maxTime = time.Unix(0, math.MaxInt64)
 )
 
+// gpsOK drops positions EXIF can carry but that are not places.
+func gpsOK(g *GPS) bool {
+	return g != nil && math.Abs(g.Lat) <= 90 && math.Abs(g.Lon) <= 180
+}
+
 func timeOK(t time.Time) bool { return !t.IsZero() && t.After(minTime) && t.Before(maxTime) }
 
 // appendRecord encodes e. Layout (all integers varint/uvarint):
@@ -63,7 +68,7 @@ func appendRecord(b []byte, e *Entry) ([]byte, error) {
 	if timeOK(e.Taken) {
 		flags |= flagTaken
 	}
-	if e.GPS != nil {
+	if gpsOK(e.GPS) {
 		flags |= flagGPS
 	}
 	if sha != nil {
@@ -201,6 +206,9 @@ func decodeRecord(rec []byte) (Entry, error) {
 	e.Model = d.str()
 	if flags[0]&flagGPS != 0 {
 		e.GPS = &GPS{Lat: math.Float64frombits(d.u64()), Lon: math.Float64frombits(d.u64())}
+		if !gpsOK(e.GPS) {
+			return Entry{}, errRecord
+		}
 	}
 	if d.bad || len(d.b) != 0 || e.Path == "" {
 		return Entry{}, errRecord
