@@ -29,11 +29,11 @@ awk '/^Benchmark(DecodePreprocess|Decode12MP)/ {
 		if ($(i+1) == "cpu-ms/op") cpu = $i
 	}
 	name = $1; sub(/-[0-9]+$/, "", name)
-	printf "| %s | %.1f | %.1f | %.1f |\n", name, ms, cpu, cpu > 0 ? 1000 / cpu : 0
+	printf "| %s | %.1f | %.1f | %.1f |\n", name, ms, cpu, (cpu > 0 ? 1000 / cpu : 0)
 }' "$log"
 if grep -q '^BenchmarkJPEGPaths' "$log"; then
 	echo
-	echo "Interleaved JPEG paths (median ms per image; agreement with the full-size decode):"
+	echo "Interleaved JPEG paths (median wall ms, mean CPU ms per image; agreement with libjpeg full size = PIL):"
 	echo
 	echo "| set | path | wall ms | CPU ms | % values within 2/255 | mean abs diff (1/255) |"
 	echo "|---|---|---:|---:|---:|---:|"
