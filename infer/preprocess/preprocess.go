@@ -88,8 +88,16 @@ func NewPreparer(p models.Preprocess, lim Limits) (*Preparer, error) {
 func (p *Preparer) TensorLen() int { return 3 * p.p.Crop[0] * p.p.Crop[1] }
 
 // Bytes decodes data, applies EXIF orientation and writes the tensor into
-// dst (NCHW with N=1, len(dst) >= TensorLen()).
-func (p *Preparer) Bytes(data []byte, dst []float32) (Info, error) {
+// dst (NCHW with N=1, len(dst) >= TensorLen()). A failure is an error for
+// this one image, never a panic.
+func (p *Preparer) Bytes(data []byte, dst []float32) (info Info, err error) {
+	defer func() {
+		// Third-party decoders are already guarded; this is the safety net
+		// for a bug of ours, so that one image cannot stop a batch.
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: internal error preparing image (please report): %v", ErrCorrupt, r)
+		}
+	}()
 	if len(dst) < p.TensorLen() {
 		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
