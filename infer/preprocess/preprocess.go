@@ -93,11 +93,16 @@ func (p *Preparer) TensorLen() int { return 3 * p.p.Crop[0] * p.p.Crop[1] }
 func (p *Preparer) Bytes(data []byte, dst []float32) (info Info, err error) {
 	defer func() {
 		// Third-party decoders are already guarded; this is the safety net
-		// for a bug of ours, so that one image cannot stop a batch.
+		// for a bug of ours, so that one image cannot stop a batch. The
+		// fuzz tests call prepare directly so that such bugs still show.
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: internal error preparing image (please report): %v", ErrCorrupt, r)
 		}
 	}()
+	return p.prepare(data, dst)
+}
+
+func (p *Preparer) prepare(data []byte, dst []float32) (Info, error) {
 	if len(dst) < p.TensorLen() {
 		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
