@@ -80,7 +80,13 @@ func sniff(data []byte) (format, other string) {
 // decoding any pixel, decodes the image (the first frame of a GIF), converts
 // it to RGB as PIL's convert("RGB") does and applies the EXIF orientation.
 // The returned image is an opaque *image.RGBA with Bounds().Min at (0,0).
-func Decode(data []byte, lim Limits) (image.Image, Info, error) {
+// A failure is an error, never a panic.
+func Decode(data []byte, lim Limits) (_ image.Image, info Info, err error) {
+	defer func() {
+		if r := recover(); r != nil { // safety net, as in Preparer.Bytes
+			err = fmt.Errorf("%w: internal error decoding image (please report): %v", ErrCorrupt, r)
+		}
+	}()
 	img, info, err := decodeRGB(data, lim, nil)
 	if err != nil {
 		return nil, info, err

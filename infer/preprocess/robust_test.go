@@ -66,6 +66,9 @@ func TestCorpora(t *testing.T) {
 				case errors.Is(res.err, ErrUnsupported), errors.Is(res.err, ErrCorrupt), errors.Is(res.err, ErrTooLarge):
 					out.refused++
 					reason := res.err.Error()
+					if strings.Contains(reason, "internal error") {
+						t.Errorf("%s: our own code panicked: %v", rel, res.err)
+					}
 					if i := strings.IndexByte(reason, ':'); i < 0 || len(reason) < i+4 {
 						t.Errorf("%s: error without a reason: %q", rel, reason)
 					}
