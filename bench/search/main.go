@@ -33,6 +33,7 @@ var (
 	reps      = flag.Int("reps", 30, "repetitions of each timed step (the minimum is reported)")
 	exactN    = flag.Int("exact-n", 200000, "rows for the exact and dedup experiments (dim 512)")
 	annSets   = flag.String("ann", "1000000x128,200000x512", "ANN data sets, NxD")
+	annKinds  = flag.String("kinds", "random,clustered", "ANN data kinds")
 	annM      = flag.Int("M", 16, "HNSW M (both)")
 	annEfc    = flag.Int("efc", 100, "HNSW efConstruction (both)")
 	efs       = flag.String("ef", "16,32,64,128,256,512", "efSearch sweep (both)")
@@ -72,8 +73,9 @@ func main() {
 			for _, s := range strings.Split(*annSets, ",") {
 				var n, d int
 				fmt.Sscanf(s, "%dx%d", &n, &d)
-				ann(dir, n, d, false)
-				ann(dir, n, d, true)
+				for _, k := range strings.Split(*annKinds, ",") {
+					ann(dir, n, d, k == "clustered")
+				}
 			}
 		case "dedup":
 			dedup(dir)
