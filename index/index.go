@@ -92,7 +92,8 @@ type Stats struct {
 	Failures  []Failure
 	// MissingRoots did not exist or could not be read: their entries are
 	// kept. EmptyRoots exist but hold no images while the store has entries
-	// under them (an unmounted drive's mount point): also kept.
+	// under them (an unmounted drive's mount point): also kept. Both are
+	// also Failures, so that a script notices.
 	MissingRoots []string
 	EmptyRoots   []string
 	Embedded     int // files actually run through the model
@@ -154,6 +155,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		info, err := os.Stat(root)
 		if err != nil {
 			r.st.MissingRoots = append(r.st.MissingRoots, root)
+			wk.fail(root, fmt.Errorf("root missing or unreadable, its entries are kept: %v", err))
 			continue
 		}
 		if !info.IsDir() {
@@ -163,6 +165,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		before := len(wk.files)
 		if f, err := os.Open(root); err != nil {
 			r.st.MissingRoots = append(r.st.MissingRoots, root)
+			wk.fail(root, fmt.Errorf("root unreadable, its entries are kept: %v", err))
 			continue
 		} else {
 			f.Close()
@@ -170,6 +173,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		wk.walkDir(root, info)
 		if len(wk.files) == before && r.storedUnder(root) {
 			r.st.EmptyRoots = append(r.st.EmptyRoots, root)
+			wk.fail(root, errors.New("root holds no images but the store has entries under it (unmounted?); they are kept"))
 			continue
 		}
 		swept = append(swept, root)

@@ -91,13 +91,13 @@ func TestIncremental(t *testing.T) {
 	moved := filepath.Join(root, "away")
 	os.Rename(filepath.Join(root, "photos"), moved)
 	st = runIndex(t, sdir, enc, b, Options{Roots: []string{filepath.Join(root, "photos")}})
-	if st.Removed != 0 || !slices.Contains(st.MissingRoots, filepath.Join(root, "photos")) {
+	if st.Removed != 0 || st.Failed != 1 || !slices.Contains(st.MissingRoots, filepath.Join(root, "photos")) {
 		t.Fatalf("missing root: %+v", st)
 	}
 	// The mount point is back but empty: entries stay too.
 	os.Mkdir(filepath.Join(root, "photos"), 0o755)
 	st = runIndex(t, sdir, enc, b, Options{Roots: []string{filepath.Join(root, "photos")}})
-	if st.Removed != 0 || !slices.Contains(st.EmptyRoots, filepath.Join(root, "photos")) {
+	if st.Removed != 0 || st.Failed != 1 || !slices.Contains(st.EmptyRoots, filepath.Join(root, "photos")) {
 		t.Fatalf("empty root: %+v", st)
 	}
 	os.Remove(filepath.Join(root, "photos"))

@@ -161,11 +161,8 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		},
 	})
 	bar.clear()
-	for _, r := range st.MissingRoots {
-		fmt.Fprintf(stderr, "embedsearch: %s is missing or unreadable: its entries are kept (unmounted? 'embedsearch forget %s' removes them)\n", r, r)
-	}
-	for _, r := range st.EmptyRoots {
-		fmt.Fprintf(stderr, "embedsearch: %s holds no images but the store has entries under it: kept (unmounted? 'embedsearch forget %s' removes them)\n", r, r)
+	if len(st.MissingRoots)+len(st.EmptyRoots) > 0 && !o.Quiet {
+		fmt.Fprintln(stderr, "embedsearch: entries under a missing or empty root are kept; 'embedsearch forget PATH' removes them")
 	}
 	fmt.Fprintln(stdout, indexSummary(st))
 	if err != nil {
