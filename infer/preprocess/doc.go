@@ -41,11 +41,15 @@
 //     transparent palette entry), where PIL shows the entry's colour.
 //
 // EXIF is read by a small bounds-checked parser of our own (fuzzed) from
-// JPEG APP1, the PNG eXIf chunk, the WebP EXIF chunk and a TIFF's own first
-// IFD: Orientation (all 8 values, applied as PIL's ImageOps.exif_transpose
-// does; other values are ignored), DateTimeOriginal (with
-// OffsetTimeOriginal when present, else in UTC), Make, Model and the GPS
-// position. Malformed EXIF is ignored, never an error.
+// the places PIL's getexif() reads: JPEG APP1, the PNG eXIf chunk (or
+// ImageMagick's "Raw profile type exif" text chunk, and for the orientation
+// alone an XMP tiff:Orientation), the WebP EXIF chunk and a TIFF's own
+// first IFD. It yields Orientation (all 8 values, applied as PIL's
+// ImageOps.exif_transpose does; other values are ignored), DateTimeOriginal
+// (with OffsetTimeOriginal when present, else in UTC), Make, Model and the
+// GPS position. Malformed EXIF is ignored, never an error. One deliberate
+// difference: PIL 9.4 applies a TIFF's orientation twice (its TIFF loader,
+// then exif_transpose); we apply it once.
 //
 // # Limits
 //

@@ -1,7 +1,11 @@
 package preprocess
 
 import (
+	"bytes"
+	"compress/zlib"
 	"encoding/binary"
+	"encoding/hex"
+	"io"
 	"math"
 	"strings"
 	"time"
@@ -28,7 +32,13 @@ func readMeta(format string, data []byte) exifData {
 	case FormatJPEG:
 		tiff = jpegEXIF(data)
 	case FormatPNG:
-		tiff = pngEXIF(data)
+		var xmp []byte
+		tiff, xmp = pngEXIF(data)
+		ex := parseEXIF(tiff)
+		if ex.Orientation == 0 && xmp != nil {
+			ex.Orientation = xmpOrientation(xmp)
+		}
+		return ex
 	case FormatWebP:
 		tiff = webpEXIF(data)
 	case FormatTIFF:
@@ -72,24 +82,122 @@ func jpegEXIF(data []byte) []byte {
 	return nil
 }
 
-// pngEXIF returns the payload of the eXIf chunk.
-func pngEXIF(data []byte) []byte {
-	i := 8
-	for i+8 <= len(data) {
+// pngEXIF returns the EXIF block of a PNG file, from its eXIf chunk or,
+// failing that, ImageMagick's hex-encoded "Raw profile type exif" text
+// chunk, and the XMP packet of an "XML:com.adobe.xmp" iTXt chunk: the
+// places PIL's getexif() looks.
+func pngEXIF(data []byte) (exif, xmp []byte) {
+	var raw []byte
+	for i := 8; i+8 <= len(data); {
 		n := int(binary.BigEndian.Uint32(data[i:]))
-		typ := string(data[i+4 : i+8])
 		if n < 0 || n > len(data)-i-12 {
-			return nil
+			break
 		}
-		if typ == "eXIf" {
-			return data[i+8 : i+8+n]
-		}
-		if typ == "IEND" {
-			return nil
+		typ, body := string(data[i+4:i+8]), data[i+8:i+8+n]
+		switch typ {
+		case "eXIf":
+			if exif == nil {
+				exif = body
+			}
+		case "tEXt", "zTXt", "iTXt":
+			key, text := pngText(typ, body)
+			switch key {
+			case "Raw profile type exif":
+				raw = text
+			case "XML:com.adobe.xmp":
+				xmp = text
+			}
+		case "IEND":
+			i = len(data)
+			continue
 		}
 		i += 12 + n
 	}
-	return nil
+	if exif == nil && raw != nil {
+		exif = rawProfile(raw)
+	}
+	return exif, xmp
+}
+
+// maxPNGText bounds what a compressed PNG text chunk may inflate to.
+const maxPNGText = 1 << 20
+
+// pngText returns the keyword and (inflated) text of a PNG text chunk.
+func pngText(typ string, body []byte) (string, []byte) {
+	key, rest, ok := bytes.Cut(body, []byte{0})
+	if !ok {
+		return "", nil
+	}
+	compressed := false
+	switch typ {
+	case "zTXt": // compression method, then zlib data
+		if len(rest) < 1 {
+			return "", nil
+		}
+		rest, compressed = rest[1:], true
+	case "iTXt": // flag, method, language\0, translated keyword\0, text
+		if len(rest) < 2 {
+			return "", nil
+		}
+		compressed = rest[0] == 1
+		rest = rest[2:]
+		for k := 0; k < 2; k++ {
+			if _, rest, ok = bytes.Cut(rest, []byte{0}); !ok {
+				return "", nil
+			}
+		}
+	}
+	if compressed {
+		zr, err := zlib.NewReader(bytes.NewReader(rest))
+		if err != nil {
+			return "", nil
+		}
+		defer zr.Close()
+		text, err := io.ReadAll(io.LimitReader(zr, maxPNGText))
+		if err != nil {
+			return "", nil
+		}
+		rest = text
+	}
+	return string(key), rest
+}
+
+// rawProfile decodes ImageMagick's "\nexif\n   <length>\n<hex lines>"
+// encoding (PIL joins the lines after the third newline and reads hex).
+func rawProfile(text []byte) []byte {
+	lines := bytes.SplitN(text, []byte("\n"), 4)
+	if len(lines) < 4 {
+		return nil
+	}
+	hexText := bytes.Map(func(r rune) rune {
+		if r == '\n' || r == '\r' || r == ' ' {
+			return -1
+		}
+		return r
+	}, lines[3])
+	b := make([]byte, hex.DecodedLen(len(hexText)))
+	n, err := hex.Decode(b, hexText)
+	if err != nil {
+		return nil
+	}
+	b = b[:n]
+	if len(b) >= 6 && string(b[:6]) == "Exif\x00\x00" {
+		b = b[6:]
+	}
+	return b
+}
+
+// xmpOrientation finds tiff:Orientation in an XMP packet as PIL does
+// (attribute or element form); 0 when absent or out of range.
+func xmpOrientation(xmp []byte) int {
+	for _, key := range []string{`tiff:Orientation="`, `tiff:Orientation>`} {
+		if i := bytes.Index(xmp, []byte(key)); i >= 0 && i+len(key) < len(xmp) {
+			if c := xmp[i+len(key)]; c >= '1' && c <= '8' {
+				return int(c - '0')
+			}
+		}
+	}
+	return 0
 }
 
 // webpEXIF returns the payload of the EXIF chunk of an extended WebP file.

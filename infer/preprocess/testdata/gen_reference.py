@@ -50,6 +50,8 @@ IMAGES = [
     "pillow-test-images/images/transparent.gif",  # transparent palette entry
     "pillow-test-images/images/first_frame_transparency.gif",
     "pillow-test-images/images/hopper.bmp",
+    "pillow-test-images/images/exif_imagemagick_orientation.png",  # orientation in a "Raw profile type exif" text chunk
+    "pillow-test-images/images/xmp_tags_orientation.png",  # orientation only in XMP
     "pillow-test-images/images/hopper.tif",
     "pngsuite/png/basn6a08.png",  # RGBA: PIL drops alpha
     "pngsuite/png/basn2c16.png",  # 16-bit RGB
