@@ -293,7 +293,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 
 	r, err := store.Open(storeDir)
 	if errors.Is(err, store.ErrNotExist) {
-		return fmt.Errorf("%w at %s: run 'embedsearch dedup DIR' or 'embedsearch index DIR' first, or pass --store", err, storeDir)
+		return fmt.Errorf("no store at %s: run 'embedsearch dedup DIR' or 'embedsearch index DIR' first, or pass --store", storeDir)
 	}
 	if err != nil {
 		return err
