@@ -81,8 +81,9 @@
 // decodes an entry only when asked (Entry, Lookup by binary search). A Reader
 // of a store with several segments (an index in progress or interrupted)
 // merges the live set in memory once and copies the vectors on the first
-// Vectors call. Compaction rewrites the whole vector block: about one second
-// per GB, sequential.
+// Vectors call. Compaction rewrites the whole store sequentially
+// (BenchmarkStore100k: 3.7 s for 100,000 × 512 dims, 219 MB, on a busy
+// 2-core machine), so a run that changes anything costs one rewrite.
 //
 // # Concurrency
 //
