@@ -127,17 +127,26 @@ func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
 	return m, nil
 }
 
-// OpenID opens the registered model whose manifest id is id (the id a store
-// records), e.g. "builtin-v1". Local model directories are not registered:
-// for those the caller must pass the directory again.
-func OpenID(id string) (*Model, error) {
+// NameForID returns the registry name of the model whose manifest id is id
+// (the id a store records), e.g. "builtin" for "builtin-v1". Local model
+// directories are not registered: for those there is no name.
+func NameForID(id string) (string, bool) {
 	if m, err := Builtin(); err == nil && m.Manifest.ID == id {
-		return m, nil
+		return BuiltinName, true
 	}
 	for _, e := range Zoo() {
 		if e.Manifest.ID == id {
-			return Open(e.Name)
+			return e.Name, true
 		}
 	}
-	return nil, fmt.Errorf("%w: no registered model has id %q; pass --model with the model directory the store was built with", ErrUnknownModel, id)
+	return "", false
+}
+
+// OpenID opens the registered model whose manifest id is id.
+func OpenID(id string) (*Model, error) {
+	name, ok := NameForID(id)
+	if !ok {
+		return nil, fmt.Errorf("%w: no registered model has id %q; pass --model with the model directory the store was built with", ErrUnknownModel, id)
+	}
+	return Open(name)
 }

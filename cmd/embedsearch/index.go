@@ -74,6 +74,11 @@ func newIndexCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if !c.IsSet("model") {
+				if name := storeModelName(dir); name != "" {
+					eo.Model = name
+				}
+			}
 			o := indexOptions{
 				engineOptions: eo, Store: dir, Exclude: c.StringSlice("exclude"),
 				IncludeHidden: c.Bool("include-hidden"), FollowSymlinks: c.Bool("follow-symlinks"),

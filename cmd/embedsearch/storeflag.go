@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -39,4 +40,18 @@ func openStoreReader(c *cli.Context) (*store.Reader, error) {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	return r, nil
+}
+
+// storeModelName is the registry name of the model an existing store is
+// bound to, so that commands that embed into it (index) use that model when
+// --model is not given. "" when there is no store or its model is not
+// registered (a local model directory: --model is then required).
+func storeModelName(dir string) string {
+	r, err := store.Open(dir)
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	name, _ := models.NameForID(r.Model().ModelID)
+	return name
 }
