@@ -1,0 +1,117 @@
+package store
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func readPayload(t *testing.T, read func(func(io.Reader) error) (ANNInfo, error)) (string, ANNInfo, error) {
+	t.Helper()
+	var got []byte
+	info, err := read(func(r io.Reader) error {
+		var err error
+		got, err = io.ReadAll(r)
+		return err
+	})
+	return string(got), info, err
+}
+
+func TestANNFile(t *testing.T) {
+	dir := t.TempDir()
+	w := openW(t, dir)
+	defer w.Close()
+	put(t, w, "/a/1.jpg", "/a/2.jpg")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrNoANN) {
+		t.Fatalf("no file: %v, want ErrNoANN", err)
+	}
+	payload := "graph bytes"
+	write := func(out io.Writer) (int64, error) {
+		n, err := io.WriteString(out, payload)
+		return int64(n), err
+	}
+	put(t, w, "/a/3.jpg")
+	if err := w.WriteANN(0, write); err == nil {
+		t.Fatal("WriteANN with pending changes succeeded")
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.WriteANN(3, write); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, info, err := readPayload(t, r.ReadANN)
+	r.Close()
+	if err != nil || got != payload || info.Count != 3 || info.Edits != 3 || info.ContentGen != w.ContentGen() {
+		t.Fatalf("round trip: %q %+v %v", got, info, err)
+	}
+
+	// A metadata-only commit and a compaction keep it valid.
+	w.AddRoots("/a")
+	if err := w.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := readPayload(t, w.ReadANN); err != nil || got != payload {
+		t.Fatalf("after compaction: %q %v", got, err)
+	}
+
+	// A content change makes it stale; read is not called.
+	w.Delete("/a/1.jpg")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	if _, err := w.ReadANN(func(io.Reader) error { called = true; return nil }); !errors.Is(err, ErrANNStale) || called {
+		t.Fatalf("after a delete: %v (read called: %v), want ErrANNStale", err, called)
+	}
+
+	// A damaged header is ErrCorrupt, a newer version ErrVersion.
+	if err := w.WriteANN(0, write); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, ANNFile)
+	data, _ := os.ReadFile(p)
+	bad := append([]byte(nil), data...)
+	bad[20] ^= 1
+	os.WriteFile(p, bad, 0o644)
+	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("damaged header: %v, want ErrCorrupt", err)
+	}
+	bad = append([]byte(nil), data...)
+	bad[8] = 9
+	os.WriteFile(p, bad, 0o644)
+	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrVersion) {
+		t.Fatalf("version 9: %v, want ErrVersion", err)
+	}
+	os.WriteFile(p, data[:10], 0o644)
+	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("truncated: %v, want ErrCorrupt", err)
+	}
+
+	// A writer error leaves the previous file.
+	os.WriteFile(p, data, 0o644)
+	if err := w.WriteANN(0, func(io.Writer) (int64, error) { return 0, io.ErrShortWrite }); err == nil {
+		t.Fatal("failing write succeeded")
+	}
+	if got, _, err := readPayload(t, w.ReadANN); err != nil || got != payload {
+		t.Fatalf("after a failed write: %q %v", got, err)
+	}
+	if err := w.RemoveANN(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrNoANN) {
+		t.Fatalf("after RemoveANN: %v", err)
+	}
+	if err := w.RemoveANN(); err != nil {
+		t.Fatalf("second RemoveANN: %v", err)
+	}
+}
