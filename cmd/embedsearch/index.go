@@ -140,6 +140,8 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		fmt.Fprintf(stderr, "embedsearch: repair: %s\n", r)
 	}
 
+	ann := index.PrepareANN(w)
+	defer ann.Close()
 	bar := &indexBar{w: stderr, tty: !o.Quiet && isTerminal(stderr)}
 	shown := 0
 	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
@@ -170,6 +172,9 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		fmt.Fprintln(stderr, "embedsearch: entries under a missing or empty root are kept; 'embedsearch forget PATH' removes them")
 	}
 	fmt.Fprintln(stdout, indexSummary(st))
+	if err == nil {
+		err = updateANN(ctx, ann, w, o.Quiet, stderr)
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return fmt.Errorf("index interrupted: %w", err)

@@ -112,11 +112,23 @@ func runQuery(c *cli.Context) error {
 	}
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
 	opts := search.Options{Allow: allow, TieLess: func(a, b int) bool { return r.Path(a) < r.Path(b) }}
+	ann, note := queryANN(r, c.Bool("exact"))
+	if note != "" {
+		fmt.Fprintf(c.App.ErrWriter, "embedsearch: %s\n", note)
+	}
 	maxDist := float32(c.Float64("max-distance"))
 	answers := make([]queryAnswer, len(inputs))
 	for i, in := range inputs {
 		answers[i] = queryAnswer{Query: in.label, Model: r.Model().ModelID, Results: []queryResult{}}
-		for rank, nb := range search.Exact(m, in.vector, k, opts) {
+		var found []search.Neighbor
+		ok := false
+		if ann != nil {
+			found, ok = annSearch(ann, m, in.vector, k, opts)
+		}
+		if !ok {
+			found = search.Exact(m, in.vector, k, opts)
+		}
+		for rank, nb := range found {
 			if maxDist > 0 && nb.Dist > maxDist {
 				break
 			}

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// writePNGs writes n distinct small images name0.png … into dir.
+func writePNGs(t *testing.T, dir, name string, from, n int) []string {
+	t.Helper()
+	os.MkdirAll(dir, 0o755)
+	var paths []string
+	for i := from; i < from+n; i++ {
+		img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+		for y := range 32 {
+			for x := range 32 {
+				img.Set(x, y, color.RGBA{uint8(x*(i%7+1)*8 + i*13), uint8(y*(i%5+1)*8 + i*29), uint8((x+y)*(i%3+1)*4 + i*47), 255})
+			}
+		}
+		var buf bytes.Buffer
+		png.Encode(&buf, img)
+		p := filepath.Join(dir, fmt.Sprintf("%s%03d.png", name, i))
+		os.WriteFile(p, buf.Bytes(), 0o644)
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+// TestQueryANN runs index and query over a store above a lowered ANN
+// threshold: the index builds and updates the approximate index, query
+// gives the exact answers through it (the store is small enough for the
+// graph search to be exhaustive), and a stale or damaged file is ignored
+// with a note, then rebuilt by the next index.
+func TestQueryANN(t *testing.T) {
+	old := annThreshold
+	annThreshold = 20
+	t.Cleanup(func() { annThreshold = old })
+	dir := t.TempDir()
+	imgs := writePNGs(t, dir, "a", 0, 30)
+	imgs = append(imgs, writePNGs(t, filepath.Join(dir, "sub"), "b", 30, 10)...)
+	sdir := filepath.Join(t.TempDir(), "store")
+	annPath := filepath.Join(sdir, store.ANNFile)
+
+	indexStore := func(wantNote string) {
+		t.Helper()
+		code, out, errs := embedCLI(t, "", "index", "--store", sdir, "--model", tinyModel, dir)
+		if code != 0 || !strings.Contains(errs, wantNote) {
+			t.Fatalf("index: %d %q %q, want a note %q", code, out, errs, wantNote)
+		}
+	}
+	query := func(wantNote string, args ...string) queryAnswer {
+		t.Helper()
+		code, out, errs := embedCLI(t, "", append([]string{"query", "--store", sdir, "--json"}, args...)...)
+		if code != 0 || (wantNote == "") != (errs == "") || !strings.Contains(errs, wantNote) {
+			t.Fatalf("query %v: %d %q, want stderr note %q", args, code, errs, wantNote)
+		}
+		return parseAnswer(t, out)
+	}
+	// sameAsExact checks a few queries (plain and filtered) against --exact.
+	sameAsExact := func(note string) {
+		t.Helper()
+		for _, q := range []string{imgs[0], imgs[17], imgs[len(imgs)-1]} {
+			for _, extra := range [][]string{nil, {"--in", filepath.Join(dir, "sub")}, {"--exclude-self"}} {
+				args := append([]string{"-k", "10", q}, extra...)
+				got := query(note, args...)
+				want := query("", append(args, "--exact")...)
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("query %v: ANN %+v, exact %+v", args, got.Results, want.Results)
+				}
+				if len(extra) == 0 && (len(got.Results) != 10 || got.Results[0].Path != q || got.Results[0].Distance != 0) {
+					t.Fatalf("query %s: top result %+v, want itself", q, got.Results[0])
+				}
+			}
+		}
+	}
+	loadANN := func() error {
+		t.Helper()
+		r, err := store.Open(sdir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		_, err = index.LoadANN(r)
+		return err
+	}
+
+	indexStore("approximate index built: 40 vectors")
+	if err := loadANN(); err != nil {
+		t.Fatalf("after index: %v", err)
+	}
+	sameAsExact("")
+
+	// Add and remove files: the graph is updated, not rebuilt.
+	stale, err := os.ReadFile(annPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(imgs[5])
+	imgs = append(imgs[:5], imgs[6:]...)
+	imgs = append(imgs, writePNGs(t, dir, "a", 40, 2)...)
+	indexStore("approximate index updated: 2 added, 1 dropped, 41 vectors")
+	if err := loadANN(); err != nil {
+		t.Fatalf("after update: %v", err)
+	}
+	sameAsExact("")
+
+	// A file for older content is ignored (exact search, one note).
+	fresh, _ := os.ReadFile(annPath)
+	os.WriteFile(annPath, stale, 0o644)
+	sameAsExact("approximate index is out of date")
+	os.WriteFile(annPath, fresh, 0o644)
+	sameAsExact("")
+
+	// A damaged file is ignored with a clear note; --exact does not even
+	// look at it; the next index rebuilds it.
+	bad := append([]byte(nil), fresh...)
+	bad[len(bad)-100] ^= 0x55
+	os.WriteFile(annPath, bad, 0o644)
+	sameAsExact("checksum mismatch")
+	indexStore("the approximate index was unreadable")
+	if err := loadANN(); err != nil {
+		t.Fatalf("after rebuild: %v", err)
+	}
+	sameAsExact("")
+
+	// Below the threshold the file goes away and nothing is said.
+	annThreshold = 1000
+	indexStore("")
+	if _, err := os.Stat(annPath); !os.IsNotExist(err) {
+		t.Fatalf("ANN file below the threshold: %v", err)
+	}
+}
