@@ -115,6 +115,16 @@ func TestQueryANN(t *testing.T) {
 	}
 	sameAsExact("")
 
+	// forget keeps it in step too.
+	if code, out, errs := embedCLI(t, "", "forget", "--store", sdir, imgs[3]); code != 0 {
+		t.Fatalf("forget: %d %s %s", code, out, errs)
+	}
+	if err := loadANN(); err != nil {
+		t.Fatalf("after forget: %v", err)
+	}
+	sameAsExact("")
+	indexStore("approximate index updated: 1 added, 0 dropped, 41 vectors")
+
 	// A file for older content is ignored (exact search, one note).
 	fresh, _ := os.ReadFile(annPath)
 	os.WriteFile(annPath, stale, 0o644)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -43,6 +44,8 @@ func runForget(dir string, b store.Binding, paths []string, stdout io.Writer) er
 		return err
 	}
 	defer w.Close()
+	ann := index.PrepareANN(w)
+	defer ann.Close()
 	n, err := index.Forget(w, paths...)
 	if err != nil {
 		return err
@@ -51,5 +54,5 @@ func runForget(dir string, b store.Binding, paths []string, stdout io.Writer) er
 		return err
 	}
 	fmt.Fprintf(stdout, "forgot %d entries\n", n)
-	return nil
+	return updateANN(context.Background(), ann, w, true, io.Discard)
 }
