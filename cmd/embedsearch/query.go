@@ -128,6 +128,7 @@ func runQuery(c *cli.Context) error {
 		if !ok {
 			found = search.Exact(m, in.vector, k, opts)
 		}
+		found = search.Refine(m, in.vector, found, opts.TieLess)
 		for rank, nb := range found {
 			if maxDist > 0 && nb.Dist > maxDist {
 				break
