@@ -149,6 +149,7 @@ type dedupOut struct {
 	Threshold float64 `json:"threshold"`
 	Journal   string  `json:"journal"`
 	Policy    string  `json:"keep_policy"`
+	Method    string  `json:"method"`
 	Action    string  `json:"action"`
 	DryRun    bool    `json:"dry_run"`
 	Groups    []struct {
