@@ -20,6 +20,11 @@ var annThreshold = index.DefaultANNThreshold
 // real embeddings; a query costs well under a millisecond of it.
 func annEf(k int) int { return max(200, 2*k) }
 
+// dedupANNK is how many neighbours each image looks up in the approximate
+// index for dedup (HNSW.Pairs recommends ≥ 64): a pair is missed only when
+// neither image has the other among its nearest dedupANNK.
+const dedupANNK = 64
+
 // updateANN brings the store's approximate index in step after a
 // completed index run and says on stderr when it built or updated one.
 func updateANN(ctx context.Context, u *index.ANNUpdater, w *store.Writer, quiet bool, stderr io.Writer) error {

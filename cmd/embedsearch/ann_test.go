@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -49,6 +50,8 @@ func TestQueryANN(t *testing.T) {
 	dir := t.TempDir()
 	imgs := writePNGs(t, dir, "a", 0, 30)
 	imgs = append(imgs, writePNGs(t, filepath.Join(dir, "sub"), "b", 30, 10)...)
+	data, _ := os.ReadFile(imgs[0])
+	os.WriteFile(filepath.Join(dir, "dup.png"), data, 0o644) // a duplicate for dedup
 	sdir := filepath.Join(t.TempDir(), "store")
 	annPath := filepath.Join(sdir, store.ANNFile)
 
@@ -95,11 +98,35 @@ func TestQueryANN(t *testing.T) {
 		return err
 	}
 
-	indexStore("approximate index built: 40 vectors")
+	indexStore("approximate index built: 41 vectors")
 	if err := loadANN(); err != nil {
 		t.Fatalf("after index: %v", err)
 	}
 	sameAsExact("")
+
+	// dedup finds its pairs through the index, and says so.
+	dedupJSON := func(args ...string) map[string]any {
+		t.Helper()
+		code, out, errs := embedCLI(t, "", append([]string{"dedup", "--store", sdir, "--json", "--threshold", "0.3"}, args...)...)
+		if code != 0 {
+			t.Fatalf("dedup %v: %d %s", args, code, errs)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	viaANN, exact := dedupJSON(), dedupJSON("--exact")
+	if m := viaANN["method"]; m != "hnsw" {
+		t.Fatalf("dedup method %v, want hnsw", m)
+	}
+	if m := exact["method"]; m != "exact" {
+		t.Fatalf("dedup --exact method %v, want exact", m)
+	}
+	if len(exact["groups"].([]any)) == 0 || !reflect.DeepEqual(viaANN["groups"], exact["groups"]) {
+		t.Fatalf("dedup groups: hnsw %v, exact %v", viaANN["groups"], exact["groups"])
+	}
 
 	// Add and remove files: the graph is updated, not rebuilt.
 	stale, err := os.ReadFile(annPath)
@@ -109,7 +136,7 @@ func TestQueryANN(t *testing.T) {
 	os.Remove(imgs[5])
 	imgs = append(imgs[:5], imgs[6:]...)
 	imgs = append(imgs, writePNGs(t, dir, "a", 40, 2)...)
-	indexStore("approximate index updated: 2 added, 1 dropped, 41 vectors")
+	indexStore("approximate index updated: 2 added, 1 dropped, 42 vectors")
 	if err := loadANN(); err != nil {
 		t.Fatalf("after update: %v", err)
 	}
@@ -123,7 +150,7 @@ func TestQueryANN(t *testing.T) {
 		t.Fatalf("after forget: %v", err)
 	}
 	sameAsExact("")
-	indexStore("approximate index updated: 1 added, 0 dropped, 41 vectors")
+	indexStore("approximate index updated: 1 added, 0 dropped, 42 vectors")
 
 	// A file for older content is ignored (exact search, one note).
 	fresh, _ := os.ReadFile(annPath)

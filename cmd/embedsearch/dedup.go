@@ -44,6 +44,7 @@ type dedupOptions struct {
 	Journal    string
 	JSON, CSV  bool
 	ExitCode   bool
+	Exact      bool // compare all pairs even when the store has an approximate index
 	Dirs       []string
 	Engine     engineOptions
 }
@@ -117,6 +118,7 @@ func newDedupCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV, one row per group member"},
 			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 4 when duplicates were found"},
+			&cli.BoolFlag{Name: "exact", Usage: "compare all pairs even in a store big enough for the approximate index"},
 		}, engineFlags()...),
 		Action: func(c *cli.Context) error {
 			dir, err := storeDir(c)
@@ -129,7 +131,7 @@ func newDedupCommand() *cli.Command {
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
 				Undo: c.String("undo"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
-				ExitCode: c.Bool("exit-code"), Dirs: c.Args().Slice(),
+				ExitCode: c.Bool("exit-code"), Exact: c.Bool("exact"), Dirs: c.Args().Slice(),
 			}
 			if o.Engine, err = engineOptionsFrom(c); err != nil {
 				return err
@@ -217,6 +219,8 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 		return 0, fmt.Errorf("store %s: %w", storeDir, err)
 	}
 	defer w.Close()
+	ann := index.PrepareANN(w)
+	defer ann.Close()
 	bar := &indexBar{w: stderr, tty: isTerminal(stderr)}
 	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
 		Roots:    dirs,
@@ -235,6 +239,9 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 	}
 	if st.New+st.Changed+st.Moved+st.Removed > 0 || st.Failed > 0 {
 		dedupWarn(stderr, "index: %s", indexSummary(st))
+	}
+	if err := updateANN(ctx, ann, w, true, io.Discard); err != nil {
+		return st.Failed, err
 	}
 	return st.Failed, w.Close()
 }
@@ -338,7 +345,16 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	}
 
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
-	pairs := search.Pairs(m, float32(threshold), allow)
+	var pairs []search.Pair
+	method := "exact"
+	if ix, note := queryANN(r, o.Exact); ix != nil {
+		pairs, method = ix.Pairs(m, dedupANNK, float32(threshold), allow), "hnsw"
+	} else {
+		if note != "" {
+			dedupWarn(stderr, "%s", note)
+		}
+		pairs = search.Pairs(m, float32(threshold), allow)
+	}
 	files := map[int]dedup.File{}
 	file := func(id int) dedup.File {
 		f, ok := files[id]
@@ -371,6 +387,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		}
 	}
 	rep.Stats.Pairs = len(pairs)
+	rep.Method = method
 	dgroups := make([]dedup.Group, len(groups))
 	for gi, g := range groups {
 		dg := dedup.Group{Members: make([]dedup.File, len(g.Members))}
@@ -535,6 +552,8 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 // replaced by a hard link described as its keeper (same bytes), one replaced
 // by a symbolic link gone (index does not follow links).
 func dedupUpdateStore(w *store.Writer, r *store.Reader, results []dedup.Result) error {
+	ann := index.PrepareANN(w)
+	defer ann.Close()
 	changed := false
 	for _, res := range results {
 		if !res.Done {
@@ -580,7 +599,7 @@ func dedupUpdateStore(w *store.Writer, r *store.Reader, results []dedup.Result) 
 			return fmt.Errorf("store: %w", err)
 		}
 	}
-	return nil
+	return updateANN(context.Background(), ann, w, true, io.Discard)
 }
 
 func dedupQuote(s string) string {
@@ -682,6 +701,8 @@ func dedupUndoStore(storeDir string, moved []dedup.UndoResult) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer w.Close()
+	ann := index.PrepareANN(w)
+	defer ann.Close()
 	for _, u := range moved {
 		id, ok := r.Lookup(u.Entry.Dst)
 		if !ok {
@@ -698,22 +719,28 @@ func dedupUndoStore(storeDir string, moved []dedup.UndoResult) error {
 		return fmt.Errorf("store: %w", err)
 	}
 	if w.NeedsCompaction() {
-		return w.Compact()
+		if err := w.Compact(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return updateANN(context.Background(), ann, w, true, io.Discard)
 }
 
 // Output.
 
 type dedupReport struct {
-	Model     string       `json:"model"`
-	Threshold float64      `json:"threshold"`
-	Policy    string       `json:"keep_policy"`
-	Op        dedup.Op     `json:"action,omitempty"`
-	DryRun    bool         `json:"dry_run,omitempty"`
-	Journal   string       `json:"journal,omitempty"`
-	Groups    []dedupGroup `json:"groups"`
-	Stats     dedupStats   `json:"stats"`
+	Model     string  `json:"model"`
+	Threshold float64 `json:"threshold"`
+	// Method is how the pairs were found: "exact" (all pairs) or "hnsw"
+	// (each image's dedupANNK nearest neighbours in the approximate index,
+	// used from annThreshold images on unless --exact).
+	Method  string       `json:"method"`
+	Policy  string       `json:"keep_policy"`
+	Op      dedup.Op     `json:"action,omitempty"`
+	DryRun  bool         `json:"dry_run,omitempty"`
+	Journal string       `json:"journal,omitempty"`
+	Groups  []dedupGroup `json:"groups"`
+	Stats   dedupStats   `json:"stats"`
 }
 
 type dedupGroup struct {
