@@ -19,20 +19,21 @@ import (
 // package only stamps, checks and writes it atomically.
 //
 //	ann.hnsw: "ESANNIDX" | version u32 (=1) | content_gen u64 | count u64 |
-//	          edits u64 | binding_crc u32 | header_crc u32 (crc32c of the
-//	          40 bytes before it) | payload
+//	          edits u64 | binding_crc u32 | 20 zero bytes | header_crc u32
+//	          (crc32c of the 60 bytes before it) | payload at offset 64
 //
 // content_gen and count are the store's ContentGen and entry count the
 // payload was built from: ids are rows in path order, so they say which id
 // means which entry. binding_crc is the crc32c of the binding's JSON.
 // edits is the caller's bookkeeping (changes applied since the payload was
-// last built from scratch).
+// last built from scratch). The header is padded to 64 bytes so that a
+// payload mapped in place starts cache-line aligned.
 const annName = "ann.hnsw"
 
 const (
 	annMagic      = "ESANNIDX"
 	annVersion    = 1
-	annHeaderSize = 44
+	annHeaderSize = 64
 )
 
 var (
@@ -74,6 +75,7 @@ func encodeANNHeader(gen uint64, count int, edits uint64, b Binding) []byte {
 	h = binary.LittleEndian.AppendUint64(h, uint64(count))
 	h = binary.LittleEndian.AppendUint64(h, edits)
 	h = binary.LittleEndian.AppendUint32(h, bindingCRC(b))
+	h = append(h, make([]byte, 20)...)
 	return binary.LittleEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
 }
 
@@ -99,7 +101,7 @@ func readANN(dir string, gen uint64, count int, b Binding, read func(io.Reader) 
 	if v := binary.LittleEndian.Uint32(h[8:]); v != annVersion {
 		return ANNInfo{}, fmt.Errorf("%w: %s version %d, this build reads %d; `embedsearch index` rebuilds it", ErrVersion, annName, v, annVersion)
 	}
-	if crc32.Checksum(h[:40], castagnoli) != binary.LittleEndian.Uint32(h[40:]) {
+	if crc32.Checksum(h[:60], castagnoli) != binary.LittleEndian.Uint32(h[60:]) {
 		return ANNInfo{}, fmt.Errorf("%w: %s: header checksum mismatch", ErrCorrupt, annName)
 	}
 	info := ANNInfo{

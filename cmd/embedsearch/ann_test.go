@@ -44,9 +44,9 @@ func writePNGs(t *testing.T, dir, name string, from, n int) []string {
 // graph search to be exhaustive), and a stale or damaged file is ignored
 // with a note, then rebuilt by the next index.
 func TestQueryANN(t *testing.T) {
-	old := annThreshold
-	annThreshold = 20
-	t.Cleanup(func() { annThreshold = old })
+	old, oldCost := annThreshold, annLoadCost
+	annThreshold, annLoadCost = 20, 0 // a tiny store: use the index anyway
+	t.Cleanup(func() { annThreshold, annLoadCost = old, oldCost })
 	dir := t.TempDir()
 	imgs := writePNGs(t, dir, "a", 0, 30)
 	imgs = append(imgs, writePNGs(t, filepath.Join(dir, "sub"), "b", 30, 10)...)
@@ -165,6 +165,9 @@ func TestQueryANN(t *testing.T) {
 	bad[len(bad)-100] ^= 0x55
 	os.WriteFile(annPath, bad, 0o644)
 	sameAsExact("checksum mismatch")
+	annLoadCost = 1e9 // loading would cost more than scanning: not even opened
+	sameAsExact("")
+	annLoadCost = 0
 	indexStore("the approximate index was unreadable")
 	if err := loadANN(); err != nil {
 		t.Fatalf("after rebuild: %v", err)

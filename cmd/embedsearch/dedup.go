@@ -347,7 +347,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
 	var pairs []search.Pair
 	method := "exact"
-	if ix, note := queryANN(r, o.Exact); ix != nil {
+	if ix, note := queryANN(r, o.Exact, r.Len()); ix != nil {
 		pairs, method = ix.Pairs(m, dedupANNK, float32(threshold), allow), "hnsw"
 	} else {
 		if note != "" {

@@ -112,7 +112,7 @@ func runQuery(c *cli.Context) error {
 	}
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
 	opts := search.Options{Allow: allow, TieLess: func(a, b int) bool { return r.Path(a) < r.Path(b) }}
-	ann, note := queryANN(r, c.Bool("exact"))
+	ann, note := queryANN(r, c.Bool("exact"), len(inputs))
 	if note != "" {
 		fmt.Fprintf(c.App.ErrWriter, "embedsearch: %s\n", note)
 	}
