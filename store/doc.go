@@ -20,6 +20,7 @@
 //	MANIFEST              commit point (replaced atomically)
 //	seg-<gen:016x>.es     segments listed by MANIFEST
 //	catalog/              bleve index (scorch)
+//	ann.hnsw              approximate index (derived, like the catalog; ann.go)
 //	LOCK                  writer lock (flock) + holder PID
 //	.tmp-*                files being written (removed by the next writer)
 //
