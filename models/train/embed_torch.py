@@ -18,7 +18,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import augment  # noqa: E402
-from net import Encoder  # noqa: E402
+from net import Dihedral, Encoder  # noqa: E402
 
 EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".pgm", ".pbm", ".ppm", ".svg")
 
@@ -38,11 +38,15 @@ def main():
     ap.add_argument("dir")
     ap.add_argument("--size", type=int, help="input size (default: the checkpoint's)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--orbit", type=int, default=None, help="dihedral orbit pooling: 1, 2, 4 or 8 (default: the checkpoint's)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--cache", help="npz file to keep the preprocessed tensors in (reused when present)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, a = load_model(args.checkpoint)
+    orbit = args.orbit or a.get("orbit", 1)
+    if orbit > 1:
+        model = Dihedral(model, orbit).eval()
     size = args.size or a["size"]
     paths = []
     for d, _, fs in os.walk(args.dir):

@@ -55,3 +55,33 @@ class Encoder(nn.Module):
         """Returns the L2-normalised embedding."""
         z = self.head(self.features(x))
         return F.normalize(z, dim=1)
+
+
+class Dihedral(nn.Module):
+    """Orbit pooling: the mean of the encoder's embeddings over rotations by
+    0/90/180/270 degrees (n=4) or all eight rotations and mirror images (n=8),
+    L2-normalised again. This makes the embedding exactly invariant to those
+    transforms at n times the inference cost. Input must be square."""
+
+    def __init__(self, encoder, n=4):
+        super().__init__()
+        assert n in (1, 2, 4, 8)
+        self.encoder, self.n = encoder, n
+
+    def forward(self, x):
+        size = x.shape[-1]
+        rev = torch.arange(size - 1, -1, -1, device=x.device)
+        vs = [x]
+        if self.n == 2:
+            vs.append(x.index_select(3, rev))
+        if self.n >= 4:
+            r = x
+            for _ in range(3):  # rotate by 90 degrees: transpose then mirror
+                r = r.transpose(2, 3).index_select(3, rev)
+                vs.append(r)
+        if self.n == 8:
+            vs += [v.index_select(3, rev) for v in vs]
+        b = x.shape[0]
+        z = self.encoder(torch.cat(vs))
+        z = z.reshape(len(vs), b, -1).mean(dim=0)
+        return F.normalize(z, dim=1)

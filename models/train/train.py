@@ -37,7 +37,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import augment  # noqa: E402
-from net import Encoder  # noqa: E402
+from net import Dihedral, Encoder  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(HERE))
 IMG_EXT = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
@@ -209,6 +209,8 @@ def triplet_hard(z1, z2, margin, k, memory):
 def export_onnx(model, size, path):
     model = model.eval().cpu()
     x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        dim = model(x).shape[1]
     torch.onnx.export(model, x, path, input_names=["pixels"], output_names=["embedding"],
                       dynamic_axes={"pixels": {0: "batch"}, "embedding": {0: "batch"}},
                       opset_version=17, do_constant_folding=True)
@@ -217,7 +219,7 @@ def export_onnx(model, size, path):
     # Fix the embedding width in the graph's output type (the exporter leaves it symbolic).
     d = m.graph.output[0].type.tensor_type.shape.dim[1]
     d.Clear()
-    d.dim_value = model.head[-1].out_features
+    d.dim_value = dim
     onnx.checker.check_model(m, full_check=True)
     onnx.save(m, path)
 
@@ -288,7 +290,8 @@ def write_manifest(out, args, thresholds, run):
         "format": 1,
         "id": "builtin-v1",
         "description": (f"embedsearch built-in encoder: ResNet-style CNN, {args.size}x{args.size} input, "
-                        f"{args.dim}-d L2-normalised embedding, trained with {args.loss} on augmented views"),
+                        f"{args.dim}-d L2-normalised embedding, trained with {args.loss} on augmented views"
+                        + (f"; mean over {args.orbit} rotations/mirrors" if args.orbit > 1 else "")),
         "license": ("MIT (weights and recipe). Trained on research-licensed images (Tiny-ImageNet "
                     "subset, CIFAR-10 subset, Caltech-101 distractors) which are not shipped."),
         "dim": args.dim,
@@ -347,6 +350,7 @@ def main():
     ap.add_argument("--cache", default=os.path.join(HERE, "runs", "cache.pkl"))
     ap.add_argument("--loss", choices=["ntxent", "contrastive", "triplet"], default="ntxent")
     ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--cycles", help="comma-separated cosine cycle lengths (warm restarts); overrides --steps")
     ap.add_argument("--batch", type=int, default=128, help="images per step (two views each)")
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--dim", type=int, default=128)
@@ -368,6 +372,8 @@ def main():
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="export the latest checkpoint and stop")
+    ap.add_argument("--orbit", type=int, default=4, choices=[1, 2, 4, 8],
+                    help="export the mean embedding over this many rotations/mirrors (exact invariance; n x inference cost)")
     ap.add_argument("--note", default="", help="appended to the manifest's training.run")
     args = ap.parse_args()
     args.recipe_argv = _recipe_argv(sys.argv[1:])
@@ -401,11 +407,23 @@ def main():
     log(f"model: widths {widths} depths {depths} dim {args.dim}; {nparam} parameters")
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
 
+    cycles = [int(c) for c in args.cycles.split(",")] if args.cycles else [args.steps]
+    args.steps = sum(cycles)
+
     def lr_at(step):
-        if step < args.warmup:
-            return args.lr * (step + 1) / args.warmup
-        t = (step - args.warmup) / max(1, args.steps - args.warmup)
-        return args.lr * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
+        """Linear warmup, then cosine decay to 2% of the peak, per cycle; each
+        further cycle (warm restart) peaks at half the previous one."""
+        start = 0
+        for c, n in enumerate(cycles):
+            if step < start + n or c == len(cycles) - 1:
+                break
+            start += n
+        peak, local = args.lr * 0.5 ** c, step - start
+        warm = args.warmup if c == 0 else min(args.warmup, 20)
+        if local < warm:
+            return peak * (local + 1) / warm
+        t = (local - warm) / max(1, n - warm)
+        return peak * (0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(1.0, t))))
 
     ckpt_path = os.path.join(args.ckpt_dir, f"{args.loss}-last.pt")
     step, elapsed = 0, 0.0
@@ -469,8 +487,9 @@ def main():
         log(f"training done: {step} steps, {elapsed / 60:.1f} min of step time")
 
     model.eval()
-    thresholds, vf1 = choose_thresholds(model, cache, val_idx, args.size, device, args.seed, log)
-    export_onnx(model, args.size, os.path.join(args.out, "model.onnx"))
+    final = Dihedral(model, args.orbit).eval() if args.orbit > 1 else model
+    thresholds, vf1 = choose_thresholds(final, cache, val_idx, args.size, device, args.seed, log)
+    export_onnx(final, args.size, os.path.join(args.out, "model.onnx"))
     # The exported graph must give what the torch model gives.
     run = (f"{args.loss}, {step} steps x {args.batch} images (2 views), {args.size}px, seed {args.seed}, "
            f"device {args.device}, {elapsed / 60:.0f} min; held-out F1 {vf1:.3f}; "
