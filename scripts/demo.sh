@@ -21,8 +21,8 @@ status=0
 bin/embedsearch index --store "$store" "$dir" || status=$?
 # 3 = completed, but some files could not be read: still a usable index.
 if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then exit "$status"; fi
-q=$(find "$dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.webp' \) | sort | head -n 1)
+q=$(find "$dir" -type f \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' -o -iname '*.webp' \) | sort | head -n 1 || true)
 echo "== embedsearch query --store $store -k 5 $q"
 bin/embedsearch query --store "$store" -k 5 "$q"
 echo "== embedsearch dedup --store $store   (report only; first 20 lines)"
-bin/embedsearch dedup --store "$store" | head -n 20
+bin/embedsearch dedup --store "$store" | head -n 20 || true
