@@ -243,3 +243,63 @@ func TestANNLifecycle(t *testing.T) {
 		t.Fatalf("ANN file after emptying: %v", err)
 	}
 }
+
+// BenchmarkANNUpdate compares what an index run that changed 1% of a
+// 30,000-entry store (32 dims) pays for its approximate index: a full
+// build versus the incremental update (renumber, cut 1% deleted, insert 1%
+// new).
+func BenchmarkANNUpdate(b *testing.B) {
+	const n = 30000
+	dir := b.TempDir()
+	w, err := store.OpenWriter(dir, annBinding, store.WriterOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	put := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			if err := w.Put(store.Entry{Path: annPath(i), Size: 1, Format: "jpeg"}, clusteredVec(uint64(i))); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := w.Compact(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	put(0, n)
+	o := ANNOptions{Threshold: 1, MaxDropped: 1} // however many iterations run
+	u := PrepareANN(w)
+	if _, err := u.Update(context.Background(), w, o); err != nil {
+		b.Fatal(err)
+	}
+	u.Close()
+	for _, mode := range []string{"rebuild", "update-1pct"} {
+		b.Run(mode, func(b *testing.B) {
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				u := PrepareANN(w)
+				// Churn: delete 1% and add 1% at new paths (interleaved).
+				for j := 0; j < n/100; j++ {
+					w.Delete(annPath((j*97 + i*31) % n))
+				}
+				put(n+i*(n/100), n+(i+1)*(n/100))
+				if mode == "rebuild" {
+					u.Close()
+					u = &ANNUpdater{}
+				}
+				b.StartTimer()
+				st, err := u.Update(context.Background(), w, o)
+				b.StopTimer()
+				u.Close()
+				want := ANNUpdated
+				if mode == "rebuild" {
+					want = ANNBuilt
+				}
+				if err != nil || st.Action != want {
+					b.Fatalf("%+v %v", st, err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
