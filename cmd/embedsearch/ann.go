@@ -70,8 +70,11 @@ func queryANN(r *store.Reader, exact bool, searches int) (*search.HNSW, string) 
 	if exact || r.Len() < annThreshold {
 		return nil, ""
 	}
-	if st, err := os.Stat(filepath.Join(r.Dir(), store.ANNFile)); err == nil &&
-		float64(st.Size())*annLoadCost >= float64(searches)*float64(r.Len())*float64(r.Dim())*4 {
+	size := int64(r.Len()) * 140 // a missing file: what it would take (layer 0 is 33 u32 a node)
+	if st, err := os.Stat(filepath.Join(r.Dir(), store.ANNFile)); err == nil {
+		size = st.Size()
+	}
+	if float64(size)*annLoadCost >= float64(searches)*float64(r.Len())*float64(r.Dim())*4 {
 		return nil, ""
 	}
 	ix, err := index.LoadANN(r)
