@@ -299,6 +299,9 @@ func ann(dir string, n, dim int, clust bool) {
 		d := timeMin(2, func(int) { res = parallelSearch(ix, m, qs, ef) })
 		ourSweep = append(ourSweep, point{ef, recall(res, truth), float64(qs.Len()) / d.Seconds()})
 	}
+	for _, p := range ourSweep {
+		fmt.Fprintf(os.Stderr, "  ours %s %d×%d: build %.1f s (CPU %.0f s), ef=%d recall %.3f %.0f q/s\n", kind, n, dim, build.Seconds(), buildCPU.Seconds(), p.ef, p.recall, p.qps)
+	}
 	f := peer("hnsw", ddir, itoa(n), itoa(dim), itoa(qs.Len()), itoa(*annM), itoa(*annEfc), *efs)
 	var peerSweep []point
 	for _, p := range f["sweep"].([]any) {
