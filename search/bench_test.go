@@ -1,6 +1,7 @@
 package search
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -80,5 +81,20 @@ func BenchmarkHNSWSearch(b *testing.B) {
 	for b.Loop() {
 		ix.Search(m, qs.Row(i%100), 10, 64, Options{})
 		i++
+	}
+}
+
+// BenchmarkReadHNSW loads a serialised index over benchRows() 128-d rows.
+func BenchmarkReadHNSW(b *testing.B) {
+	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows(), 128, 0)
+	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 40})
+	var buf bytes.Buffer
+	ix.WriteTo(&buf)
+	b.SetBytes(int64(buf.Len()))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadHNSW(bytes.NewReader(buf.Bytes())); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
