@@ -113,6 +113,17 @@ func (ix *HNSW) grow(n int) {
 		return
 	}
 	s := ix.m0 + 1
+	if ix.n == 0 { // fresh index (ReadHNSW): allocate once, no copies
+		ix.level = make([]int8, n)
+		for i := range ix.level {
+			ix.level[i] = -1
+		}
+		ix.l0 = make([]uint32, n*s)
+		ix.upper = make([][]uint32, n)
+		ix.deleted = make([]bool, n)
+		ix.n = n
+		return
+	}
 	ix.level = append(ix.level, make([]int8, n-ix.n)...)
 	for i := ix.n; i < n; i++ {
 		ix.level[i] = -1

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 	"slices"
 )
 
@@ -107,7 +108,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // ReadHNSW reads an index written by WriteTo. Errors wrap ErrFormat,
 // ErrVersion or ErrChecksum.
 func ReadHNSW(r io.Reader) (*HNSW, error) {
-	data, err := io.ReadAll(r)
+	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read hnsw index: %w", err)
 	}
@@ -203,6 +204,36 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 		return nil, fmt.Errorf("%w: trailing or missing bytes", ErrFormat)
 	}
 	return ix, nil
+}
+
+// readAll is io.ReadAll with one exact allocation when the reader knows
+// its size (files, bytes.Reader): indexes are large, and fresh memory is
+// the main cost of loading one.
+func readAll(r io.Reader) ([]byte, error) {
+	var size int64 = -1
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = int64(v.Len())
+	case *os.File:
+		if st, err := v.Stat(); err == nil && st.Mode().IsRegular() {
+			if off, err := v.Seek(0, io.SeekCurrent); err == nil {
+				size = st.Size() - off
+			}
+		}
+	}
+	if size < 0 || size > 1<<40 {
+		return io.ReadAll(r)
+	}
+	data := make([]byte, size+1) // one spare byte detects a reader that grew
+	n, err := io.ReadFull(r, data)
+	if err == io.ErrUnexpectedEOF || err == io.EOF {
+		return data[:n], nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	rest, err := io.ReadAll(r)
+	return append(data, rest...), err
 }
 
 type decoder struct {
