@@ -30,19 +30,9 @@ set +e
 go test -race -count=1 -timeout 40m -json ./... >"$log"
 status=$?
 set -e
-# Human-readable summary: failures in full, one line per package.
-grep -E '"Action":"(fail|skip)","Package":"[^"]*","Test"' "$log" |
-	sed -E 's/.*"Action":"([a-z]+)","Package":"([^"]*)","Test":"([^"]*)".*/\1 \2 \3/' | sort | uniq || true
-grep -E '"Action":"(pass|fail)","Package":"[^"]*","Elapsed"' "$log" |
-	sed -E 's/.*"Action":"([a-z]+)","Package":"([^"]*)","Elapsed":([0-9.]+).*/\1\t\2\t\3s/' || true
-passed=$(grep -cE '"Action":"pass","Package":"[^"]*","Test"' "$log" || true)
-failed=$(grep -cE '"Action":"fail","Package":"[^"]*","Test"' "$log" || true)
-skipped=$(grep -cE '"Action":"skip","Package":"[^"]*","Test"' "$log" || true)
-echo "== tests: $passed passed, $failed failed, $skipped skipped"
+# One line per package, the full output of failed tests, the counts; fails
+# when anything failed or when no test ran at all.
+go run ./scripts/testreport <"$log"
 if [ "$status" -ne 0 ]; then
-	grep -E '"Action":"output"' "$log" | grep -E -- '--- FAIL|panic|FAIL|Error' | sed -E 's/.*"Output":"(.*)"\}$/\1/' | head -100 || true
 	echo "go test failed (exit $status)"; exit 1
-fi
-if [ "$passed" -eq 0 ]; then
-	echo "no tests ran: treating as failure"; exit 1
 fi
