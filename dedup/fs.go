@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/atomicfile"
 )
 
 // tempPrefix names the files this package creates before renaming them into
@@ -56,17 +58,7 @@ func devOf(fi fs.FileInfo) uint64 {
 }
 
 // syncDir makes renames, creations and removals in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
-}
+func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // moveFile renames src to dst without ever replacing dst. Across file
 // systems it copies to a temporary name beside dst, fsyncs, renames that into
