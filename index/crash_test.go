@@ -87,13 +87,15 @@ func TestCrashResume(t *testing.T) {
 	full := time.Since(start)
 	t.Logf("a full run takes %v", full)
 
-	// Kill points are drawn over the time the remaining work should take
-	// (plus start-up), so most runs die somewhere in the middle.
+	// Kill points are drawn over the first half of the time the remaining
+	// work should take (plus start-up), so that almost every run dies in the
+	// middle even when the machine's load makes runs faster or slower than
+	// the reference run, and the work left shrinks about by half each time.
 	const startup = 300 * time.Millisecond
 	kills, prev := 0, 0
 	for i := 0; i < 12 && prev < len(all); i++ {
 		cmd, sc := child()
-		span := startup + time.Duration(float64(full)*float64(len(all)-prev)/float64(len(all)))
+		span := startup + time.Duration(float64(full)*float64(len(all)-prev)/float64(len(all))/2)
 		delay := time.Duration(rng.Int64N(int64(span)))
 		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
 		var lines []string
