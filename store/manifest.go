@@ -34,6 +34,16 @@ type Binding struct {
 	Dim        int    `json:"dim"`
 }
 
+// Mismatch describes how other differs from b, for the one-line error a
+// user sees: with equal ids the model file or its preprocessing changed
+// (another build or copy of the same model), which the id alone hides.
+func (b Binding) Mismatch(other Binding) string {
+	if b.ModelID == other.ModelID {
+		return fmt.Sprintf("vectors of another build of %s (its ONNX file or preprocessing differs: %s vs %s)", b.ModelID, b, other)
+	}
+	return fmt.Sprintf("vectors of %s, not %s", b, other)
+}
+
 func (b Binding) String() string {
 	d := b.Digest
 	if len(d) > 12 {

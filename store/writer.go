@@ -106,8 +106,8 @@ func OpenWriter(dir string, b Binding, o WriterOptions) (w *Writer, err error) {
 		return nil, err
 	}
 	if man.Binding != b {
-		return nil, fmt.Errorf("%w: %s holds vectors of %s, not %s; use --store NEW_DIR for a store of this model (or --model with the store's model)",
-			ErrModelMismatch, dir, man.Binding, b)
+		return nil, fmt.Errorf("%w: %s holds %s; use --store NEW_DIR for a store of this model (or --model with the store's model)",
+			ErrModelMismatch, dir, man.Binding.Mismatch(b))
 	}
 	w.man = man
 	w.removeDebris()

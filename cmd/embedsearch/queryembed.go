@@ -42,8 +42,8 @@ func storeModel(c *cli.Context, b store.Binding) (*models.Model, error) {
 		return nil, err
 	}
 	if got := index.Binding(m); got != b {
-		return nil, fmt.Errorf("%w: the store holds vectors of %s, but --model is %s; use the store's model or another --store",
-			store.ErrModelMismatch, b, got)
+		return nil, fmt.Errorf("%w: the store holds %s; use the store's model, or index into another --store",
+			store.ErrModelMismatch, b.Mismatch(got))
 	}
 	return m, nil
 }
