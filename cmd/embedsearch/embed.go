@@ -20,6 +20,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/infer"
 )
 
@@ -281,14 +282,11 @@ func walkImages(root string, send func(string) bool, fail func(string, error)) b
 	return !stopped
 }
 
-var imageExtensions = map[string]bool{
-	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true, ".bmp": true,
-	".tif": true, ".tiff": true, ".webp": true,
-}
-
-// isImageFile decides by extension, and for other names by the first bytes.
+// isImageFile decides by extension (the same list index walks), and for
+// other names by the first bytes: embed is a one-off, so it can afford to
+// open unknown files, which a re-index of 100,000 files cannot.
 func isImageFile(p string) bool {
-	if imageExtensions[strings.ToLower(filepath.Ext(p))] {
+	if index.IsImageName(p) {
 		return true
 	}
 	f, err := os.Open(p)
