@@ -18,7 +18,6 @@ import (
 
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/index"
-	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -445,19 +444,9 @@ func dedupThreshold(o dedupOptions, b store.Binding) (float64, string, error) {
 	if o.Threshold > 0 {
 		return o.Threshold, b.ModelID, nil
 	}
-	var m *models.Model
-	var err error
-	if o.ModelSet {
-		m, err = models.Open(o.Model)
-	} else {
-		m, err = models.OpenID(b.ModelID)
-	}
+	m, err := storeModel(o.Model, o.ModelSet, b)
 	if err != nil {
-		return 0, "", fmt.Errorf("the default threshold comes from the model's manifest: %w (or give --threshold D)", err)
-	}
-	if m.Manifest.ID != b.ModelID || m.Digest() != b.Digest {
-		return 0, "", fmt.Errorf("%w: the store was built with %s, not %s; pass --model for it or give --threshold D",
-			store.ErrModelMismatch, b.ModelID, m.Manifest.ID)
+		return 0, "", fmt.Errorf("the default threshold comes from the store's model: %w (or give --threshold D)", err)
 	}
 	t := m.Manifest.Thresholds
 	v := map[string]float64{"exact": t.Exact, "near": t.Near, "similar": t.Similar}

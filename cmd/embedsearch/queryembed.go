@@ -6,7 +6,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
@@ -27,27 +26,6 @@ func newQueryEmbedder(c *cli.Context, r *store.Reader) *queryEmbedder {
 	return &queryEmbedder{c: c, r: r}
 }
 
-// storeModel opens the model a store is bound to: --model when given,
-// otherwise the registered model with the store's model id; either way it
-// must match the store's binding exactly.
-func storeModel(c *cli.Context, b store.Binding) (*models.Model, error) {
-	var m *models.Model
-	var err error
-	if c.IsSet("model") {
-		m, err = models.Open(c.String("model"))
-	} else {
-		m, err = models.OpenID(b.ModelID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if got := index.Binding(m); got != b {
-		return nil, fmt.Errorf("%w: the store holds %s; use the store's model, or index into another --store",
-			store.ErrModelMismatch, b.Mismatch(got))
-	}
-	return m, nil
-}
-
 func (q *queryEmbedder) open() error {
 	if q.eng != nil {
 		return nil
@@ -56,7 +34,7 @@ func (q *queryEmbedder) open() error {
 	if err != nil {
 		return err
 	}
-	m, err := storeModel(q.c, q.r.Model())
+	m, err := storeModel(q.c.String("model"), q.c.IsSet("model"), q.r.Model())
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -54,4 +55,25 @@ func storeModelName(dir string) string {
 	defer r.Close()
 	name, _ := models.NameForID(r.Model().ModelID)
 	return name
+}
+
+// storeModel opens the model a store is bound to: spec (--model) when the
+// user set it, otherwise the registered model with the store's model id;
+// either way it must match the store's binding exactly.
+func storeModel(spec string, set bool, b store.Binding) (*models.Model, error) {
+	var m *models.Model
+	var err error
+	if set {
+		m, err = models.Open(spec)
+	} else {
+		m, err = models.OpenID(b.ModelID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got := index.Binding(m); got != b {
+		return nil, fmt.Errorf("%w: the store holds %s; use the store's model, or index into another --store",
+			store.ErrModelMismatch, b.Mismatch(got))
+	}
+	return m, nil
 }
