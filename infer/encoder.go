@@ -110,10 +110,10 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	default:
 		return nil, fmt.Errorf("%w: unknown device %q (want cpu, cuda or auto)", ErrDevice, o.Device)
 	}
-	s, err := newSession(graph, man, device, o.Threads)
+	s, err := newSession(graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, device, o.Threads)
 	if err != nil && device == DeviceCUDA && o.Device == DeviceAuto {
 		device = DeviceCPU
-		s, err = newSession(graph, man, device, o.Threads)
+		s, err = newSession(graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, device, o.Threads)
 	}
 	if err != nil {
 		if device == DeviceCUDA {
@@ -125,7 +125,10 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	return e, nil
 }
 
-func newSession(graph []byte, man *models.Manifest, device string, threads int) (*ort.DynamicAdvancedSession, error) {
+// newSession creates one onnxruntime session on graph with the given
+// input and output names, on device, with threads intra-op threads (0: one
+// per core). The image and text encoders both use it.
+func newSession(graph []byte, inputs, outputs []string, device string, threads int) (*ort.DynamicAdvancedSession, error) {
 	opts, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -141,8 +144,7 @@ func newSession(graph []byte, man *models.Manifest, device string, threads int) 
 			return nil, err
 		}
 	}
-	return ort.NewDynamicAdvancedSessionWithONNXData(graph,
-		[]string{man.Image.Input.Name}, []string{man.Image.Output.Name}, opts)
+	return ort.NewDynamicAdvancedSessionWithONNXData(graph, inputs, outputs, opts)
 }
 
 // checkGraph compares the manifest with the graph's declared inputs and

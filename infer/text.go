@@ -84,10 +84,10 @@ func NewTextEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*TextEncode
 	default:
 		return nil, fmt.Errorf("%w: unknown device %q (want cpu, cuda or auto)", ErrDevice, o.Device)
 	}
-	s, err := t.newSession(graph, device, o.Threads)
+	s, err := newSession(graph, t.inputNames(), []string{t.man.Text.Output.Name}, device, o.Threads)
 	if err != nil && device == DeviceCUDA && o.Device == DeviceAuto {
 		device = DeviceCPU
-		s, err = t.newSession(graph, device, o.Threads)
+		s, err = newSession(graph, t.inputNames(), []string{t.man.Text.Output.Name}, device, o.Threads)
 	}
 	if err != nil {
 		if device == DeviceCUDA {
@@ -138,25 +138,6 @@ func (t *TextEncoder) inputNames() []string {
 		names = append(names, t.man.Text.AttentionMask)
 	}
 	return names
-}
-
-func (t *TextEncoder) newSession(graph []byte, device string, threads int) (*ort.DynamicAdvancedSession, error) {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	defer opts.Destroy()
-	if threads > 0 {
-		if err := opts.SetIntraOpNumThreads(threads); err != nil {
-			return nil, err
-		}
-	}
-	if device == DeviceCUDA {
-		if err := appendCUDA(opts); err != nil {
-			return nil, err
-		}
-	}
-	return ort.NewDynamicAdvancedSessionWithONNXData(graph, t.inputNames(), []string{t.man.Text.Output.Name}, opts)
 }
 
 // checkTextGraph compares the manifest's text tower with the graph's
