@@ -23,6 +23,8 @@ import (
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // noEmbed is the embedder of an unchanged re-index: any path it is sent
@@ -135,7 +137,7 @@ func BenchmarkReindexUnchanged100k(b *testing.B) {
 
 // caltechFiles returns the first n image files of caltech101-neardup.
 func caltechFiles(b *testing.B, n int) []string {
-	src := dataDir(b, "caltech101-neardup")
+	src := testenv.SharedData(b, "caltech101-neardup")
 	var all []string
 	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && IsImageName(p) {

@@ -9,13 +9,15 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // TestReaderDuringWriter opens snapshots and runs filters while an index
 // run commits: every snapshot must be complete and correct as of its
 // generation.
 func TestReaderDuringWriter(t *testing.T) {
-	src := dataDir(t, "caltech101-neardup")
+	src := testenv.SharedData(t, "caltech101-neardup")
 	enc, m := testEncoder(t)
 	fresh := &freshVectors{enc: enc}
 	root := filepath.Join(t.TempDir(), "photos")

@@ -13,41 +13,15 @@ import (
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
-// dataDir is ../shared/data next to the repository.
-func dataDir(t testing.TB, sub string) string {
-	t.Helper()
-	d := filepath.Join(repoRoot(t), "..", "shared", "data", sub)
-	if _, err := os.Stat(d); err != nil {
-		t.Skipf("test images not found at %s (../shared/data next to the repository): %v", d, err)
-	}
-	return d
-}
 
 // tinyModel is the repository's tiny test encoder (random weights, real
 // onnxruntime).
 func tinyModel(t testing.TB) *models.Model {
 	t.Helper()
-	m, err := models.Open(filepath.Join(repoRoot(t), "testdata", "models", "tiny"))
+	m, err := models.Open(filepath.Join(testenv.RepoRoot(t), "testdata", "models", "tiny"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 func runIndex(t *testing.T, storeDir string, enc Embedder, b store.Binding, o Options) Stats {
@@ -28,7 +30,7 @@ func runIndex(t *testing.T, storeDir string, enc Embedder, b store.Binding, o Op
 }
 
 func TestIncremental(t *testing.T) {
-	src := dataDir(t, "caltech101-neardup")
+	src := testenv.SharedData(t, "caltech101-neardup")
 	enc, m := testEncoder(t)
 	fresh := &freshVectors{enc: enc}
 	b := Binding(m)
@@ -149,7 +151,7 @@ func TestModelMismatchStore(t *testing.T) {
 }
 
 func TestSymlinkLoop(t *testing.T) {
-	src := dataDir(t, "caltech101-neardup")
+	src := testenv.SharedData(t, "caltech101-neardup")
 	enc, m := testEncoder(t)
 	root := t.TempDir()
 	files := copyImages(t, filepath.Join(src, "dups"), filepath.Join(root, "a"), 3)
@@ -175,7 +177,7 @@ func TestSymlinkLoop(t *testing.T) {
 // TestExcludedKept: an entry whose file still exists but is no longer
 // walked (excluded now) stays; once the file is gone it is swept.
 func TestExcludedKept(t *testing.T) {
-	src := dataDir(t, "caltech101-neardup")
+	src := testenv.SharedData(t, "caltech101-neardup")
 	enc, m := testEncoder(t)
 	root := t.TempDir()
 	files := copyImages(t, filepath.Join(src, "dups"), root, 3)

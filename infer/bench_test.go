@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/embedsearch/embedsearch/models"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // BenchmarkPipeline measures, in one run and over the same files:
@@ -89,7 +91,7 @@ func benchEncoder(b *testing.B) *Encoder {
 	if spec := os.Getenv("EMBEDSEARCH_BENCH_MODEL"); spec != "" {
 		m, err = models.Open(spec)
 	} else if m, err = models.Builtin(); err != nil {
-		m, err = models.Open(filepath.Join(repoRoot(b), "testdata", "models", "tiny224"))
+		m, err = models.Open(filepath.Join(testenv.RepoRoot(b), "testdata", "models", "tiny224"))
 	}
 	if err != nil {
 		b.Fatal(err)
@@ -124,16 +126,8 @@ func benchPrepare(b *testing.B, e *Encoder, paths []string) []float32 {
 	return out
 }
 
-func sharedData(b *testing.B) string {
-	dir := filepath.Join(repoRoot(b), "..", "shared", "data")
-	if _, err := os.Stat(dir); err != nil {
-		b.Skipf("shared test data not found at %s", dir)
-	}
-	return dir
-}
-
 func benchCaltech(b *testing.B, n int) []string {
-	names, _ := filepath.Glob(filepath.Join(sharedData(b), "caltech101-neardup", "distractors", "*.jpg"))
+	names, _ := filepath.Glob(filepath.Join(testenv.SharedData(b), "caltech101-neardup", "distractors", "*.jpg"))
 	if len(names) == 0 {
 		b.Skip("no caltech101-neardup distractors")
 	}
@@ -144,7 +138,7 @@ func benchCaltech(b *testing.B, n int) []string {
 var bigDir string
 
 func benchBigJPEGs(b *testing.B) []string {
-	data := sharedData(b)
+	data := testenv.SharedData(b)
 	if bigDir == "" {
 		if _, err := exec.LookPath("convert"); err != nil {
 			b.Skipf("ImageMagick's convert not found: %v", err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/embedsearch/embedsearch/models"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // testRuntime loads onnxruntime the way the CLI does: ONNXRUNTIME_LIB, the
@@ -30,27 +32,9 @@ func testRuntime(t testing.TB) *Runtime {
 	return rt
 }
 
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
-
 func openModel(t testing.TB, name string) *models.Model {
 	t.Helper()
-	m, err := models.Open(filepath.Join(repoRoot(t), "testdata", "models", name))
+	m, err := models.Open(filepath.Join(testenv.RepoRoot(t), "testdata", "models", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +182,7 @@ func TestFixedBatchModel(t *testing.T) {
 // changed by edit, and opens it.
 func writeModel(t *testing.T, edit func(m map[string]any)) *models.Model {
 	t.Helper()
-	src := filepath.Join(repoRoot(t), "testdata", "models", "tiny")
+	src := filepath.Join(testenv.RepoRoot(t), "testdata", "models", "tiny")
 	dir := t.TempDir()
 	onnx, err := os.ReadFile(filepath.Join(src, "model.onnx"))
 	if err != nil {
@@ -308,7 +292,7 @@ func TestClosedEncoder(t *testing.T) {
 // tiny encoder's forward pass computed by testdata/models/gen.py in numpy,
 // without onnxruntime.
 func TestTinyMatchesNumpyReference(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "models", "tiny", "golden.json"))
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "models", "tiny", "golden.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

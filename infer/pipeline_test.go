@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer/preprocess"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // writeImages writes n different small images (PNG and JPEG, assorted
@@ -315,7 +317,7 @@ func TestEmbedEmitErrorStops(t *testing.T) {
 // TestEmbedRealImages runs the pipeline over real photos when the shared
 // data is present.
 func TestEmbedRealImages(t *testing.T) {
-	dir := filepath.Join(repoRoot(t), "..", "shared", "data", "caltech101-neardup")
+	dir := filepath.Join(testenv.RepoRoot(t), "..", "shared", "data", "caltech101-neardup")
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("shared test data not found at %s", dir)
 	}

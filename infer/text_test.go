@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/embedsearch/embedsearch/models"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 type textGolden struct {
@@ -36,7 +38,7 @@ func newTestTextEncoder(t *testing.T, m *models.Model, o EncoderOptions) *TextEn
 // testdata/models/clip-tiny/gen.py (tolerance 1e-5 per component, float32
 // inference against float64 reference).
 func TestTextEncoderGolden(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "models", "clip-tiny", "golden_text.json"))
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "testdata", "models", "clip-tiny", "golden_text.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +102,7 @@ func TestTextEncoderNoTextTower(t *testing.T) {
 // manifest.
 func writeClipTiny(t *testing.T, edit func(m map[string]any), extra ...map[string][]byte) *models.Model {
 	t.Helper()
-	src := filepath.Join(repoRoot(t), "testdata", "models", "clip-tiny")
+	src := filepath.Join(testenv.RepoRoot(t), "testdata", "models", "clip-tiny")
 	dir := t.TempDir()
 	for _, f := range []string{"vision_model.onnx", "text_model.onnx"} {
 		b, err := os.ReadFile(filepath.Join(src, f))
@@ -159,7 +161,7 @@ func TestTextEncoderManifestMismatch(t *testing.T) {
 
 // A manifest may bring its own merges file instead of the built-in one.
 func TestTextEncoderVocabFile(t *testing.T) {
-	vocab, err := os.ReadFile(filepath.Join(repoRoot(t), "infer", "tokenizer", "clip", "bpe_simple_vocab_16e6.txt.gz"))
+	vocab, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "infer", "tokenizer", "clip", "bpe_simple_vocab_16e6.txt.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,17 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-// sharedData is ../shared/data beside the repository, or a skip.
-func sharedData(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(dedupRepoRoot(t), "..", "shared", "data")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("shared test data not found at %s: skipping", dir)
-	}
-	return dir
-}
+	"github.com/embedsearch/embedsearch/internal/testenv"
+)
 
 // The nine files of each exif-orientation group show the same picture once
 // their EXIF orientation is applied, so the built-in model must give them
@@ -24,7 +16,7 @@ func sharedData(t *testing.T) string {
 // pixels differ slightly: PIL's own tensors for them have cosines down to
 // 0.993. A wrong orientation gives cosines around 0.5.
 func TestBuiltinEXIFOrientationGroups(t *testing.T) {
-	dir := filepath.Join(sharedData(t), "exif-orientation")
+	dir := filepath.Join(testenv.SharedData(t), "exif-orientation")
 	code, out, errs := embedCLI(t, "", "embed", dir)
 	if code != 0 {
 		t.Fatalf("embed: %d %s", code, errs)

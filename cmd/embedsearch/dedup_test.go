@@ -16,6 +16,8 @@ import (
 
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // dedupFixture is a store bound to the tiny test model, holding real files
@@ -25,22 +27,6 @@ type dedupFixture struct {
 	root, storeDir string
 	model          string // --model for the tiny test model
 	paths          map[string]string
-}
-
-// dedupRepoRoot walks up to the folder holding go.mod.
-func dedupRepoRoot(t *testing.T) string {
-	t.Helper()
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found")
-		}
-		dir = parent
-	}
 }
 
 type dedupPlant struct {
@@ -54,7 +40,7 @@ func newDedupFixture(t *testing.T, plants []dedupPlant) *dedupFixture {
 	t.Helper()
 	tmp := t.TempDir()
 	f := &dedupFixture{root: filepath.Join(tmp, "photos"), storeDir: filepath.Join(tmp, "store"),
-		model: filepath.Join(dedupRepoRoot(t), "testdata", "models", "tiny"), paths: map[string]string{}}
+		model: filepath.Join(testenv.RepoRoot(t), "testdata", "models", "tiny"), paths: map[string]string{}}
 	m, err := models.Open(f.model)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +232,7 @@ func TestDedupThresholdsAndPresets(t *testing.T) {
 	// Another model than the store's: a clear error, unless --threshold.
 	var out2, errb bytes.Buffer
 	code := run(context.Background(), []string{"embedsearch", "dedup", "--store", f.storeDir, "--model",
-		filepath.Join(dedupRepoRoot(t), "testdata", "models", "tiny-fixed")}, &out2, &errb)
+		filepath.Join(testenv.RepoRoot(t), "testdata", "models", "tiny-fixed")}, &out2, &errb)
 	if code != exitError || !strings.Contains(errb.String(), "tiny-test-v1") {
 		t.Errorf("model mismatch: exit %d, %q", code, errb.String())
 	}

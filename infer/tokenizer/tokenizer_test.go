@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 type golden struct {
@@ -43,30 +45,6 @@ func readGolden(t *testing.T, path string) []golden {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// sharedData finds ../shared/data next to the module root, or skips.
-func sharedData(t *testing.T, rel string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skip("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	p := filepath.Join(dir, "..", "shared", "data", rel)
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("shared test data %s is absent (%v); the committed subset still runs", p, err)
-	}
-	return p
 }
 
 func checkGolden(t *testing.T, tok *Tokenizer, gs []golden) {
@@ -105,7 +83,7 @@ func TestGoldenSubset(t *testing.T) {
 // TestGoldenShared checks all 250 reference strings, reading the vocabulary
 // from the shared copy as well (the path --vocab takes).
 func TestGoldenShared(t *testing.T) {
-	dir := sharedData(t, "clip-tokenizer")
+	dir := testenv.SharedData(t, "clip-tokenizer")
 	tok, err := Open(filepath.Join(dir, "bpe_simple_vocab_16e6.txt.gz"), Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -264,7 +242,7 @@ func TestEmbeddedVocab(t *testing.T) {
 	if got := hex.EncodeToString(sum[:]); got != want {
 		t.Fatalf("embedded vocabulary sha256 %s, want %s (OpenAI CLIP bpe_simple_vocab_16e6.txt.gz)", got, want)
 	}
-	shared, err := os.ReadFile(filepath.Join(sharedData(t, "clip-tokenizer"), "bpe_simple_vocab_16e6.txt.gz"))
+	shared, err := os.ReadFile(filepath.Join(testenv.SharedData(t, "clip-tokenizer"), "bpe_simple_vocab_16e6.txt.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
