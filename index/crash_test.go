@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/store"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 const crashChildEnv = "INDEX_CRASH_CHILD"
@@ -29,7 +31,15 @@ func crashChild(t *testing.T, arg string) {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
 	}
-	st, err := Run(context.Background(), w, enc, Options{Roots: []string{root}, CommitEvery: 7, CommitInterval: 30 * time.Millisecond})
+	done := 0
+	progress := func(p Progress) { // one line per embedded file: the parent kills on these
+		if p.Phase == PhaseEmbed && p.Done > done {
+			done = p.Done
+			fmt.Printf("EMBEDDED %d\n", done)
+		}
+	}
+	st, err := Run(context.Background(), w, enc, Options{Roots: []string{root}, CommitEvery: 7,
+		CommitInterval: 30 * time.Millisecond, Progress: progress})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)
@@ -52,7 +62,7 @@ func TestCrashResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("crash test runs child processes; skipped with -short")
 	}
-	src := dataDir(t, "caltech101-neardup")
+	src := testenv.SharedData(t, "caltech101-neardup")
 	enc, _ := testEncoder(t)
 	fresh := &freshVectors{enc: enc}
 	root := filepath.Join(t.TempDir(), "photos")
@@ -72,37 +82,30 @@ func TestCrashResume(t *testing.T) {
 		return cmd, bufio.NewScanner(out)
 	}
 
-	// Time one full run in a scratch store to pick kill points within it.
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 1))
-	start := time.Now()
-	{
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashResume$")
-		cmd.Env = append(os.Environ(), crashChildEnv+"="+filepath.Join(t.TempDir(), "s")+"|"+root)
-		if out, err := cmd.CombinedOutput(); err != nil || !strings.Contains(string(out), "DONE") {
-			t.Fatalf("reference run: %v\n%s", err, out)
-		}
-	}
-	full := time.Since(start)
-	t.Logf("a full run takes %v", full)
 
-	// Kill points are drawn over the first half of the time the remaining
-	// work should take (plus start-up), so that almost every run dies in the
-	// middle even when the machine's load makes runs faster or slower than
-	// the reference run, and the work left shrinks about by half each time.
-	const startup = 300 * time.Millisecond
+	// Each run is killed after a random number of embedded files (drawn
+	// from the first half of the work left) plus a random few milliseconds,
+	// so kills land between and during commits whatever the machine's
+	// speed, and the work left shrinks about by half each time.
 	kills, prev := 0, 0
 	for i := 0; i < 12 && prev < len(all); i++ {
 		cmd, sc := child()
-		span := startup + time.Duration(float64(full)*float64(len(all)-prev)/float64(len(all))/2)
-		delay := time.Duration(rng.Int64N(int64(span)))
-		timer := time.AfterFunc(delay, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		target := 1 + rng.IntN(max(1, (len(all)-prev)/2))
+		jitter := time.Duration(rng.Int64N(int64(5 * time.Millisecond)))
+		killed := false
 		var lines []string
 		for sc.Scan() {
-			lines = append(lines, sc.Text())
+			line := sc.Text()
+			lines = append(lines, line)
+			var n int
+			if _, err := fmt.Sscanf(line, "EMBEDDED %d", &n); err == nil && n >= target && !killed {
+				killed = true
+				time.AfterFunc(jitter, func() { cmd.Process.Signal(syscall.SIGKILL) })
+			}
 		}
-		timer.Stop()
 		err := cmd.Wait()
 		if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			kills++
@@ -112,10 +115,10 @@ func TestCrashResume(t *testing.T) {
 		// Consistency after the kill.
 		r, err := store.Open(sdir)
 		if err != nil {
-			if i == 0 && strings.Contains(err.Error(), "no store") {
-				continue // killed before the first MANIFEST
+			if prev == 0 && strings.Contains(err.Error(), "no store") {
+				continue // killed before the first commit: nothing to lose yet
 			}
-			t.Fatalf("after kill %d (%v): %v", i, delay, err)
+			t.Fatalf("after kill %d (after %d files): %v", i, target, err)
 		}
 		n := r.Len()
 		var got []string
