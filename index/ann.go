@@ -235,23 +235,24 @@ func remap(old, cur *store.Reader) (newID []int, kept, dropped int) {
 	return newID, kept, dropped
 }
 
-// LoadANN reads the approximate index of r's snapshot. Any error means
-// "search exactly": store.ErrNoANN (none), store.ErrANNStale (built for
-// other content; the next index run updates it), or a damaged file
-// (search.ErrChecksum, ErrFormat, ErrVersion; the next index run rebuilds
-// it).
+// LoadANN opens the approximate index of r's snapshot in place (mapped,
+// read-only, valid until r is closed): opening costs one checksum pass
+// over the graph file, not a decode. Any error means "search exactly":
+// store.ErrNoANN (none), store.ErrANNStale (built for other content; the
+// next index run updates it), or a damaged file (search.ErrChecksum,
+// ErrFormat, ErrVersion; the next index run rebuilds it).
 func LoadANN(r *store.Reader) (*search.HNSW, error) {
-	var ix *search.HNSW
-	_, err := r.ReadANN(func(rd io.Reader) error {
-		var err error
-		ix, err = search.ReadHNSW(rd)
-		return err
-	})
+	data, _, err := r.MapANN()
 	if err != nil {
 		return nil, err
 	}
-	if ix.Dim() != r.Dim() {
-		return nil, fmt.Errorf("%s: %w: dimension %d, store %d", store.ANNFile, search.ErrFormat, ix.Dim(), r.Dim())
+	ix, err := search.MapHNSW(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", store.ANNFile, err)
+	}
+	if ix.Dim() != r.Dim() || ix.Slots() > r.Len() {
+		return nil, fmt.Errorf("%s: %w: dimension %d over %d rows, store %d over %d",
+			store.ANNFile, search.ErrFormat, ix.Dim(), ix.Slots(), r.Dim(), r.Len())
 	}
 	return ix, nil
 }

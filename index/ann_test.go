@@ -178,34 +178,43 @@ func TestANNLifecycle(t *testing.T) {
 		t.Fatalf("recall@10 after rebuild %.3f", r)
 	}
 
-	// A damaged file: readers refuse it, the next update rebuilds it and
-	// says why.
+	// A damaged file, or one from the version-1 format (decoded, not
+	// mapped): readers refuse it, the next update rebuilds it and says why.
 	p := filepath.Join(dir, store.ANNFile)
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data[len(data)/2] ^= 0xff
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r, err = store.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := LoadANN(r); !errors.Is(err, search.ErrChecksum) {
-		t.Fatalf("damaged file: %v, want ErrChecksum", err)
-	}
-	r.Close()
-	u = PrepareANN(w)
-	putRange(t, w, 5000, 5001, 0)
-	st, err = u.Update(context.Background(), w, o)
-	u.Close()
-	if err != nil || st.Action != ANNBuilt || st.PreviousProblem == nil {
-		t.Fatalf("damaged: %+v %v", st, err)
-	}
-	if r := recallVsExact(t, dir); r < 0.95 {
-		t.Fatalf("recall@10 after repair %.3f", r)
+	for _, tc := range []struct {
+		name string
+		edit func([]byte)
+		want error
+	}{
+		{"damaged", func(b []byte) { b[len(b)/2] ^= 0xff }, search.ErrChecksum},
+		{"version 1", func(b []byte) { b[64+8] = 1 }, search.ErrVersion}, // the graph's own version, after the store header
+	} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tc.edit(data)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r, err = store.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadANN(r); !errors.Is(err, tc.want) {
+			t.Fatalf("%s file: %v, want %v", tc.name, err, tc.want)
+		}
+		r.Close()
+		u = PrepareANN(w)
+		putRange(t, w, 5000, 5001, 0)
+		st, err = u.Update(context.Background(), w, o)
+		u.Close()
+		if err != nil || st.Action != ANNBuilt || st.PreviousProblem == nil {
+			t.Fatalf("%s: %+v %v", tc.name, st, err)
+		}
+		if r := recallVsExact(t, dir); r < 0.95 {
+			t.Fatalf("%s: recall@10 after repair %.3f", tc.name, r)
+		}
 	}
 
 	// A cancelled build leaves the previous (now stale) file, whole.

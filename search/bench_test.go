@@ -84,17 +84,36 @@ func BenchmarkHNSWSearch(b *testing.B) {
 	}
 }
 
-// BenchmarkReadHNSW loads a serialised index over benchRows() 128-d rows.
-func BenchmarkReadHNSW(b *testing.B) {
+// BenchmarkOpenHNSW opens a serialised index over benchRows() 128-d rows:
+// read (decoded into memory) and map (used in place, as query does), with
+// one exact scan of the same rows as the peer.
+func BenchmarkOpenHNSW(b *testing.B) {
 	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows(), 128, 0)
 	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 40})
 	var buf bytes.Buffer
 	ix.WriteTo(&buf)
-	b.SetBytes(int64(buf.Len()))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ReadHNSW(bytes.NewReader(buf.Bytes())); err != nil {
-			b.Fatal(err)
+	b.Run("read", func(b *testing.B) {
+		b.SetBytes(int64(buf.Len()))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ReadHNSW(bytes.NewReader(buf.Bytes())); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("map", func(b *testing.B) {
+		b.SetBytes(int64(buf.Len()))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := MapHNSW(buf.Bytes()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("exact-scan", func(b *testing.B) {
+		b.SetBytes(int64(4 * len(m.Data)))
+		for b.Loop() {
+			Exact(m, m.Row(1), 10, Options{})
+		}
+	})
 }

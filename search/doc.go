@@ -50,25 +50,29 @@
 // # The HNSW file
 //
 // WriteTo stores the graph only (node IDs are row IDs; the vectors stay in
-// the caller's store). Version 1, little-endian:
+// the caller's store). Version 2, little-endian, every array at a 4-byte
+// aligned offset in its in-memory layout, so MapHNSW searches a mapped
+// file in place (one checksum and structure pass, no decoding):
 //
 //	magic     8 bytes  "ESHNSW\r\n"
-//	version   u32      1
+//	version   u32      2
 //	dim, M, M0, efConstruction   u32 each
 //	seed      u64
 //	n         u32      row slots
 //	entry     i32      entry node, −1 when empty
 //	maxLevel  u32
-//	per slot  level i8 (−1: absent), removed u8 (0/1)
+//	upperLen  u32      u32 words of upper-layer links
+//	levels    n × i8 (−1: absent); removed n × u8 (0/1); zero padding to 4
 //	layer 0   per slot: count u32, then M0 × neighbour ID u32 (count used,
-//	          the rest zero): a fixed stride, loaded in one pass
-//	per slot with level ≥ 1, per layer 1..level:
-//	          count u32, count × neighbour ID u32
+//	          the rest zero): a fixed stride
+//	upperOff  (n+1) × u32: slot i's upper links are upper[upperOff[i]:upperOff[i+1]]
+//	upper     per slot, per layer 1..level: count u32, M × neighbour ID u32
 //	crc32c    u32      Castagnoli CRC of every byte before it
 //
-// ReadHNSW checks magic, version and checksum before trusting anything,
-// then checks the structure (IDs in range, counts within M/M0), so a
-// damaged file yields ErrFormat, ErrVersion or ErrChecksum, never a panic.
+// ReadHNSW (into memory, changeable) and MapHNSW (in place, read-only)
+// check magic, version and checksum before trusting anything, then the
+// structure (IDs in range, counts within M/M0), so a damaged file yields
+// ErrFormat, ErrVersion or ErrChecksum, never a panic.
 // The caller writes the file atomically (the store's job); a crash leaves
 // the previous file.
 package search

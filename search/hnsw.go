@@ -49,8 +49,9 @@ type HNSW struct {
 	entry    int // -1 when empty
 	maxLevel int
 
-	locks   []sync.Mutex // only used while Add runs
-	visited sync.Pool
+	locks    []sync.Mutex // only used while Add runs
+	visited  sync.Pool
+	readOnly bool // MapHNSW: the arrays alias memory that must not change
 }
 
 // NewHNSW returns an empty index for vectors of dimension dim.
@@ -88,6 +89,10 @@ func (ix *HNSW) Len() int {
 	return c
 }
 
+// Slots is the number of row IDs the graph spans (live, removed or
+// absent): searches read rows 0..Slots()-1 of the matrix.
+func (ix *HNSW) Slots() int { return ix.n }
+
 // Removed is the number of removed nodes still used for navigation; rebuild
 // when it grows large compared with Len.
 func (ix *HNSW) Removed() int { return ix.ndel }
@@ -100,6 +105,7 @@ func (ix *HNSW) Has(id int) bool {
 // Remove marks rows as deleted: they are never returned but still guide
 // searches until the index is rebuilt. Unknown IDs are ignored.
 func (ix *HNSW) Remove(ids ...int) {
+	ix.mustWrite()
 	for _, id := range ids {
 		if id >= 0 && id < ix.n && ix.level[id] >= 0 && !ix.deleted[id] {
 			ix.deleted[id] = true
@@ -108,12 +114,18 @@ func (ix *HNSW) Remove(ids ...int) {
 	}
 }
 
+func (ix *HNSW) mustWrite() {
+	if ix.readOnly {
+		panic("search: HNSW from MapHNSW is read-only (use ReadHNSW to change an index)")
+	}
+}
+
 func (ix *HNSW) grow(n int) {
 	if n <= ix.n {
 		return
 	}
 	s := ix.m0 + 1
-	if ix.n == 0 { // fresh index (ReadHNSW): allocate once, no copies
+	if ix.n == 0 { // fresh index: allocate once, no copies
 		ix.level = make([]int8, n)
 		for i := range ix.level {
 			ix.level[i] = -1
@@ -149,6 +161,7 @@ func (ix *HNSW) drawLevel(id int) int {
 // a removed one revives it without relinking). It uses Workers goroutines;
 // with Workers = 1 the graph is the same on every run.
 func (ix *HNSW) Add(m Matrix, ids []int) {
+	ix.mustWrite()
 	if m.Dim != ix.dim {
 		panic("search: HNSW.Add with a matrix of another dimension")
 	}

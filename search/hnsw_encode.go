@@ -7,31 +7,40 @@ import (
 	"hash/crc32"
 	"io"
 	"os"
-	"slices"
+	"unsafe"
 )
 
-// The HNSW file format (version 1), all integers little-endian:
+// The HNSW file format (version 2), all integers little-endian, laid out so
+// that a mapped file is searched in place (MapHNSW): every array sits at a
+// 4-byte aligned offset from the start and keeps its in-memory layout.
 //
 //	magic     8 bytes  "ESHNSW\r\n"
-//	version   u32      1
+//	version   u32      2
 //	dim, m, m0, efc    u32 each
 //	seed      u64
 //	n         u32      number of row slots
 //	entry     i32      entry node, -1 when empty
 //	maxLevel  u32
-//	per node  level i8 (-1: absent), deleted u8
-//	layer 0   per node: count u32, then m0 × u32 neighbour IDs (count used,
-//	          the rest zero; all zero for an absent node)
-//	upper     per node, per layer 1..level: count u32, count × u32
+//	upperLen  u32      u32 words of upper-layer links
+//	levels    n × i8   (-1: absent)
+//	removed   n × u8   (0/1)
+//	padding   zero bytes up to a multiple of 4
+//	layer 0   n × (m0+1) u32: count, then m0 neighbour IDs (count used, the
+//	          rest zero; all zero for an absent node)
+//	upperOff  (n+1) u32: node i's upper links are upper[upperOff[i]:upperOff[i+1]],
+//	          level(i) blocks of (m+1) u32 (count, then m IDs), layers 1..level
+//	upper     upperLen u32
 //	crc32c    u32      Castagnoli CRC of every byte before it
 //
-// ReadHNSW checks magic and version before anything else and the checksum
-// before returning; a file that passes is also checked for structure (IDs
-// in range, counts within m/m0) so a damaged file cannot cause a panic.
+// Reading checks magic and version before anything else and the checksum
+// before trusting the rest, then the structure (counts within m/m0, IDs in
+// range), so a damaged file cannot cause a panic.
 
 const hnswMagic = "ESHNSW\r\n"
 
-const hnswVersion = 1
+const hnswVersion = 2
+
+const hnswHeaderSize = 52
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -42,6 +51,11 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(io.MultiWriter(cw, h), 1<<16)
 	var b [8]byte
 	u32 := func(v uint32) { binary.LittleEndian.PutUint32(b[:4], v); bw.Write(b[:4]) }
+	s := ix.m + 1
+	upperOff := make([]uint32, ix.n+1)
+	for i := range ix.n {
+		upperOff[i+1] = upperOff[i] + uint32(max(int(ix.level[i]), 0)*s)
+	}
 	bw.WriteString(hnswMagic)
 	u32(hnswVersion)
 	u32(uint32(ix.dim))
@@ -53,37 +67,45 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 	u32(uint32(ix.n))
 	u32(uint32(int32(ix.entry)))
 	u32(uint32(max(ix.maxLevel, 0)))
+	u32(upperOff[ix.n])
+	for i := range ix.n {
+		bw.WriteByte(byte(ix.level[i]))
+	}
 	for i := range ix.n {
 		del := byte(0)
 		if ix.deleted[i] {
 			del = 1
 		}
-		bw.WriteByte(byte(ix.level[i]))
 		bw.WriteByte(del)
 	}
-	// Layer 0 is written as it sits in memory (fixed stride), so loading is
-	// one pass; unused slots are zero.
+	for range pad4(hnswHeaderSize + 2*ix.n) {
+		bw.WriteByte(0)
+	}
 	chunk := make([]byte, 0, 1<<16)
-	for i, v := range ix.l0 {
-		if ix.level[i/(ix.m0+1)] < 0 {
-			v = 0
-		}
+	put := func(v uint32) {
 		chunk = binary.LittleEndian.AppendUint32(chunk, v)
 		if len(chunk) == cap(chunk) {
 			bw.Write(chunk)
 			chunk = chunk[:0]
 		}
 	}
-	bw.Write(chunk)
+	for i, v := range ix.l0[:ix.n*(ix.m0+1)] {
+		if ix.level[i/(ix.m0+1)] < 0 {
+			v = 0
+		}
+		put(v)
+	}
+	for _, v := range upperOff {
+		put(v)
+	}
 	for i := range ix.n {
-		for l := 1; l <= int(ix.level[i]); l++ {
-			ls := ix.links(i, l)
-			u32(uint32(len(ls)))
-			for _, id := range ls {
-				u32(id)
+		if lv := int(ix.level[i]); lv > 0 {
+			for _, v := range ix.upper[i][:lv*s] {
+				put(v)
 			}
 		}
 	}
+	bw.Write(chunk)
 	if err := bw.Flush(); err != nil {
 		return cw.n, fmt.Errorf("write hnsw index: %w", err)
 	}
@@ -93,6 +115,9 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	return cw.n, nil
 }
+
+// pad4 is the number of zero bytes that bring off to a multiple of 4.
+func pad4(off int) int { return (4 - off%4) % 4 }
 
 type countWriter struct {
 	w io.Writer
@@ -105,105 +130,154 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-// ReadHNSW reads an index written by WriteTo. Errors wrap ErrFormat,
-// ErrVersion or ErrChecksum.
+// ReadHNSW reads an index written by WriteTo into memory; the result can
+// be changed (Add, Remove). Errors wrap ErrFormat, ErrVersion or
+// ErrChecksum.
 func ReadHNSW(r io.Reader) (*HNSW, error) {
 	data, err := readAll(r)
 	if err != nil {
 		return nil, fmt.Errorf("read hnsw index: %w", err)
 	}
+	// data is ours: the index may use it in place and change it.
+	return parseHNSW(data, false)
+}
+
+// MapHNSW is ReadHNSW for a file image already in memory, typically
+// mapped read-only: the index uses data in place (on little-endian hosts
+// when data is 4-byte aligned; otherwise it copies), so opening costs one
+// checksum and structure pass instead of decoding. data must stay valid
+// and unchanged while the index is used. Add and Remove panic on the
+// result.
+func MapHNSW(data []byte) (*HNSW, error) {
+	return parseHNSW(data, true)
+}
+
+func parseHNSW(data []byte, readOnly bool) (*HNSW, error) {
 	if len(data) < len(hnswMagic)+4 || string(data[:len(hnswMagic)]) != hnswMagic {
 		return nil, ErrFormat
 	}
 	if v := binary.LittleEndian.Uint32(data[8:]); v != hnswVersion {
 		return nil, fmt.Errorf("%w: version %d, this build reads %d", ErrVersion, v, hnswVersion)
 	}
-	if len(data) < 4 {
+	if len(data) < hnswHeaderSize+4 {
 		return nil, ErrFormat
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
 	if crc32.Checksum(body, castagnoli) != sum {
 		return nil, ErrChecksum
 	}
-	d := decoder{b: body[12:]}
-	dim, m, m0, efc := d.u32(), d.u32(), d.u32(), d.u32()
-	seed := d.u64()
-	n, entry, maxLevel := d.u32(), int32(d.u32()), d.u32()
-	if d.err != nil || dim == 0 || dim > 1<<16 || m < 2 || m > 256 || m0 < m || m0 > 512 ||
-		maxLevel > 30 || uint64(n)*(2+4*uint64(m0+1)) > uint64(len(d.b)) || entry < -1 || int64(entry) >= int64(n) {
+	le := binary.LittleEndian
+	dim, m, m0, efc := le.Uint32(body[12:]), le.Uint32(body[16:]), le.Uint32(body[20:]), le.Uint32(body[24:])
+	seed := le.Uint64(body[28:])
+	n, entry, maxLevel, upperLen := le.Uint32(body[36:]), int32(le.Uint32(body[40:])), le.Uint32(body[44:]), le.Uint32(body[48:])
+	if dim == 0 || dim > 1<<16 || m < 2 || m > 256 || m0 < m || m0 > 512 || maxLevel > 30 ||
+		entry < -1 || int64(entry) >= int64(n) {
 		return nil, fmt.Errorf("%w: bad header", ErrFormat)
 	}
+	// The sections, in 64-bit arithmetic so that no header overflows them.
+	nn, s0 := uint64(n), uint64(m0)+1
+	offL0 := uint64(hnswHeaderSize) + 2*nn
+	offL0 += uint64(pad4(int(offL0 % 4)))
+	offUO := offL0 + 4*nn*s0
+	offUp := offUO + 4*(nn+1)
+	if offUp+4*uint64(upperLen) != uint64(len(body)) {
+		return nil, fmt.Errorf("%w: sections do not add up to the file size", ErrFormat)
+	}
 	ix := NewHNSW(int(dim), HNSWOptions{M: int(m), EfConstruction: int(efc), Seed: seed})
-	ix.m0 = int(m0)
-	ix.grow(int(n))
+	ix.m0, ix.n, ix.readOnly = int(m0), int(n), readOnly
 	ix.entry, ix.maxLevel = int(entry), int(maxLevel)
 	if entry < 0 {
 		ix.maxLevel = 0
 	}
-	flags := d.take(2 * int(n))
-	for i := range int(n) {
-		lv := int8(flags[2*i])
-		if lv < -1 || int(lv) > ix.maxLevel || flags[2*i+1] > 1 {
+	levels := body[hnswHeaderSize : hnswHeaderSize+nn : hnswHeaderSize+nn]
+	removed := body[hnswHeaderSize+nn : hnswHeaderSize+2*nn : hnswHeaderSize+2*nn]
+	ix.level = unsafe.Slice((*int8)(unsafe.Pointer(unsafe.SliceData(levels))), len(levels))
+	for i, lv := range ix.level {
+		if lv < -1 || int(lv) > ix.maxLevel || removed[i] > 1 {
 			return nil, fmt.Errorf("%w: bad node %d", ErrFormat, i)
 		}
-		ix.level[i] = lv
-		if lv >= 0 && flags[2*i+1] == 1 {
-			ix.deleted[i] = true
+		if lv >= 0 && removed[i] == 1 {
 			ix.ndel++
 		}
-		if lv > 0 {
-			ix.upper[i] = make([]uint32, int(lv)*(ix.m+1))
-		}
 	}
+	// removed holds only 0 and 1 now, so it reads as []bool.
+	ix.deleted = unsafe.Slice((*bool)(unsafe.Pointer(unsafe.SliceData(removed))), len(removed))
 	if entry >= 0 && int(ix.level[entry]) != ix.maxLevel {
 		return nil, fmt.Errorf("%w: entry node is not on the top layer", ErrFormat)
 	}
-	s0 := ix.m0 + 1
-	if uint64(n)*uint64(s0)*4 > uint64(len(d.b)) {
-		return nil, fmt.Errorf("%w: layer 0 truncated", ErrFormat)
+	ix.l0 = u32s(body[offL0:offUO])
+	// Every word of layer 0 is below n: IDs must be, and a count is at
+	// most n-1 (distinct neighbours). One branch-light pass, then the
+	// per-node checks on the counts. A link to an absent node is harmless
+	// (its row exists and it has no links).
+	var top uint32
+	for _, v := range ix.l0 {
+		top = max(top, v)
 	}
-	raw := d.take(int(n) * s0 * 4)
-	for i := range ix.l0 {
-		ix.l0[i] = binary.LittleEndian.Uint32(raw[4*i:])
+	if n > 0 && top >= n {
+		return nil, fmt.Errorf("%w: layer 0 link out of range", ErrFormat)
 	}
-	for i := range int(n) {
-		b := ix.l0[i*s0 : (i+1)*s0]
-		if ix.level[i] < 0 {
-			if slices.ContainsFunc(b, func(v uint32) bool { return v != 0 }) {
-				return nil, fmt.Errorf("%w: links on absent node %d", ErrFormat, i)
-			}
-			continue
-		}
-		if b[0] > uint32(ix.m0) {
+	stride := int(s0)
+	for i := range ix.n {
+		b := ix.l0[i*stride : (i+1)*stride]
+		if b[0] > m0 || (ix.level[i] < 0 && b[0] != 0) {
 			return nil, fmt.Errorf("%w: bad links of node %d", ErrFormat, i)
 		}
-		for _, id := range b[1 : 1+b[0]] {
-			if id >= n || ix.level[id] < 0 {
-				return nil, fmt.Errorf("%w: bad link of node %d", ErrFormat, i)
-			}
-		}
 	}
-	for i := range int(n) {
+	upperOff := u32s(body[offUO:offUp])
+	upper := u32s(body[offUp:])
+	ix.upper = make([][]uint32, ix.n)
+	s := ix.m + 1
+	if upperOff[0] != 0 {
+		return nil, fmt.Errorf("%w: bad upper-layer offsets", ErrFormat)
+	}
+	for i := range ix.n {
+		lo, hi := uint64(upperOff[i]), uint64(upperOff[i+1])
+		if lv := int(ix.level[i]); hi != lo+uint64(max(lv, 0)*s) || hi > uint64(len(upper)) {
+			return nil, fmt.Errorf("%w: bad upper-layer offsets of node %d", ErrFormat, i)
+		}
+		if hi == lo {
+			continue
+		}
+		ix.upper[i] = upper[lo:hi:hi]
 		for l := 1; l <= int(ix.level[i]); l++ {
-			c := d.u32()
-			if d.err != nil || c > uint32(ix.m) {
+			b := ix.upper[i][(l-1)*s : l*s]
+			if b[0] > m {
 				return nil, fmt.Errorf("%w: bad links of node %d", ErrFormat, i)
 			}
-			cs := make([]cand, c)
-			for j := range cs {
-				id := d.u32()
-				if d.err != nil || id >= n || int(ix.level[id]) < l {
+			for _, id := range b[1 : 1+b[0]] {
+				if id >= n || int(ix.level[id]) < l {
 					return nil, fmt.Errorf("%w: bad link of node %d", ErrFormat, i)
 				}
-				cs[j].id = id
 			}
-			ix.setLinks(i, l, cs)
 		}
 	}
-	if d.err != nil || len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: trailing or missing bytes", ErrFormat)
+	if uint64(upperOff[ix.n]) != uint64(len(upper)) {
+		return nil, fmt.Errorf("%w: bad upper-layer offsets", ErrFormat)
 	}
 	return ix, nil
+}
+
+// littleEndian: the file's byte order is the host's, so arrays can be used
+// in place.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// u32s views b (little-endian u32s) as []uint32, in place when the host is
+// little-endian and b is aligned, as a copy otherwise. The result's
+// capacity is its length, so appending never writes past b.
+func u32s(b []byte) []uint32 {
+	n := len(b) / 4
+	if n == 0 {
+		return nil
+	}
+	if littleEndian && uintptr(unsafe.Pointer(unsafe.SliceData(b)))%4 == 0 {
+		return unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+	}
+	out := make([]uint32, n)
+	for i := range out {
+		out[i] = binary.LittleEndian.Uint32(b[4*i:])
+	}
+	return out
 }
 
 // readAll is io.ReadAll with one exact allocation when the reader knows
@@ -235,21 +309,3 @@ func readAll(r io.Reader) ([]byte, error) {
 	rest, err := io.ReadAll(r)
 	return append(data, rest...), err
 }
-
-type decoder struct {
-	b   []byte
-	err error
-}
-
-func (d *decoder) take(n int) []byte {
-	if d.err != nil || n > len(d.b) {
-		d.err = io.ErrUnexpectedEOF
-		return make([]byte, max(n, 0))
-	}
-	p := d.b[:n]
-	d.b = d.b[n:]
-	return p
-}
-
-func (d *decoder) u32() uint32 { return binary.LittleEndian.Uint32(d.take(4)) }
-func (d *decoder) u64() uint64 { return binary.LittleEndian.Uint64(d.take(8)) }

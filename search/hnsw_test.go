@@ -239,3 +239,71 @@ func TestHNSWAllowAndSmall(t *testing.T) {
 		t.Fatalf("empty index: got %v", got)
 	}
 }
+
+// TestMapHNSW: an index used in place from its file image answers exactly
+// as the index it was written from, whether the image is aligned (used in
+// place) or not (copied), and refuses changes.
+func TestMapHNSW(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	m := clusteredMatrix(rng, randMatrix(rng, 30, 32, 0), 3000, 0.3)
+	ix := BuildHNSW(m, HNSWOptions{M: 8, EfConstruction: 64})
+	ix.Remove(3, 300)
+	var buf bytes.Buffer
+	if _, err := ix.WriteTo(&buf); err != nil {
+		t.Fatal(err)
+	}
+	aligned := buf.Bytes()
+	shifted := make([]byte, len(aligned)+1)
+	copy(shifted[1:], aligned)
+	for name, data := range map[string][]byte{"aligned": aligned, "unaligned": shifted[1:]} {
+		mapped, err := MapHNSW(data)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if mapped.Slots() != 3000 || mapped.Len() != 2998 || mapped.Removed() != 2 {
+			t.Fatalf("%s: slots %d len %d removed %d", name, mapped.Slots(), mapped.Len(), mapped.Removed())
+		}
+		qs := randMatrix(rng, 40, 32, 0)
+		for j := range qs.Len() {
+			a := ix.Search(m, qs.Row(j), 10, 50, Options{})
+			b := mapped.Search(m, qs.Row(j), 10, 50, Options{})
+			if !slices.Equal(a, b) {
+				t.Fatalf("%s: query %d: mapped index answers %v, original %v", name, j, b, a)
+			}
+		}
+		var again bytes.Buffer
+		mapped.WriteTo(&again)
+		if !bytes.Equal(again.Bytes(), aligned) {
+			t.Fatalf("%s: mapped index writes other bytes", name)
+		}
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Fatalf("%s: Remove on a mapped index did not panic", name)
+				}
+			}()
+			mapped.Remove(1)
+		}()
+	}
+	// An index read into memory can grow after loading, and appending to
+	// its arrays must not overwrite the sections that follow them.
+	back, err := ReadHNSW(bytes.NewReader(aligned))
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := clusteredMatrix(rng, randMatrix(rng, 30, 32, 0), 3500, 0.3)
+	copy(more.Data, m.Data)
+	ids := make([]int, 500)
+	for i := range ids {
+		ids[i] = 3000 + i
+	}
+	back.Add(more, ids)
+	var b1 bytes.Buffer
+	back.WriteTo(&b1)
+	if _, err := ReadHNSW(bytes.NewReader(b1.Bytes())); err != nil {
+		t.Fatalf("grown index does not read back: %v", err)
+	}
+	if r := recallAt10(back, more, randMatrix(rng, 50, 32, 0), 100); r < 0.9 {
+		t.Fatalf("grown index recall@10 %.3f", r)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // The approximate-nearest-neighbour (ANN) file is a derived index, like the
@@ -79,23 +81,10 @@ func encodeANNHeader(gen uint64, count int, edits uint64, b Binding) []byte {
 	return binary.LittleEndian.AppendUint32(h, crc32.Checksum(h, castagnoli))
 }
 
-// readANN opens dir's ANN file, checks its header against the content
-// (gen, count, binding) the caller sees and hands the payload to read.
-func readANN(dir string, gen uint64, count int, b Binding, read func(io.Reader) error) (ANNInfo, error) {
-	f, err := os.Open(filepath.Join(dir, annName))
-	if err != nil {
-		if os.IsNotExist(err) {
-			return ANNInfo{}, ErrNoANN
-		}
-		return ANNInfo{}, fmt.Errorf("open %s: %w", annName, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return ANNInfo{}, err
-	}
-	h := make([]byte, annHeaderSize)
-	if _, err := io.ReadFull(f, h); err != nil || string(h[:8]) != annMagic {
+// checkANNHeader checks an ANN file's header h against the content (gen,
+// count, binding) the caller sees.
+func checkANNHeader(h []byte, size int64, gen uint64, count int, b Binding) (ANNInfo, error) {
+	if len(h) < annHeaderSize || string(h[:8]) != annMagic {
 		return ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
 	}
 	if v := binary.LittleEndian.Uint32(h[8:]); v != annVersion {
@@ -108,16 +97,79 @@ func readANN(dir string, gen uint64, count int, b Binding, read func(io.Reader) 
 		ContentGen: binary.LittleEndian.Uint64(h[12:]),
 		Count:      int(binary.LittleEndian.Uint64(h[20:])),
 		Edits:      binary.LittleEndian.Uint64(h[28:]),
-		Size:       st.Size(),
+		Size:       size,
 	}
 	if info.ContentGen != gen || info.Count != count || binary.LittleEndian.Uint32(h[36:]) != bindingCRC(b) {
 		return info, fmt.Errorf("%w (built for %d entries at content generation %d; the store has %d at %d)",
 			ErrANNStale, info.Count, info.ContentGen, count, gen)
 	}
+	return info, nil
+}
+
+func openANN(dir string) (*os.File, int64, error) {
+	f, err := os.Open(filepath.Join(dir, annName))
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, 0, ErrNoANN
+		}
+		return nil, 0, fmt.Errorf("open %s: %w", annName, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	return f, st.Size(), nil
+}
+
+// readANN opens dir's ANN file, checks its header against the content
+// (gen, count, binding) the caller sees and hands the payload to read.
+func readANN(dir string, gen uint64, count int, b Binding, read func(io.Reader) error) (ANNInfo, error) {
+	f, size, err := openANN(dir)
+	if err != nil {
+		return ANNInfo{}, err
+	}
+	defer f.Close()
+	h := make([]byte, annHeaderSize)
+	if _, err := io.ReadFull(f, h); err != nil {
+		h = nil
+	}
+	info, err := checkANNHeader(h, size, gen, count, b)
+	if err != nil {
+		return info, err
+	}
 	if err := read(bufio.NewReaderSize(f, 1<<20)); err != nil {
 		return info, fmt.Errorf("%s: %w", annName, err)
 	}
 	return info, nil
+}
+
+// MapANN maps the store's ANN file read-only and returns its payload when
+// the file was built for exactly this snapshot, with the errors of
+// ReadANN. The payload starts 64 bytes into a page-aligned mapping and
+// stays valid until Close; nothing is read until the caller touches it.
+func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
+	f, size, err := openANN(r.dir)
+	if err != nil {
+		return nil, ANNInfo{}, err
+	}
+	defer f.Close()
+	if size < annHeaderSize || size > math.MaxInt {
+		return nil, ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
+	}
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	if err != nil {
+		return nil, ANNInfo{}, fmt.Errorf("map %s: %w", annName, err)
+	}
+	info, err := checkANNHeader(data[:annHeaderSize], size, r.man.ContentGen, r.Len(), r.man.Binding)
+	if err != nil {
+		syscall.Munmap(data)
+		return nil, info, err
+	}
+	r.mapMu.Lock()
+	r.maps = append(r.maps, data)
+	r.mapMu.Unlock()
+	return data[annHeaderSize:], info, nil
 }
 
 // ReadANN hands the payload of the store's ANN file to read when the file

@@ -5,7 +5,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"unsafe"
 )
 
 func readPayload(t *testing.T, read func(func(io.Reader) error) (ANNInfo, error)) (string, ANNInfo, error) {
@@ -113,5 +115,89 @@ func TestANNFile(t *testing.T) {
 	}
 	if err := w.RemoveANN(); err != nil {
 		t.Fatalf("second RemoveANN: %v", err)
+	}
+}
+
+// TestMapANN: the mapped payload is the written one, cache-line aligned,
+// survives the file being replaced (the mapping keeps the old inode), and
+// the header checks match ReadANN's.
+func TestMapANN(t *testing.T) {
+	dir := t.TempDir()
+	w := openW(t, dir)
+	defer w.Close()
+	put(t, w, "/a/1.jpg", "/a/2.jpg")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	writeANN := func(payload string) {
+		t.Helper()
+		if err := w.WriteANN(0, func(out io.Writer) (int64, error) {
+			n, err := io.WriteString(out, payload)
+			return int64(n), err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mapped := func() (string, error) {
+		t.Helper()
+		r, err := Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		data, info, err := r.MapANN()
+		if err != nil {
+			return "", err
+		}
+		if info.Count != 2 || uintptr(unsafe.Pointer(unsafe.SliceData(data)))%64 != 0 {
+			t.Fatalf("info %+v, payload at %p", info, unsafe.SliceData(data))
+		}
+		return string(data), nil
+	}
+	if _, err := mapped(); !errors.Is(err, ErrNoANN) {
+		t.Fatalf("no file: %v, want ErrNoANN", err)
+	}
+	writeANN("first graph")
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _, err := r.MapANN()
+	if err != nil || string(data) != "first graph" {
+		t.Fatalf("mapped %q, %v", data, err)
+	}
+	writeANN("second graph")
+	if string(data) != "first graph" {
+		t.Fatalf("replacing the file changed a live mapping to %q", data)
+	}
+	r.Close()
+	if got, err := mapped(); err != nil || got != "second graph" {
+		t.Fatalf("after replacing: %q %v", got, err)
+	}
+
+	p := filepath.Join(dir, ANNFile)
+	good, _ := os.ReadFile(p)
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want error
+	}{
+		{"damaged header", func() []byte { b := slices.Clone(good); b[20] ^= 1; return b }(), ErrCorrupt},
+		{"version 9", func() []byte { b := slices.Clone(good); b[8] = 9; return b }(), ErrVersion},
+		{"truncated", good[:10], ErrCorrupt},
+		{"empty", nil, ErrCorrupt},
+	} {
+		os.WriteFile(p, tc.data, 0o644)
+		if _, err := mapped(); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	os.WriteFile(p, good, 0o644)
+	put(t, w, "/a/3.jpg")
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mapped(); !errors.Is(err, ErrANNStale) {
+		t.Fatalf("after an add: %v, want ErrANNStale", err)
 	}
 }

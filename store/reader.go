@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -24,6 +25,9 @@ type Reader struct {
 
 	matOnce sync.Once
 	mat     []float32
+
+	mapMu sync.Mutex
+	maps  [][]byte // MapANN's mappings, unmapped by Close
 }
 
 // Open opens the store in dir for reading. It maps the segments and checks
@@ -77,6 +81,12 @@ func closeSegments(segs []*segment) {
 func (r *Reader) Close() error {
 	closeSegments(r.segs)
 	r.segs = nil
+	r.mapMu.Lock()
+	for _, m := range r.maps {
+		syscall.Munmap(m)
+	}
+	r.maps = nil
+	r.mapMu.Unlock()
 	return nil
 }
 

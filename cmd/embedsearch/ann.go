@@ -50,15 +50,12 @@ func updateANN(ctx context.Context, u *index.ANNUpdater, w *store.Writer, quiet 
 	return nil
 }
 
-// annLoadCost is what loading one byte of the graph file costs, in bytes
-// of exact scanning. search.ReadHNSW decodes the whole graph into fresh
-// heap memory (about 134 bytes per node), while an exact scan streams the
-// memory-mapped vectors; bench/annquery measured the two in fresh
-// processes at 200,000 × 512 (28 MB graph: 0.6–0.7 s to load; 400 MB of
-// vectors: 0.27 s to scan the first time, page faults included). Until the
-// graph is mapped in place, a single query is faster exact; several
-// queries in one call, or dedup's one search per image, repay the load.
-var annLoadCost = 25.0
+// annLoadCost is what opening one byte of the graph file costs, in bytes
+// of exact scanning. index.LoadANN maps the graph in place and makes one
+// checksum and structure pass over it; an exact scan makes one pass over
+// the mapped vectors. In a fresh process both costs are mostly page
+// faults, so a byte of either costs about the same (bench/annquery).
+var annLoadCost = 1.5
 
 // queryANN returns the store's approximate index when a command that
 // runs `searches` searches should use it: the store is at or above
