@@ -33,7 +33,7 @@ var (
 	reps      = flag.Int("reps", 30, "repetitions of each timed step (the minimum is reported)")
 	exactN    = flag.Int("exact-n", 200000, "rows for the exact and dedup experiments (dim 512)")
 	annSets   = flag.String("ann", "1000000x128,200000x512", "ANN data sets, NxD")
-	annKinds  = flag.String("kinds", "random,clustered", "ANN data kinds")
+	annKinds  = flag.String("kinds", "random,clustered", "ANN data kinds: random, clustered, or real:FILE.jsonl (`embedsearch embed --format jsonl` output; the last 1,000 rows are the queries, -ann sizes are ignored)")
 	annM      = flag.Int("M", 16, "HNSW M (both)")
 	annEfc    = flag.Int("efc", 100, "HNSW efConstruction (both)")
 	efs       = flag.String("ef", "16,32,64,128,256,512", "efSearch sweep (both)")
@@ -70,11 +70,18 @@ func main() {
 		case "batch":
 			batch(dir)
 		case "ann":
+			for _, k := range strings.Split(*annKinds, ",") {
+				if strings.HasPrefix(k, "real:") {
+					ann(dir, 0, 0, k)
+				}
+			}
 			for _, s := range strings.Split(*annSets, ",") {
 				var n, d int
 				fmt.Sscanf(s, "%dx%d", &n, &d)
 				for _, k := range strings.Split(*annKinds, ",") {
-					ann(dir, n, d, k == "clustered")
+					if !strings.HasPrefix(k, "real:") {
+						ann(dir, n, d, k)
+					}
 				}
 			}
 		case "dedup":
@@ -249,18 +256,20 @@ func batch(dir string) {
 		fmt.Sprintf("%.2f×", float64(peerT)/float64(ours)), "FAISS IndexFlatL2 (BLAS, best of 1 and 2 threads) time / ours; target ≥ 1×")
 }
 
-func ann(dir string, n, dim int, clust bool) {
+func ann(dir string, n, dim int, kind string) {
 	rng := rand.New(rand.NewPCG(uint64(n), uint64(dim)))
-	kind := "random"
 	var m, qs search.Matrix
-	if clust {
-		kind = "clustered"
+	switch {
+	case kind == "clustered":
 		centres := randUnit(rng, 1000, dim)
 		m = clustered(rng, centres, n)
 		qs = clustered(rng, centres, 1000)
-	} else {
+	case kind == "random":
 		m = randUnit(rng, n, dim)
 		qs = randUnit(rng, 1000, dim)
+	default:
+		m, qs = readEmbeddings(strings.TrimPrefix(kind, "real:"), 1000)
+		n, dim, kind = m.Len(), m.Dim, "real "+filepath.Base(strings.TrimPrefix(kind, "real:"))
 	}
 	truth := search.ExactBatch(m, qs, 10, search.Options{})
 	gt := make([]int32, 0, 10*qs.Len())
@@ -269,7 +278,7 @@ func ann(dir string, n, dim int, clust bool) {
 			gt = append(gt, int32(nb.ID))
 		}
 	}
-	ddir := filepath.Join(dir, fmt.Sprintf("ann-%s-%dx%d", kind, n, dim))
+	ddir := filepath.Join(dir, fmt.Sprintf("ann-%s-%dx%d", strings.ReplaceAll(kind, " ", "-"), n, dim))
 	must(os.MkdirAll(ddir, 0o755))
 	writeF32(ddir+"/data.f32", m.Data)
 	writeF32(ddir+"/queries.f32", qs.Data)
@@ -281,8 +290,9 @@ func ann(dir string, n, dim int, clust bool) {
 	var file bytes.Buffer
 	_, err := ix.WriteTo(&file)
 	must(err)
+	// Opening as query does: in place, one checksum and structure pass.
 	t = time.Now()
-	_, err = search.ReadHNSW(bytes.NewReader(file.Bytes()))
+	_, err = search.MapHNSW(file.Bytes())
 	must(err)
 	load := time.Since(t)
 	cw := countWriter{n: int64(file.Len())}
@@ -333,12 +343,47 @@ func ann(dir string, n, dim int, clust bool) {
 		fmt.Sprintf("%.2f×", f["build_seconds"].(float64)/build.Seconds()),
 		fmt.Sprintf("peer time / ours (wall); CPU seconds ours %.0f, FAISS %.0f (%.2f×)", buildCPU.Seconds(), f["build_cpu_seconds"].(float64), f["build_cpu_seconds"].(float64)/buildCPU.Seconds()))
 	add(what+": graph memory", fmt.Sprintf("%.0f MB", float64(cw.n)/1e6), fmt.Sprintf("%.0f MB", f["graph_bytes"].(float64)/1e6),
-		"", fmt.Sprintf("serialised graph without the %.0f MB of vectors; ours loads (ReadHNSW, checksum included) in %s", float64(n*dim*4)/1e6, ms(load)))
+		"", fmt.Sprintf("serialised graph without the %.0f MB of vectors; ours opens (MapHNSW, checksum included) in %s", float64(n*dim*4)/1e6, ms(load)))
 	var sw []string
 	for i := range ourSweep {
 		sw = append(sw, fmt.Sprintf("ef%d %.3f/%.0f vs %.3f/%.0f", ourSweep[i].ef, ourSweep[i].recall, ourSweep[i].qps, peerSweep[i].recall, peerSweep[i].qps))
 	}
 	fmt.Fprintf(os.Stderr, "  sweep (recall/qps ours vs FAISS): %s\n", strings.Join(sw, "; "))
+}
+
+// readEmbeddings reads `embedsearch embed --format jsonl` output, shuffled
+// with a fixed seed: all rows but the last nq are the data, those are the
+// queries.
+func readEmbeddings(path string, nq int) (data, queries search.Matrix) {
+	f, err := os.Open(path)
+	must(err)
+	defer f.Close()
+	var rows [][]float32
+	dec := json.NewDecoder(f)
+	for {
+		var r struct{ Vector []float32 }
+		if err := dec.Decode(&r); err == io.EOF {
+			break
+		} else {
+			must(err)
+		}
+		if len(rows) > 0 && len(r.Vector) != len(rows[0]) {
+			must(fmt.Errorf("%s: rows of dimensions %d and %d", path, len(rows[0]), len(r.Vector)))
+		}
+		rows = append(rows, r.Vector)
+	}
+	rand.New(rand.NewPCG(7, 7)).Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+	if len(rows) <= 2*nq {
+		must(fmt.Errorf("%s: %d rows, need more than %d", path, len(rows), 2*nq))
+	}
+	flat := func(rs [][]float32) search.Matrix {
+		m := search.Matrix{Dim: len(rs[0])}
+		for _, r := range rs {
+			m.Data = append(m.Data, r...)
+		}
+		return m
+	}
+	return flat(rows[:len(rows)-nq]), flat(rows[len(rows)-nq:])
 }
 
 // cpuTime is this process's user+system CPU time so far.

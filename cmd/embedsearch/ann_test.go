@@ -152,10 +152,27 @@ func TestQueryANN(t *testing.T) {
 	sameAsExact("")
 	indexStore("approximate index updated: 1 added, 0 dropped, 42 vectors")
 
-	// A file for older content is ignored (exact search, one note).
+	// status says which search query will do, and why.
+	searchMode := func() searchMode {
+		t.Helper()
+		code, out, errs := embedCLI(t, "", "status", "--store", sdir, "--json")
+		var rep statusReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil {
+			t.Fatalf("status: exit %d, %s %s", code, out, errs)
+		}
+		return rep.Search
+	}
 	fresh, _ := os.ReadFile(annPath)
+	if sm := searchMode(); sm.Mode != "approximate" || sm.ANNBytes != int64(len(fresh)) || sm.Threshold != 20 {
+		t.Fatalf("status with a current index: %+v", sm)
+	}
+
+	// A file for older content is ignored (exact search, one note).
 	os.WriteFile(annPath, stale, 0o644)
 	sameAsExact("approximate index is out of date")
+	if sm := searchMode(); sm.Mode != "exact-fallback" || !strings.Contains(sm.Detail, "out of date") {
+		t.Fatalf("status with a stale index: %+v", sm)
+	}
 	os.WriteFile(annPath, fresh, 0o644)
 	sameAsExact("")
 
@@ -165,6 +182,9 @@ func TestQueryANN(t *testing.T) {
 	bad[len(bad)-100] ^= 0x55
 	os.WriteFile(annPath, bad, 0o644)
 	sameAsExact("checksum mismatch")
+	if sm := searchMode(); sm.Mode != "exact-fallback" || !strings.Contains(sm.Detail, "checksum") {
+		t.Fatalf("status with a damaged graph: %+v", sm)
+	}
 	annLoadCost = 1e9 // loading would cost more than scanning: not even opened
 	sameAsExact("")
 	annLoadCost = 0

@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -26,6 +29,37 @@ type statusReport struct {
 	Failed      int        `json:"failed"`
 	Segments    int        `json:"segments"`
 	Generation  uint64     `json:"generation"`
+	Search      searchMode `json:"search"`
+}
+
+// searchMode says how query and dedup search the store: "exact" (below
+// the size where the approximate index starts), "approximate" (the index
+// matches the store), or "exact-fallback" (the index is missing, stale or
+// damaged; the next index run rebuilds it, Detail says why).
+type searchMode struct {
+	Mode      string `json:"mode"`
+	Threshold int    `json:"ann_threshold"`
+	ANNBytes  int64  `json:"ann_bytes"`
+	Detail    string `json:"detail,omitempty"`
+}
+
+// searchState opens the approximate index as query would (a checksum pass
+// over the graph, milliseconds even for a million images).
+func searchState(r *store.Reader) searchMode {
+	sm := searchMode{Mode: "exact", Threshold: annThreshold}
+	if r.Len() < annThreshold {
+		return sm
+	}
+	_, err := index.LoadANN(r)
+	if st, serr := os.Stat(filepath.Join(r.Dir(), store.ANNFile)); serr == nil {
+		sm.ANNBytes = st.Size()
+	}
+	if err != nil {
+		sm.Mode, sm.Detail = "exact-fallback", err.Error()+"; `embedsearch index` rebuilds it"
+		return sm
+	}
+	sm.Mode = "approximate"
+	return sm
 }
 
 func newStatusCommand() *cli.Command {
@@ -34,6 +68,7 @@ func newStatusCommand() *cli.Command {
 		Usage: "show the store's model, size, roots and last index run",
 		Description: "With --json prints one object with the fields model, dim, images, roots, bytes,\n" +
 			"last_indexed (RFC 3339, null if never), failed (files that failed in the last run),\n" +
+			"search {mode: exact | approximate | exact-fallback, ann_threshold, ann_bytes, detail},\n" +
 			"plus store, segments and generation. --verify also reads every vector against its checksum.",
 		Flags: []cli.Flag{
 			storeFlag(),
@@ -68,6 +103,7 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 		Store: r.Dir(), Model: r.Model().ModelID, Dim: r.Dim(), Images: r.Len(),
 		Roots: r.Roots(), Bytes: bytes, Failed: r.Failed(),
 		Segments: r.Segments(), Generation: r.Generation(),
+		Search: searchState(r),
 	}
 	if rep.Roots == nil {
 		rep.Roots = []string{}
@@ -92,6 +128,14 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 	fmt.Fprintf(tw, "size:\t%s\n", humanBytes(rep.Bytes))
 	fmt.Fprintf(tw, "last indexed:\t%s\n", last)
 	fmt.Fprintf(tw, "failed:\t%d\n", rep.Failed)
+	switch sm := rep.Search; sm.Mode {
+	case "exact":
+		fmt.Fprintf(tw, "search:\texact (the approximate index starts at %d images)\n", sm.Threshold)
+	case "approximate":
+		fmt.Fprintf(tw, "search:\tapproximate index, %s (--exact bypasses it)\n", humanBytes(sm.ANNBytes))
+	default:
+		fmt.Fprintf(tw, "search:\texact: approximate index not usable (%s)\n", sm.Detail)
+	}
 	if verify {
 		fmt.Fprintf(tw, "verified:\tall checksums match\n")
 	}
