@@ -128,7 +128,7 @@ func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
 }
 
 // NameForID returns the registry name of the model whose manifest id is id
-// (the id a store records), e.g. "builtin" for "builtin-v1". Local model
+// (the id a store records), e.g. "builtin" for "builtin-v2". Local model
 // directories are not registered: for those there is no name.
 func NameForID(id string) (string, bool) {
 	if m, err := Builtin(); err == nil && m.Manifest.ID == id {
@@ -142,8 +142,27 @@ func NameForID(id string) (string, bool) {
 	return "", false
 }
 
+// ErrRetiredBuiltin: a store was made with the built-in model of another
+// embedsearch version, whose vectors this build cannot reproduce.
+var ErrRetiredBuiltin = errors.New("store was made with the built-in model of another embedsearch version")
+
+// RetiredBuiltin returns an ErrRetiredBuiltin error when id names a
+// built-in model other than the one in this binary, else nil.
+func RetiredBuiltin(id string) error {
+	b, err := Builtin()
+	if err != nil || !strings.HasPrefix(id, BuiltinName+"-") || id == b.Manifest.ID {
+		return nil
+	}
+	return fmt.Errorf("%w: it holds vectors of %s, this build ships %s, and the two are not comparable; "+
+		"index the same folders into a new store (`embedsearch index --store NEW_DIR DIR...`; `embedsearch status` lists the store's folders)",
+		ErrRetiredBuiltin, id, b.Manifest.ID)
+}
+
 // OpenID opens the registered model whose manifest id is id.
 func OpenID(id string) (*Model, error) {
+	if err := RetiredBuiltin(id); err != nil {
+		return nil, err
+	}
 	name, ok := NameForID(id)
 	if !ok {
 		return nil, fmt.Errorf("%w: no registered model has id %q; pass --model with the model directory the store was built with", ErrUnknownModel, id)

@@ -5,7 +5,8 @@
 #
 #   scripts/demo.sh [DIR]      (default: ../shared/data/caltech101-neardup/dups)
 #
-# The store goes to bin/demo-store (delete it to start over). onnxruntime is
+# The store goes to bin/demo-store-<model id> (delete it to start over), so a
+# build with a new built-in model starts a store of its own. onnxruntime is
 # fetched and verified on first use by embedsearch itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +15,8 @@ if [ ! -d "$dir" ]; then
 	echo "demo: no folder $dir; pass a folder of images: scripts/demo.sh ~/Pictures" >&2
 	exit 2
 fi
-store=bin/demo-store
 go build -o bin/embedsearch ./cmd/embedsearch
+store=bin/demo-store-$(bin/embedsearch models info builtin | awk '$1 == "id:" {print $2}')
 echo "== embedsearch index --store $store $dir"
 status=0
 bin/embedsearch index --store "$store" "$dir" || status=$?

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -129,6 +130,14 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 	}
 	defer eng.Close()
 	w, err := store.OpenWriter(o.Store, index.Binding(eng.Model), store.WriterOptions{Repair: o.Repair})
+	if errors.Is(err, store.ErrModelMismatch) {
+		if r, rerr := store.Open(o.Store); rerr == nil {
+			if old := models.RetiredBuiltin(r.Model().ModelID); old != nil {
+				err = old
+			}
+			r.Close()
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -168,14 +168,15 @@ def _jpeg(img, rng, q):
     return out.convert("RGB")
 
 
-def view(src, rng, size, strength=1.0):
+def view(src, rng, size, strength=1.0, crop_p=0.85, crop_min=0.3):
     """One random near-duplicate view of src (PIL RGB) as a CHW float32 array.
 
-    strength scales the probabilities of the photometric/overlay ops."""
+    strength scales the probabilities of the photometric/overlay ops; crop_p
+    and crop_min set how often and how deep the random resized crop goes."""
     p = strength
     img = src
-    if rng.random() < 0.85:
-        img = _crop(img, rng, 0.3)
+    if rng.random() < crop_p:
+        img = _crop(img, rng, crop_min)
     img = _to_work(img)
     img = _dihedral(img, rng, 0.35, 0.5)
     if rng.random() < 0.15 * p:  # aspect squash

@@ -102,8 +102,9 @@ class Views(torch.utils.data.Dataset):
     The image and the augmentation randomness are pure functions of
     (seed, g), so a resumed run sees the same data as an uninterrupted one."""
 
-    def __init__(self, images, train_idx, size, seed):
+    def __init__(self, images, train_idx, size, seed, asym=False):
         self.images, self.idx, self.size, self.seed = images, train_idx, size, seed
+        self.asym = asym
         self._perm_epoch, self._perm = -1, None
 
     def __len__(self):
@@ -121,8 +122,15 @@ class Views(torch.utils.data.Dataset):
         i = self._image_index(g)
         img = Image.fromarray(self.images[i])
         rng = random.Random(self.seed * 1_000_003 + g)
-        a = augment.view(img, rng, self.size)
-        b = augment.view(img, rng, self.size)
+        if self.asym:
+            # A copy is made from an original: one near-original view (light
+            # photometric noise, shallow crop half the time) against one
+            # heavy view (deep crops, borders, overlays, colour more often).
+            a = augment.view(img, rng, self.size, strength=0.3, crop_p=0.5, crop_min=0.7)
+            b = augment.view(img, rng, self.size, strength=1.4, crop_p=0.9, crop_min=0.25)
+        else:
+            a = augment.view(img, rng, self.size)
+            b = augment.view(img, rng, self.size)
         return torch.from_numpy(a), torch.from_numpy(b)
 
 
@@ -288,7 +296,7 @@ def write_manifest(out, args, thresholds, run):
     onnx_path = os.path.join(out, "model.onnx")
     m = {
         "format": 1,
-        "id": "builtin-v1",
+        "id": args.id,
         "description": (f"embedsearch built-in encoder: ResNet-style CNN, {args.size}x{args.size} input, "
                         f"{args.dim}-d L2-normalised embedding, trained with {args.loss} on augmented views"
                         + (f"; mean over {args.orbit} rotations/mirrors" if args.orbit > 1 else "")),
@@ -314,7 +322,8 @@ def write_manifest(out, args, thresholds, run):
             "pad_color": [0, 0, 0],
         },
         "thresholds": thresholds,
-        "training": {"recipe": "models/train/train.py " + " ".join(args.recipe_argv), "run": run},
+        "training": {"recipe": ("models/train/retrain.sh, stage 2: " if args.init else "") +
+                     "models/train/train.py " + " ".join(args.recipe_argv), "run": run},
     }
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(m, f, indent=2)
@@ -371,6 +380,10 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--ckpt-every", type=int, default=25)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init", help="start from this checkpoint's weights (fresh optimiser and schedule)")
+    ap.add_argument("--views", choices=["sym", "asym"], default="sym",
+                    help="sym: two equally strong views; asym: a near-original view against a heavy one")
+    ap.add_argument("--id", default="builtin-v2", help="model id written to the manifest")
     ap.add_argument("--export-only", action="store_true", help="export the latest checkpoint and stop")
     ap.add_argument("--orbit", type=int, default=4, choices=[1, 2, 4, 8],
                     help="export the mean embedding over this many rotations/mirrors (exact invariance; n x inference cost)")
@@ -387,7 +400,8 @@ def main():
     device = torch.device(args.device)
     os.makedirs(args.out, exist_ok=True)
     os.makedirs(args.ckpt_dir, exist_ok=True)
-    logf = open(os.path.join(args.out, "train.log"), "a" if (args.resume or args.export_only) else "w")
+    # A run started from --init continues the log of the run it starts from.
+    logf = open(os.path.join(args.out, "train.log"), "a" if (args.resume or args.export_only or args.init) else "w")
 
     def log(msg):
         line = f"{datetime.datetime.utcnow():%Y-%m-%dT%H:%M:%SZ} {msg}"
@@ -438,6 +452,9 @@ def main():
             log(f"resumed from {ckpt_path} at step {step}")
         elif args.export_only:
             sys.exit(f"no checkpoint at {ckpt_path}")
+    if step == 0 and args.init and not args.export_only:
+        model.load_state_dict(torch.load(args.init, map_location=device)["model"])
+        log(f"initialised from {args.init}")
 
     def save():
         tmp = ckpt_path + ".tmp"
@@ -446,7 +463,7 @@ def main():
         os.replace(tmp, ckpt_path)
 
     if step < args.steps and not args.export_only:
-        ds = Views(cache["images"], train_idx, args.size, args.seed)
+        ds = Views(cache["images"], train_idx, args.size, args.seed, asym=args.views == "asym")
         kw = dict(num_workers=args.workers, worker_init_fn=_worker_init, persistent_workers=True,
                   prefetch_factor=2) if args.workers > 0 else {}
         dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, sampler=FromStep(step * args.batch), **kw)
