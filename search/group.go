@@ -4,8 +4,8 @@ import (
 	"slices"
 )
 
-// Group is a connected component of the pair graph: rows linked by a chain
-// of pairs within the threshold.
+// Group is a set of rows every two of which are within the threshold
+// (see Groups).
 type Group struct {
 	// Members are the group's rows, ascending; Keeper is one of them.
 	Members []int
@@ -13,12 +13,12 @@ type Group struct {
 	// Dists[i] is the distance from Members[i] to Keeper (0 for itself),
 	// computed from the vectors.
 	Dists []float32
-	// MaxLink is the largest distance among the pairs that formed the group.
+	// MaxLink is the largest distance among the pairs that joined the group.
 	MaxLink float32
 	// MaxDist is the largest distance between any two members, computed from
-	// the vectors; above the threshold it shows a chain (a≈b≈c, a≉c).
-	// For groups larger than MaxExactGroup it is only a lower bound (the
-	// largest of MaxLink and Dists) and Exact is false.
+	// the vectors (at most the threshold). For groups larger than
+	// MaxExactGroup it is only a lower bound (the largest of MaxLink and
+	// Dists) and Exact is false.
 	MaxDist float32
 	Exact   bool
 }
@@ -27,58 +27,67 @@ type Group struct {
 // all member pairs (cost grows with the square of the size).
 const MaxExactGroup = 4096
 
-// Groups joins pairs into connected components (union-find) and describes
-// each with a keeper: the member that better ranks first. better must be a
-// strict total order (e.g. policy, then path); nil keeps the lowest ID.
-// Groups are sorted by their first member; the result does not depend on
-// the order of pairs. m supplies the vectors for Dists and MaxDist.
-func Groups(m Matrix, pairs []Pair, better func(a, b int) bool) []Group {
+// Groups turns the pairs within maxDist into groups in which every two
+// members are within maxDist of each other (complete linkage), so a chain
+// a≈b≈c with a≉c never puts a and c together: connected components would,
+// and on a loose threshold they grow into hundreds of unrelated images.
+// Pairs are taken nearest first (ties by IDs, so the result does not
+// depend on their order); a pair joins its two groups when every distance
+// across them, computed from m's vectors, is at most maxDist. Each group
+// gets a keeper: the member that better ranks first (better must be a
+// strict total order, e.g. policy, then path; nil keeps the lowest ID).
+// Groups are sorted by their first member.
+func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool) []Group {
 	if len(pairs) == 0 {
 		return nil
 	}
-	parent := map[int]int{}
-	var find func(int) int
-	find = func(x int) int {
-		p, ok := parent[x]
-		if !ok {
-			parent[x] = x
-			return x
-		}
-		if p == x {
-			return x
-		}
-		r := find(p)
-		parent[x] = r
-		return r
-	}
-	for _, p := range pairs {
-		a, b := find(p.A), find(p.B)
-		if a != b {
-			// The smaller ID becomes the root, so roots are the same for any
-			// pair order (each root is its component's minimum).
-			if a < b {
-				parent[b] = a
-			} else {
-				parent[a] = b
+	ps := slices.Clone(pairs)
+	slices.SortFunc(ps, func(a, b Pair) int {
+		if a.Dist != b.Dist {
+			if a.Dist < b.Dist {
+				return -1
 			}
+			return 1
 		}
+		return comparePairs(a, b)
+	})
+	type cluster struct {
+		members []int
+		maxLink float32
 	}
-	byRoot := map[int]*Group{}
-	for x := range parent {
-		r := find(x)
-		g := byRoot[r]
-		if g == nil {
-			g = &Group{}
-			byRoot[r] = g
+	var clusters []*cluster
+	of := map[int]int{} // row → index in clusters
+	get := func(x int) int {
+		c, ok := of[x]
+		if !ok {
+			c = len(clusters)
+			of[x] = c
+			clusters = append(clusters, &cluster{members: []int{x}})
 		}
-		g.Members = append(g.Members, x)
+		return c
 	}
-	for _, p := range pairs {
-		g := byRoot[find(p.A)]
-		g.MaxLink = max(g.MaxLink, p.Dist)
+	for _, p := range ps {
+		ca, cb := get(p.A), get(p.B)
+		if ca == cb || !allWithin(m, clusters[ca].members, clusters[cb].members, maxDist) {
+			continue
+		}
+		if len(clusters[ca].members) < len(clusters[cb].members) {
+			ca, cb = cb, ca
+		}
+		big, small := clusters[ca], clusters[cb]
+		for _, x := range small.members {
+			of[x] = ca
+		}
+		big.members = append(big.members, small.members...)
+		big.maxLink = max(big.maxLink, small.maxLink, p.Dist)
+		clusters[cb] = nil
 	}
-	groups := make([]Group, 0, len(byRoot))
-	for _, g := range byRoot {
+	var groups []Group
+	for _, c := range clusters {
+		if c == nil || len(c.members) < 2 {
+			continue
+		}
+		g := Group{Members: c.members, MaxLink: c.maxLink}
 		slices.Sort(g.Members)
 		g.Keeper = g.Members[0]
 		if better != nil {
@@ -90,10 +99,25 @@ func Groups(m Matrix, pairs []Pair, better func(a, b int) bool) []Group {
 		}
 		g.Dists, g.MaxDist, g.Exact = groupDists(m, g.Members, g.Keeper)
 		g.MaxDist = max(g.MaxDist, g.MaxLink)
-		groups = append(groups, *g)
+		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b Group) int { return a.Members[0] - b.Members[0] })
 	return groups
+}
+
+// allWithin reports whether every row of a is within maxDist of every row
+// of b, stopping at the first that is not.
+func allWithin(m Matrix, a, b []int, maxDist float32) bool {
+	var d [1]float32
+	for _, x := range a {
+		for _, y := range b {
+			dotRows(m.Row(x), m.Row(y), m.Dim, d[:])
+			if distFromDot(d[0]) > maxDist {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // groupDists computes each member's distance to the keeper and the

@@ -3,6 +3,7 @@ package search
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
 )
@@ -72,7 +73,7 @@ func TestGroupsOrderIndependent(t *testing.T) {
 		t.Fatalf("only %d pairs: test data too sparse", len(pairs))
 	}
 	better := func(a, b int) bool { return a%7 < b%7 || (a%7 == b%7 && a > b) }
-	want := Groups(m, pairs, better)
+	want := Groups(m, pairs, 0.45, better)
 	for range 5 {
 		shuffled := slices.Clone(pairs)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -81,7 +82,7 @@ func TestGroupsOrderIndependent(t *testing.T) {
 				shuffled[i].A, shuffled[i].B = shuffled[i].B, shuffled[i].A
 			}
 		}
-		got := Groups(m, shuffled, better)
+		got := Groups(m, shuffled, 0.45, better)
 		if !slices.EqualFunc(got, want, func(a, b Group) bool {
 			return slices.Equal(a.Members, b.Members) && a.Keeper == b.Keeper &&
 				slices.Equal(a.Dists, b.Dists) && a.MaxLink == b.MaxLink && a.MaxDist == b.MaxDist
@@ -89,35 +90,45 @@ func TestGroupsOrderIndependent(t *testing.T) {
 			t.Fatal("groups depend on pair order")
 		}
 	}
-	// Every pair's rows share a group; keeper is the best member; distances
-	// are consistent with the pairs.
+	// Groups are disjoint cliques of the pair graph (every two members
+	// within the threshold), the keeper is the best member, distances agree
+	// with the pairs, and every pair not split by the clique rule is kept.
+	dist := map[[2]int]float32{}
+	for _, p := range pairs {
+		dist[[2]int{p.A, p.B}] = p.Dist
+	}
 	in := map[int]int{}
+	grouped := 0
 	for gi, g := range want {
-		for _, x := range g.Members {
+		for i, x := range g.Members {
+			if _, dup := in[x]; dup {
+				t.Fatalf("row %d in two groups", x)
+			}
 			in[x] = gi
 			if x != g.Keeper && better(x, g.Keeper) {
 				t.Fatalf("group %d: member %d beats keeper %d", gi, x, g.Keeper)
 			}
-		}
-		if g.MaxDist < g.MaxLink {
-			t.Fatalf("group %d: diameter %v below largest link %v", gi, g.MaxDist, g.MaxLink)
-		}
-	}
-	for _, p := range pairs {
-		if in[p.A] != in[p.B] {
-			t.Fatalf("pair %v split across groups", p)
-		}
-		g := want[in[p.A]]
-		for i, x := range g.Members {
-			if x == g.Keeper && g.Dists[i] != 0 {
+			for _, y := range g.Members[i+1:] {
+				if _, ok := dist[[2]int{x, y}]; !ok {
+					t.Fatalf("group %d: members %d and %d are not a pair", gi, x, y)
+				}
+				grouped++
+			}
+			if x != g.Keeper {
+				if d := dist[[2]int{min(x, g.Keeper), max(x, g.Keeper)}]; g.Dists[i] != d {
+					t.Fatalf("member %d: distance to keeper %v, pair says %v", x, g.Dists[i], d)
+				}
+			} else if g.Dists[i] != 0 {
 				t.Fatalf("keeper distance %v, want 0", g.Dists[i])
 			}
-			if (x == p.A && p.B == g.Keeper) || (x == p.B && p.A == g.Keeper) {
-				if g.Dists[i] != p.Dist {
-					t.Fatalf("member %d: distance to keeper %v, pair says %v", x, g.Dists[i], p.Dist)
-				}
-			}
 		}
+		if g.MaxDist < g.MaxLink || g.MaxDist > 0.45 {
+			t.Fatalf("group %d: diameter %v, largest link %v, threshold 0.45", gi, g.MaxDist, g.MaxLink)
+		}
+	}
+	t.Logf("%d pairs, %d inside %d groups", len(pairs), grouped, len(want))
+	if grouped < len(pairs)/2 {
+		t.Fatalf("only %d of %d pairs inside groups", grouped, len(pairs))
 	}
 }
 
@@ -159,12 +170,18 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 	if len(pairs) != 2 {
 		t.Fatalf("chain: %d pairs, want 2 (%v)", len(pairs), pairs)
 	}
-	gs := Groups(m, pairs, func(a, b int) bool { return a > b }) // keep the highest ID
-	if len(gs) != 1 || !slices.Equal(gs[0].Members, []int{0, 1, 2}) || gs[0].Keeper != 2 || !gs[0].Exact {
+	// The chain is cut: a and b (the pair taken first on the tie) group,
+	// c, too far from a, stays alone.
+	gs := Groups(m, pairs, 0.25, func(a, b int) bool { return a > b }) // keep the highest ID
+	if len(gs) != 1 || !slices.Equal(gs[0].Members, []int{0, 1}) || gs[0].Keeper != 1 || !gs[0].Exact {
 		t.Fatalf("chain: groups %+v", gs)
 	}
-	if g := gs[0]; g.MaxDist <= 0.25 || g.MaxLink > 0.25 || g.Dists[0] != g.MaxDist || g.Dists[2] != 0 {
-		t.Fatalf("chain: MaxDist %v MaxLink %v Dists %v: want the a–c distance beyond the threshold", g.MaxDist, g.MaxLink, g.Dists)
+	if g := gs[0]; g.MaxDist > 0.25 || g.MaxLink != pairs[0].Dist || g.Dists[0] != g.MaxDist || g.Dists[1] != 0 {
+		t.Fatalf("chain: MaxDist %v MaxLink %v Dists %v", g.MaxDist, g.MaxLink, g.Dists)
+	}
+	// Given in any order, the pairs give the same groups.
+	if again := Groups(m, []Pair{pairs[1], pairs[0]}, 0.25, func(a, b int) bool { return a > b }); !reflect.DeepEqual(again, gs) {
+		t.Fatalf("reversed pairs: %+v, want %+v", again, gs)
 	}
 	// A group above MaxExactGroup: duplicates of one vector.
 	big := Matrix{Dim: dim, Data: make([]float32, (MaxExactGroup+1)*dim)}
@@ -175,7 +192,7 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 			chain = append(chain, Pair{i - 1, i, 0})
 		}
 	}
-	bg := Groups(big, chain, nil)
+	bg := Groups(big, chain, 0, nil) // identical rows: the chain joins them all
 	if len(bg) != 1 || len(bg[0].Members) != MaxExactGroup+1 || bg[0].Exact || bg[0].MaxDist != 0 {
 		t.Fatalf("big group: %d groups, exact=%v", len(bg), bg[0].Exact)
 	}

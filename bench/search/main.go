@@ -474,7 +474,7 @@ func dedup(dir string) {
 
 	t, cpu0 := time.Now(), cpuTime()
 	pairs := search.Pairs(m, float32(*dedupDist), nil)
-	groups := search.Groups(m, pairs, nil)
+	groups := search.Groups(m, pairs, float32(*dedupDist), nil)
 	ours, oursCPU := time.Since(t), cpuTime()-cpu0
 	found := map[pair]bool{}
 	for _, p := range pairs {

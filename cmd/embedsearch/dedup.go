@@ -60,9 +60,10 @@ L2-normalised embeddings is at most D (0 = identical, 2 = opposite). It relates
 to cosine similarity by d² = 2 − 2·cos, i.e. cos = 1 − d²/2: d = 0.2 is
 cos = 0.98, d = 0.5 is cos = 0.875. The default and the --preset values
 (exact, near, similar) come from the model's manifest; near is the default.
-Every pair within D is linked and groups are the connected components, so a
-chain a≈b≈c makes one group even when a and c are further apart: each member's
-distance to the keeper and the group's largest internal distance are shown.
+In a group every two images are within D (pairs are joined nearest first, and
+two groups merge only when all distances across them are within D), so a chain
+a≈b≈c with a≉c never puts a and c together; each member's distance to the
+keeper and the group's largest internal distance are shown.
 
 KEEPER (--keep, repeatable, applied in order; ties go to the first path):
 ` + dedup.PolicyHelp + `
@@ -373,7 +374,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		}
 		return policy.Less(fa, fb)
 	}
-	groups := search.Groups(m, pairs, better)
+	groups := search.Groups(m, pairs, float32(threshold), better)
 
 	rep := dedupReport{Model: modelID, Threshold: threshold, Policy: policy.String(), Op: op, DryRun: o.DryRun}
 	if allow == nil {
