@@ -8,7 +8,8 @@
 // A Matrix is a flat row-major []float32 (typically the store's
 // memory-mapped vectors); row i has ID i. A Neighbor is an ID with its
 // distance to a query. A Pair is two IDs within a distance of each other;
-// a Group is a connected component of pairs, with a keeper chosen by the
+// a Group is a set of rows every two of which form a pair (complete
+// linkage), with a keeper chosen by the
 // caller's policy. An HNSW is a graph over a Matrix's rows for approximate
 // search.
 //
