@@ -21,14 +21,22 @@ func readPayload(t *testing.T, read func(func(io.Reader) error) (ANNInfo, error)
 	return string(got), info, err
 }
 
-func TestANNFile(t *testing.T) {
+// committedStore is a fresh store holding paths, committed; the writer is
+// closed when the test ends.
+func committedStore(t *testing.T, paths ...string) (string, *Writer) {
+	t.Helper()
 	dir := t.TempDir()
 	w := openW(t, dir)
-	defer w.Close()
-	put(t, w, "/a/1.jpg", "/a/2.jpg")
+	t.Cleanup(func() { w.Close() })
+	put(t, w, paths...)
 	if err := w.Commit(); err != nil {
 		t.Fatal(err)
 	}
+	return dir, w
+}
+
+func TestANNFile(t *testing.T) {
+	dir, w := committedStore(t, "/a/1.jpg", "/a/2.jpg")
 	if _, _, err := readPayload(t, w.ReadANN); !errors.Is(err, ErrNoANN) {
 		t.Fatalf("no file: %v, want ErrNoANN", err)
 	}
@@ -122,13 +130,7 @@ func TestANNFile(t *testing.T) {
 // survives the file being replaced (the mapping keeps the old inode), and
 // the header checks match ReadANN's.
 func TestMapANN(t *testing.T) {
-	dir := t.TempDir()
-	w := openW(t, dir)
-	defer w.Close()
-	put(t, w, "/a/1.jpg", "/a/2.jpg")
-	if err := w.Commit(); err != nil {
-		t.Fatal(err)
-	}
+	dir, w := committedStore(t, "/a/1.jpg", "/a/2.jpg")
 	writeANN := func(payload string) {
 		t.Helper()
 		if err := w.WriteANN(0, func(out io.Writer) (int64, error) {
