@@ -4,7 +4,8 @@
 # stage 2 from stage 1's weights, a near-original view against a heavy one
 # (the way copies are made from originals). Each stage checkpoints every 25
 # steps; rerun with RESUME=--resume after a stop. Extra arguments go to both
-# stages (e.g. --device cuda). About 2 hours on 2 CPU cores.
+# stages (e.g. --device cuda). The shipped run: 120 min of training steps on
+# 2 shared CPU cores (51 + 69), plus about 6 min per stage for thresholds and export.
 set -e
 cd "$(dirname "$0")"
 PY=${PYTHON:-/usr/bin/python3}
