@@ -72,8 +72,10 @@
 //
 // ReadHNSW (into memory, changeable) and MapHNSW (in place, read-only)
 // check magic, version and checksum before trusting anything, then the
-// structure (IDs in range, counts within M/M0), so a damaged file yields
-// ErrFormat, ErrVersion or ErrChecksum, never a panic.
+// small sections (levels, flags, upper layers); layer 0, most of the file,
+// is bounded where it is read (counts clamped to M0, IDs outside the graph
+// skipped), so opening costs one checksum pass and a damaged file yields
+// ErrFormat, ErrVersion or ErrChecksum, or odd results, never a panic.
 // The caller writes the file atomically (the store's job); a crash leaves
 // the previous file.
 package search

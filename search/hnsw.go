@@ -282,7 +282,7 @@ func (ix *HNSW) links(id, l int) []uint32 {
 	if l == 0 {
 		s := ix.m0 + 1
 		b := ix.l0[id*s : (id+1)*s]
-		return b[1 : 1+b[0]]
+		return b[1 : 1+min(b[0], uint32(ix.m0))] // clamped: layer 0 of a file is not validated
 	}
 	s := ix.m + 1
 	b := ix.upper[id][(l-1)*s : l*s]
@@ -449,6 +449,9 @@ func (ix *HNSW) searchLayer(m Matrix, q []float32, eps []cand, ef, l int, s *sea
 		s.buf = ix.snapshot(int(c.id), l, locked, s.buf[:0])
 		s.ids = s.ids[:0]
 		for _, nb := range s.buf {
+			if nb >= uint32(ix.n) { // only a damaged file links outside the graph
+				continue
+			}
 			if s.mark[nb] != s.epoch {
 				s.mark[nb] = s.epoch
 				s.ids = append(s.ids, nb)

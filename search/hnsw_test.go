@@ -285,6 +285,25 @@ func TestMapHNSW(t *testing.T) {
 			mapped.Remove(1)
 		}()
 	}
+	// Layer 0 is not validated at open: a damaged file that still passes
+	// the checksum (count above m0, a link outside the graph) is searched
+	// without going out of bounds.
+	bad := slices.Clone(aligned)
+	off := hnswHeaderSize + 2*3000
+	off += pad4(off)
+	binary.LittleEndian.PutUint32(bad[off:], 1000)              // node 0: count 1000 > m0
+	binary.LittleEndian.PutUint32(bad[off+4*(8*2+1)+4:], 1<<30) // node 1: first link far outside
+	binary.LittleEndian.PutUint32(bad[len(bad)-4:], crc32.Checksum(bad[:len(bad)-4], castagnoli))
+	damaged, err := MapHNSW(bad)
+	if err != nil {
+		t.Fatalf("damaged layer 0 refused at open: %v", err)
+	}
+	for j := range 20 {
+		if got := damaged.Search(m, m.Row(j), 10, 50, Options{}); len(got) != 10 {
+			t.Fatalf("damaged graph: %d results", len(got))
+		}
+	}
+
 	// An index read into memory can grow after loading, and appending to
 	// its arrays must not overwrite the sections that follow them.
 	back, err := ReadHNSW(bytes.NewReader(aligned))

@@ -157,7 +157,7 @@ func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
 	if size < annHeaderSize || size > math.MaxInt {
 		return nil, ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
 	if err != nil {
 		return nil, ANNInfo{}, fmt.Errorf("map %s: %w", annName, err)
 	}
