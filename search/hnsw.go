@@ -205,6 +205,89 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 			ix.insert(m, todo[i], &global)
 		}
 	})
+	ix.linkUnreached(m)
+}
+
+// linkUnreached makes every live node reachable from the entry point on
+// layer 0: the neighbour-selection heuristic can prune a node (or a small
+// cluster) out of every list that led to it, and no search would ever
+// return it. Each unreached node gets a link from its nearest reached node
+// (its own neighbours first); a full list gives up its farthest link,
+// which can strand another node, so the pass repeats while that happens.
+func (ix *HNSW) linkUnreached(m Matrix) {
+	if ix.entry < 0 {
+		return
+	}
+	for range 4 {
+		reached := make([]bool, ix.n)
+		var queue []int
+		visit := func(from int) {
+			queue = append(queue[:0], from)
+			reached[from] = true
+			for len(queue) > 0 {
+				x := queue[len(queue)-1]
+				queue = queue[:len(queue)-1]
+				for _, nb := range ix.links(x, 0) {
+					if !reached[nb] {
+						reached[nb] = true
+						queue = append(queue, int(nb))
+					}
+				}
+			}
+		}
+		visit(ix.entry)
+		fixed := 0
+		for i := range ix.n {
+			if ix.level[i] < 0 || reached[i] {
+				continue
+			}
+			x := m.Row(i)
+			best, bestKey := -1, float32(0)
+			consider := func(j int) {
+				if k := -ix.dot(x, m, j); best < 0 || k < bestKey {
+					best, bestKey = j, k
+				}
+			}
+			for _, nb := range ix.links(i, 0) {
+				if reached[nb] {
+					consider(int(nb))
+				}
+			}
+			if best < 0 {
+				for j := range ix.n {
+					if reached[j] {
+						consider(j)
+					}
+				}
+			}
+			ix.addLink0(m, best, i)
+			fixed++
+			visit(i)
+		}
+		if fixed == 0 {
+			return
+		}
+	}
+}
+
+// addLink0 adds a layer-0 link from node to nb, replacing node's farthest
+// link when its list is full.
+func (ix *HNSW) addLink0(m Matrix, node, nb int) {
+	s := ix.m0 + 1
+	b := ix.l0[node*s : (node+1)*s]
+	if int(b[0]) < ix.m0 {
+		b[1+b[0]] = uint32(nb)
+		b[0]++
+		return
+	}
+	y := m.Row(node)
+	far, farKey := 0, float32(0)
+	for j, id := range b[1 : 1+b[0]] {
+		if k := -ix.dot(y, m, int(id)); j == 0 || k > farKey {
+			far, farKey = j, k
+		}
+	}
+	b[1+far] = uint32(nb)
 }
 
 type cand struct {
@@ -342,6 +425,10 @@ func sortCands(cs []cand) {
 	})
 }
 
+// dupDot is the inner product above which two unit vectors count as the
+// same point (distance below about 0.0014).
+const dupDot = 1 - 1e-6
+
 // selectNeighbors is the paper's heuristic (algorithm 4 without extension):
 // keep a candidate only if it is nearer to the base than to every kept one,
 // which spreads links across directions. cs is sorted nearest first.
@@ -357,6 +444,13 @@ func (ix *HNSW) selectNeighbors(m Matrix, cs []cand, maxN int) []cand {
 		x := m.Row(int(c.id))
 		good := true
 		for _, s := range sel {
+			// A kept neighbour identical to the base (an exact duplicate
+			// image) is as far from c as the base is, up to rounding: it
+			// must not prune c, or duplicates link only to each other and
+			// become an island no search reaches.
+			if -s.key >= dupDot {
+				continue
+			}
 			if -ix.dot(x, m, int(s.id)) < c.key {
 				good = false
 				break

@@ -22,6 +22,8 @@ import (
 //	entry     i32      entry node, -1 when empty
 //	maxLevel  u32
 //	upperLen  u32      u32 words of upper-layer links
+//	metaCRC   u32      Castagnoli CRC of the header before it, levels,
+//	                   removed, padding, upperOff and upper (all but layer 0)
 //	levels    n × i8   (-1: absent)
 //	removed   n × u8   (0/1)
 //	padding   zero bytes up to a multiple of 4
@@ -41,80 +43,81 @@ const hnswMagic = "ESHNSW\r\n"
 
 const hnswVersion = 2
 
-const hnswHeaderSize = 52
+const hnswHeaderSize = 56 // through metaCRC
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // WriteTo writes the graph (not the vectors) to w.
 func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
-	h := crc32.New(castagnoli)
-	bw := bufio.NewWriterSize(io.MultiWriter(cw, h), 1<<16)
-	var b [8]byte
-	u32 := func(v uint32) { binary.LittleEndian.PutUint32(b[:4], v); bw.Write(b[:4]) }
 	s := ix.m + 1
 	upperOff := make([]uint32, ix.n+1)
 	for i := range ix.n {
 		upperOff[i+1] = upperOff[i] + uint32(max(int(ix.level[i]), 0)*s)
 	}
-	bw.WriteString(hnswMagic)
-	u32(hnswVersion)
-	u32(uint32(ix.dim))
-	u32(uint32(ix.m))
-	u32(uint32(ix.m0))
-	u32(uint32(ix.efc))
-	binary.LittleEndian.PutUint64(b[:], ix.seed)
-	bw.Write(b[:8])
-	u32(uint32(ix.n))
-	u32(uint32(int32(ix.entry)))
-	u32(uint32(max(ix.maxLevel, 0)))
-	u32(upperOff[ix.n])
-	for i := range ix.n {
-		bw.WriteByte(byte(ix.level[i]))
+	le := binary.LittleEndian
+	hdr := []byte(hnswMagic)
+	for _, v := range []uint32{hnswVersion, uint32(ix.dim), uint32(ix.m), uint32(ix.m0), uint32(ix.efc)} {
+		hdr = le.AppendUint32(hdr, v)
 	}
+	hdr = le.AppendUint64(hdr, ix.seed)
+	for _, v := range []uint32{uint32(ix.n), uint32(int32(ix.entry)), uint32(max(ix.maxLevel, 0)), upperOff[ix.n]} {
+		hdr = le.AppendUint32(hdr, v)
+	}
+	// The small sections, before and after layer 0, carry their own
+	// checksum in the header: MapHNSW checks only that one.
+	flags := make([]byte, 2*ix.n+pad4(hnswHeaderSize+2*ix.n))
 	for i := range ix.n {
-		del := byte(0)
+		flags[i] = byte(ix.level[i])
 		if ix.deleted[i] {
-			del = 1
+			flags[ix.n+i] = 1
 		}
-		bw.WriteByte(del)
 	}
-	for range pad4(hnswHeaderSize + 2*ix.n) {
-		bw.WriteByte(0)
+	upper := make([]byte, 0, 4*(len(upperOff)+int(upperOff[ix.n])))
+	for _, v := range upperOff {
+		upper = le.AppendUint32(upper, v)
 	}
+	for i := range ix.n {
+		if lv := int(ix.level[i]); lv > 0 {
+			for _, v := range ix.upper[i][:lv*s] {
+				upper = le.AppendUint32(upper, v)
+			}
+		}
+	}
+	hdr = le.AppendUint32(hdr, metaChecksum(hdr, flags, upper))
+
+	cw := &countWriter{w: w}
+	h := crc32.New(castagnoli)
+	bw := bufio.NewWriterSize(io.MultiWriter(cw, h), 1<<16)
+	bw.Write(hdr)
+	bw.Write(flags)
 	chunk := make([]byte, 0, 1<<16)
-	put := func(v uint32) {
-		chunk = binary.LittleEndian.AppendUint32(chunk, v)
+	for i, v := range ix.l0[:ix.n*(ix.m0+1)] {
+		if ix.level[i/(ix.m0+1)] < 0 {
+			v = 0
+		}
+		chunk = le.AppendUint32(chunk, v)
 		if len(chunk) == cap(chunk) {
 			bw.Write(chunk)
 			chunk = chunk[:0]
 		}
 	}
-	for i, v := range ix.l0[:ix.n*(ix.m0+1)] {
-		if ix.level[i/(ix.m0+1)] < 0 {
-			v = 0
-		}
-		put(v)
-	}
-	for _, v := range upperOff {
-		put(v)
-	}
-	for i := range ix.n {
-		if lv := int(ix.level[i]); lv > 0 {
-			for _, v := range ix.upper[i][:lv*s] {
-				put(v)
-			}
-		}
-	}
 	bw.Write(chunk)
+	bw.Write(upper)
 	if err := bw.Flush(); err != nil {
 		return cw.n, fmt.Errorf("write hnsw index: %w", err)
 	}
-	binary.LittleEndian.PutUint32(b[:4], h.Sum32())
-	if _, err := cw.Write(b[:4]); err != nil {
+	if _, err := cw.Write(le.AppendUint32(nil, h.Sum32())); err != nil {
 		return cw.n, fmt.Errorf("write hnsw index: %w", err)
 	}
 	return cw.n, nil
+}
+
+// metaChecksum is the CRC of everything but layer 0 and the checksums:
+// the header up to metaCRC, the flags (with padding), upperOff and upper.
+func metaChecksum(hdr, flags, upper []byte) uint32 {
+	c := crc32.Update(0, castagnoli, hdr[:hnswHeaderSize-4])
+	c = crc32.Update(c, castagnoli, flags)
+	return crc32.Update(c, castagnoli, upper)
 }
 
 // pad4 is the number of zero bytes that bring off to a multiple of 4.
@@ -140,20 +143,28 @@ func ReadHNSW(r io.Reader) (*HNSW, error) {
 		return nil, fmt.Errorf("read hnsw index: %w", err)
 	}
 	// data is ours: the index may use it in place and change it.
-	return parseHNSW(data, false)
+	return parseHNSW(data, false, true)
+}
+
+// VerifyHNSW checks a whole file image, layer 0 included, against its
+// checksum and structure, as ReadHNSW does.
+func VerifyHNSW(data []byte) error {
+	_, err := parseHNSW(data, true, true)
+	return err
 }
 
 // MapHNSW is ReadHNSW for a file image already in memory, typically
 // mapped read-only: the index uses data in place (on little-endian hosts
-// when data is 4-byte aligned; otherwise it copies), so opening costs one
-// checksum and structure pass instead of decoding. data must stay valid
-// and unchanged while the index is used. Add and Remove panic on the
-// result.
+// when data is 4-byte aligned; otherwise it copies). Opening checks the
+// small sections' checksum and structure and never reads layer 0, most of
+// the file, which is bounded where a search reads it (VerifyHNSW checks it
+// too). data must stay valid and unchanged while the index is used. Add
+// and Remove panic on the result.
 func MapHNSW(data []byte) (*HNSW, error) {
-	return parseHNSW(data, true)
+	return parseHNSW(data, true, false)
 }
 
-func parseHNSW(data []byte, readOnly bool) (*HNSW, error) {
+func parseHNSW(data []byte, readOnly, whole bool) (*HNSW, error) {
 	if len(data) < len(hnswMagic)+4 || string(data[:len(hnswMagic)]) != hnswMagic {
 		return nil, ErrFormat
 	}
@@ -164,7 +175,7 @@ func parseHNSW(data []byte, readOnly bool) (*HNSW, error) {
 		return nil, ErrFormat
 	}
 	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
-	if crc32.Checksum(body, castagnoli) != sum {
+	if whole && crc32.Checksum(body, castagnoli) != sum {
 		return nil, ErrChecksum
 	}
 	le := binary.LittleEndian
@@ -182,7 +193,13 @@ func parseHNSW(data []byte, readOnly bool) (*HNSW, error) {
 	offUO := offL0 + 4*nn*s0
 	offUp := offUO + 4*(nn+1)
 	if offUp+4*uint64(upperLen) != uint64(len(body)) {
+		if !whole {
+			return nil, ErrChecksum // a truncated or damaged file, as the whole-file check says
+		}
 		return nil, fmt.Errorf("%w: sections do not add up to the file size", ErrFormat)
+	}
+	if metaChecksum(body, body[hnswHeaderSize:offL0], body[offUO:]) != le.Uint32(body[hnswHeaderSize-4:]) {
+		return nil, ErrChecksum
 	}
 	ix := NewHNSW(int(dim), HNSWOptions{M: int(m), EfConstruction: int(efc), Seed: seed})
 	ix.m0, ix.n, ix.readOnly = int(m0), int(n), readOnly
@@ -207,10 +224,26 @@ func parseHNSW(data []byte, readOnly bool) (*HNSW, error) {
 		return nil, fmt.Errorf("%w: entry node is not on the top layer", ErrFormat)
 	}
 	ix.l0 = u32s(body[offL0:offUO])
-	// Layer 0 is most of the file and is not walked here: opening a mapped
-	// graph must not cost a pass over it. Readers clamp each count to m0
-	// and skip IDs outside 0..n-1 (links), so a damaged file that passed
-	// the checksum still cannot make a search go out of bounds.
+	if whole {
+		// Reading a whole file (to change it, or to verify it) also
+		// checks layer 0: counts within m0 and below n, IDs below n.
+		stride := int(s0)
+		for i := range ix.n {
+			b := ix.l0[i*stride : (i+1)*stride]
+			if b[0] > m0 || (ix.level[i] < 0 && b[0] != 0) {
+				return nil, fmt.Errorf("%w: bad links of node %d", ErrFormat, i)
+			}
+			for _, id := range b[1 : 1+b[0]] {
+				if id >= n {
+					return nil, fmt.Errorf("%w: bad link of node %d", ErrFormat, i)
+				}
+			}
+		}
+	}
+	// Layer 0 is most of the file and MapHNSW does not walk it: opening a
+	// mapped graph must not cost a pass over it. Readers clamp each count
+	// to m0 and skip IDs outside 0..n-1 (links), so a damaged file that
+	// passed the checksums still cannot make a search go out of bounds.
 	ix.l0 = u32s(body[offL0:offUO])
 	upperOff := u32s(body[offUO:offUp])
 	upper := u32s(body[offUp:])

@@ -178,6 +178,18 @@ func TestQueryANN(t *testing.T) {
 
 	// A damaged file is ignored with a clear note; --exact does not even
 	// look at it; the next index rebuilds it.
+	// A damaged layer 0 (the middle of the file) is not read by queries
+	// (they bound what they read there); status --verify finds it.
+	mid := append([]byte(nil), fresh...)
+	mid[len(mid)/2] ^= 0x55
+	os.WriteFile(annPath, mid, 0o644)
+	if code, _, errs := embedCLI(t, "", "status", "--store", sdir, "--verify"); code != 0 || errs != "" {
+		t.Fatalf("status --verify: exit %d %s", code, errs)
+	}
+	code, out, _ := embedCLI(t, "", "status", "--store", sdir, "--verify", "--json")
+	if code != 0 || !strings.Contains(out, `"mode": "exact-fallback"`) || !strings.Contains(out, "checksum") {
+		t.Fatalf("status --verify with a damaged layer 0: exit %d %s", code, out)
+	}
 	bad := append([]byte(nil), fresh...)
 	bad[len(bad)-100] ^= 0x55
 	os.WriteFile(annPath, bad, 0o644)

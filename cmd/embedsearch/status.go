@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -43,14 +44,20 @@ type searchMode struct {
 	Detail    string `json:"detail,omitempty"`
 }
 
-// searchState opens the approximate index as query would (a checksum pass
-// over the graph, milliseconds even for a million images).
-func searchState(r *store.Reader) searchMode {
+// searchState opens the approximate index as query would (milliseconds
+// even for a million images); with verify it also checks the whole graph.
+func searchState(r *store.Reader, verify bool) searchMode {
 	sm := searchMode{Mode: "exact", Threshold: annThreshold}
 	if r.Len() < annThreshold {
 		return sm
 	}
 	_, err := index.LoadANN(r)
+	if err == nil && verify {
+		var data []byte
+		if data, _, err = r.MapANN(); err == nil {
+			err = search.VerifyHNSW(data)
+		}
+	}
 	if st, serr := os.Stat(filepath.Join(r.Dir(), store.ANNFile)); serr == nil {
 		sm.ANNBytes = st.Size()
 	}
@@ -69,7 +76,8 @@ func newStatusCommand() *cli.Command {
 		Description: "With --json prints one object with the fields model, dim, images, roots, bytes,\n" +
 			"last_indexed (RFC 3339, null if never), failed (files that failed in the last run),\n" +
 			"search {mode: exact | approximate | exact-fallback, ann_threshold, ann_bytes, detail},\n" +
-			"plus store, segments and generation. --verify also reads every vector against its checksum.",
+			"plus store, segments and generation. --verify also reads every vector against its checksum,\n" +
+			"and the whole approximate index (query checks only its small sections).",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
@@ -103,7 +111,7 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 		Store: r.Dir(), Model: r.Model().ModelID, Dim: r.Dim(), Images: r.Len(),
 		Roots: r.Roots(), Bytes: bytes, Failed: r.Failed(),
 		Segments: r.Segments(), Generation: r.Generation(),
-		Search: searchState(r),
+		Search: searchState(r, verify),
 	}
 	if rep.Roots == nil {
 		rep.Roots = []string{}
