@@ -236,8 +236,9 @@ func remap(old, cur *store.Reader) (newID []int, kept, dropped int) {
 }
 
 // LoadANN opens the approximate index of r's snapshot in place (mapped,
-// read-only, valid until r is closed): opening costs one checksum pass
-// over the graph file, not a decode. Any error means "search exactly":
+// read-only, valid until r is closed): opening reads only the graph's
+// small sections (search.MapHNSW), not layer 0. Any error means "search
+// exactly":
 // store.ErrNoANN (none), store.ErrANNStale (built for other content; the
 // next index run updates it), or a damaged file (search.ErrChecksum,
 // ErrFormat, ErrVersion; the next index run rebuilds it).

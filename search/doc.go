@@ -51,31 +51,16 @@
 // # The HNSW file
 //
 // WriteTo stores the graph only (node IDs are row IDs; the vectors stay in
-// the caller's store). Version 2, little-endian, every array at a 4-byte
-// aligned offset in its in-memory layout, so MapHNSW searches a mapped
-// file in place (one checksum and structure pass, no decoding):
-//
-//	magic     8 bytes  "ESHNSW\r\n"
-//	version   u32      2
-//	dim, M, M0, efConstruction   u32 each
-//	seed      u64
-//	n         u32      row slots
-//	entry     i32      entry node, −1 when empty
-//	maxLevel  u32
-//	upperLen  u32      u32 words of upper-layer links
-//	levels    n × i8 (−1: absent); removed n × u8 (0/1); zero padding to 4
-//	layer 0   per slot: count u32, then M0 × neighbour ID u32 (count used,
-//	          the rest zero): a fixed stride
-//	upperOff  (n+1) × u32: slot i's upper links are upper[upperOff[i]:upperOff[i+1]]
-//	upper     per slot, per layer 1..level: count u32, M × neighbour ID u32
-//	crc32c    u32      Castagnoli CRC of every byte before it
-//
-// ReadHNSW (into memory, changeable) and MapHNSW (in place, read-only)
-// check magic, version and checksum before trusting anything, then the
-// small sections (levels, flags, upper layers); layer 0, most of the file,
-// is bounded where it is read (counts clamped to M0, IDs outside the graph
-// skipped), so opening costs one checksum pass and a damaged file yields
-// ErrFormat, ErrVersion or ErrChecksum, or odd results, never a panic.
+// the caller's store), in a little-endian layout whose arrays keep their
+// in-memory form (the byte layout is documented beside the code, in
+// hnsw_encode.go). ReadHNSW reads a whole file into memory (changeable)
+// and checks every byte against the file checksum and the structure.
+// MapHNSW uses a mapped file in place (read-only): it checks only the small
+// sections (levels, flags, upper layers), which carry their own checksum,
+// and never reads layer 0, most of the file; searches clamp its counts and
+// skip IDs outside the graph where they read them. VerifyHNSW checks a
+// mapped file whole. A damaged file yields ErrFormat, ErrVersion or
+// ErrChecksum (or, in layer 0 under MapHNSW, worse results), never a panic.
 // The caller writes the file atomically (the store's job); a crash leaves
 // the previous file.
 package search

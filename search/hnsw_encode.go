@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"unsafe"
+
+	"github.com/embedsearch/embedsearch/internal/iox"
 )
 
 // The HNSW file format (version 2), all integers little-endian, laid out so
@@ -34,10 +36,7 @@ import (
 //	upper     upperLen u32
 //	crc32c    u32      Castagnoli CRC of every byte before it
 //
-// Reading checks magic and version before anything else and the checksum
-// before trusting the rest, then the structure of the small sections
-// (levels, flags, upper layers); layer-0 counts and IDs are bounded where
-// they are read. A damaged file cannot cause a panic.
+// What ReadHNSW, MapHNSW and VerifyHNSW check is in the package doc.
 
 const hnswMagic = "ESHNSW\r\n"
 
@@ -85,7 +84,7 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 	}
 	hdr = le.AppendUint32(hdr, metaChecksum(hdr, flags, upper))
 
-	cw := &countWriter{w: w}
+	cw := &iox.CountingWriter{W: w}
 	h := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(cw, h), 1<<16)
 	bw.Write(hdr)
@@ -104,12 +103,12 @@ func (ix *HNSW) WriteTo(w io.Writer) (int64, error) {
 	bw.Write(chunk)
 	bw.Write(upper)
 	if err := bw.Flush(); err != nil {
-		return cw.n, fmt.Errorf("write hnsw index: %w", err)
+		return cw.N, fmt.Errorf("write hnsw index: %w", err)
 	}
 	if _, err := cw.Write(le.AppendUint32(nil, h.Sum32())); err != nil {
-		return cw.n, fmt.Errorf("write hnsw index: %w", err)
+		return cw.N, fmt.Errorf("write hnsw index: %w", err)
 	}
-	return cw.n, nil
+	return cw.N, nil
 }
 
 // metaChecksum is the CRC of everything but layer 0 and the checksums:
@@ -122,17 +121,6 @@ func metaChecksum(hdr, flags, upper []byte) uint32 {
 
 // pad4 is the number of zero bytes that bring off to a multiple of 4.
 func pad4(off int) int { return (4 - off%4) % 4 }
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
-}
 
 // ReadHNSW reads an index written by WriteTo into memory; the result can
 // be changed (Add, Remove). Errors wrap ErrFormat, ErrVersion or

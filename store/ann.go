@@ -148,7 +148,13 @@ func readANN(dir string, gen uint64, count int, b Binding, read func(io.Reader) 
 // the file was built for exactly this snapshot, with the errors of
 // ReadANN. The payload starts 64 bytes into a page-aligned mapping and
 // stays valid until Close; nothing is read until the caller touches it.
+// The file is mapped once per Reader: later calls return the same payload.
 func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
+	r.annMu.Lock()
+	defer r.annMu.Unlock()
+	if r.ann != nil {
+		return r.ann[annHeaderSize:], r.annInfo, nil
+	}
 	f, size, err := openANN(r.dir)
 	if err != nil {
 		return nil, ANNInfo{}, err
@@ -157,7 +163,7 @@ func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
 	if size < annHeaderSize || size > math.MaxInt {
 		return nil, ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED|syscall.MAP_POPULATE)
+	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
 	if err != nil {
 		return nil, ANNInfo{}, fmt.Errorf("map %s: %w", annName, err)
 	}
@@ -166,9 +172,7 @@ func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
 		syscall.Munmap(data)
 		return nil, info, err
 	}
-	r.mapMu.Lock()
-	r.maps = append(r.maps, data)
-	r.mapMu.Unlock()
+	r.ann, r.annInfo = data, info
 	return data[annHeaderSize:], info, nil
 }
 

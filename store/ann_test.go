@@ -168,6 +168,9 @@ func TestMapANN(t *testing.T) {
 	if err != nil || string(data) != "first graph" {
 		t.Fatalf("mapped %q, %v", data, err)
 	}
+	if again, _, err := r.MapANN(); err != nil || unsafe.SliceData(again) != unsafe.SliceData(data) {
+		t.Fatalf("a second MapANN mapped the file again (%v)", err)
+	}
 	writeANN("second graph")
 	if string(data) != "first graph" {
 		t.Fatalf("replacing the file changed a live mapping to %q", data)

@@ -26,8 +26,9 @@ type Reader struct {
 	matOnce sync.Once
 	mat     []float32
 
-	mapMu sync.Mutex
-	maps  [][]byte // MapANN's mappings, unmapped by Close
+	annMu   sync.Mutex
+	ann     []byte // MapANN's mapping of the ANN file, unmapped by Close
+	annInfo ANNInfo
 }
 
 // Open opens the store in dir for reading. It maps the segments and checks
@@ -81,12 +82,12 @@ func closeSegments(segs []*segment) {
 func (r *Reader) Close() error {
 	closeSegments(r.segs)
 	r.segs = nil
-	r.mapMu.Lock()
-	for _, m := range r.maps {
-		syscall.Munmap(m)
+	r.annMu.Lock()
+	if r.ann != nil {
+		syscall.Munmap(r.ann)
+		r.ann = nil
 	}
-	r.maps = nil
-	r.mapMu.Unlock()
+	r.annMu.Unlock()
 	return nil
 }
 

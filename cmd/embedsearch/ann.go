@@ -54,9 +54,9 @@ func updateANN(ctx context.Context, u *index.ANNUpdater, w *store.Writer, quiet 
 // of exact scanning, as a conservative bound. index.LoadANN maps the graph
 // in place and reads only its small sections (levels, flags, upper
 // layers: about 8% of the file at 1,000,000 × 128); an exact scan reads
-// every mapped vector. bench/annquery, end to end: 222 ms through the graph
-// against 343 ms exact at 1,000,000 × 128 (143 MB graph, 512 MB vectors),
-// 105 against 206 ms at 200,000 × 512 (29 MB, 400 MB).
+// every mapped vector. bench/annquery, end to end: 208 ms through the graph
+// against 329 ms exact at 1,000,000 × 128 (143 MB graph, 512 MB vectors),
+// 86 against 172 ms at 200,000 × 512 (29 MB, 400 MB).
 var annLoadCost = 1.5
 
 // queryANN returns the store's approximate index when a command that

@@ -19,6 +19,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/embedsearch/embedsearch/internal/iox"
 )
 
 // TempPrefix starts the name of every temporary file Write creates; owners
@@ -44,7 +46,7 @@ func Write(dir, name string, write func(w io.Writer) (int64, error)) error {
 			os.Remove(tmp)
 		}
 	}()
-	cw := &countingWriter{w: f}
+	cw := &iox.CountingWriter{W: f}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	want, err := write(bw)
 	if err != nil {
@@ -53,8 +55,8 @@ func Write(dir, name string, write func(w io.Writer) (int64, error)) error {
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("write %s: %w", name, err)
 	}
-	if want >= 0 && cw.n != want {
-		return fmt.Errorf("write %s: wrote %d bytes, expected %d", name, cw.n, want)
+	if want >= 0 && cw.N != want {
+		return fmt.Errorf("write %s: wrote %d bytes, expected %d", name, cw.N, want)
 	}
 	if err := f.Sync(); err != nil {
 		return fmt.Errorf("sync %s: %w", name, err)
@@ -82,17 +84,4 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("sync directory %s: %w", dir, err)
 	}
 	return nil
-}
-
-// countingWriter counts bytes so that Write can check that everything the
-// encoder meant to write reached the file.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
