@@ -8,6 +8,8 @@
 #   sh bench/score_model.sh [MODEL]      # default: the built-in model
 #
 # MODEL is anything --model takes (a name, a folder with manifest.json).
+# SKIP_DEDUP=1 stops after the embedding scores (the dedup sweep indexes
+# every set again).
 # Writes embeddings and reports under bench/out/score-<name>/ (git-ignored).
 set -e
 cd "$(dirname "$0")/.."
@@ -27,7 +29,7 @@ for ds in caltech101-neardup pdq-bridge-variants imagededup-ukbench; do
 	sed -n '3,4p' "$OUT/$ds.txt"
 	grep -E '^best F1|^semantic' "$OUT/$ds.txt" || true
 done
-[ -n "$SKIP_DEDUP" ] && exit 0
+if [ -n "${SKIP_DEDUP:-}" ]; then exit 0; fi
 /usr/bin/python3 bench/dedup/score.py --bin "$OUT/embedsearch" --model "$MODEL" >"$OUT/dedup.txt"
 echo "== dedup groups: $OUT/dedup.txt"
 tail -12 "$OUT/dedup.txt"

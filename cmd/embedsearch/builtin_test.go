@@ -2,12 +2,15 @@ package main
 
 import (
 	"bufio"
+	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/embedsearch/embedsearch/internal/testenv"
+	"github.com/embedsearch/embedsearch/store"
 )
 
 // The nine files of each exif-orientation group show the same picture once
@@ -56,5 +59,98 @@ func TestBuiltinEXIFOrientationGroups(t *testing.T) {
 	}
 	if groups != 2 {
 		t.Fatalf("read %d groups from groups.tsv, want 2", groups)
+	}
+}
+
+// TestBuiltinGolden: the embedded model, run by onnxruntime on Go-decoded
+// and Go-preprocessed images, gives the vectors PyTorch and PIL gave for
+// the training checkpoint (models/train/golden.py). Lossless inputs agree
+// to float rounding; JPEGs differ by the decoders' rounding.
+func TestBuiltinGolden(t *testing.T) {
+	data := testenv.SharedData(t)
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models", "train", "golden.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	type row struct {
+		Path   string    `json:"path"`
+		Vector []float32 `json:"vector"`
+	}
+	var want []row
+	args := []string{"embed", "--format", "jsonl"}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var r row
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, r)
+		args = append(args, filepath.Join(data, r.Path))
+	}
+	if len(want) < 8 {
+		t.Fatalf("golden.jsonl has %d rows", len(want))
+	}
+	code, out, errs := embedCLI(t, "", args...)
+	if code != 0 {
+		t.Fatalf("embed: exit %d: %s", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("%d vectors for %d images", len(lines), len(want))
+	}
+	for i, line := range lines {
+		var got row
+		if err := json.Unmarshal([]byte(line), &got); err != nil {
+			t.Fatal(err)
+		}
+		tol := 1e-6
+		if strings.HasSuffix(want[i].Path, ".jpg") {
+			tol = 2e-3
+		}
+		worst := 0.0
+		for j := range want[i].Vector {
+			worst = max(worst, math.Abs(float64(got.Vector[j]-want[i].Vector[j])))
+		}
+		t.Logf("%s: max |diff| %.2e", want[i].Path, worst)
+		if len(got.Vector) != len(want[i].Vector) || worst > tol {
+			t.Errorf("%s: max |diff| %.2e over %d components, tolerance %.0e", want[i].Path, worst, len(got.Vector), tol)
+		}
+	}
+}
+
+// TestRetiredBuiltinStore: a store made with the built-in model of another
+// embedsearch version is refused by index, query and dedup with one
+// message that says what to do, and is left untouched.
+func TestRetiredBuiltinStore(t *testing.T) {
+	sdir := filepath.Join(t.TempDir(), "store")
+	w, err := store.OpenWriter(sdir, store.Binding{ModelID: "builtin-v0", Digest: "00", Preprocess: "00", Dim: 128}, store.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := make([]float32, 128)
+	v[0] = 1
+	img := writePNGs(t, t.TempDir(), "a", 0, 1)[0]
+	if err := w.Put(store.Entry{Path: img, Size: 1}, v); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	before, _ := os.ReadFile(filepath.Join(sdir, "MANIFEST"))
+	for _, args := range [][]string{
+		{"index", "--store", sdir, filepath.Dir(img)},
+		{"query", "--store", sdir, img},
+		{"dedup", "--store", sdir},
+	} {
+		code, _, errs := embedCLI(t, "", args...)
+		if code != 1 || !strings.Contains(errs, "builtin-v0") || !strings.Contains(errs, "index the same folders into a new store") {
+			t.Errorf("%s: exit %d, stderr %q", args[0], code, errs)
+		}
+	}
+	if after, _ := os.ReadFile(filepath.Join(sdir, "MANIFEST")); string(after) != string(before) {
+		t.Fatal("the store was changed")
 	}
 }
