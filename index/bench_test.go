@@ -13,7 +13,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -137,15 +136,7 @@ func BenchmarkReindexUnchanged100k(b *testing.B) {
 
 // caltechFiles returns the first n image files of caltech101-neardup.
 func caltechFiles(b *testing.B, n int) []string {
-	src := testenv.SharedData(b, "caltech101-neardup")
-	var all []string
-	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && IsImageName(p) {
-			all = append(all, p)
-		}
-		return nil
-	})
-	sort.Strings(all)
+	all := imageFiles(testenv.SharedData(b, "caltech101-neardup"))
 	return all[:min(n, len(all))]
 }
 

@@ -46,9 +46,8 @@ func testEncoder(t testing.TB) (*infer.Encoder, *models.Model) {
 	return enc, m
 }
 
-// copyImages copies the first n images (sorted) of a data folder into dst.
-func copyImages(t testing.TB, src, dst string, n int) []string {
-	t.Helper()
+// imageFiles lists the image files under src, sorted.
+func imageFiles(src string) []string {
 	var all []string
 	filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
 		if err == nil && d.Type().IsRegular() && IsImageName(p) {
@@ -57,6 +56,13 @@ func copyImages(t testing.TB, src, dst string, n int) []string {
 		return nil
 	})
 	sort.Strings(all)
+	return all
+}
+
+// copyImages copies the first n images (sorted) of a data folder into dst.
+func copyImages(t testing.TB, src, dst string, n int) []string {
+	t.Helper()
+	all := imageFiles(src)
 	if len(all) < n {
 		t.Fatalf("%s has %d images, need %d", src, len(all), n)
 	}
