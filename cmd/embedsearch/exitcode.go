@@ -14,6 +14,8 @@ const (
 	exitUsage       = 2   // bad flag, argument or command
 	exitPartial     = 3   // completed, but some files failed (listed on stderr)
 	exitDuplicates  = 4   // dedup found duplicate groups (only with --exit-code)
+	exitRefused     = 5   // some dedup actions were refused (listed on stderr)
+	exitDamaged     = 6   // damaged stored rows were left out of the results
 	exitInterrupted = 130 // stopped by Ctrl-C / SIGTERM; committed work is kept
 )
 
@@ -23,6 +25,8 @@ const exitCodeHelp = `EXIT CODES:
    2    usage error (bad flag or argument)
    3    completed, but some files failed (see stderr / --errors FILE)
    4    dedup --exit-code: duplicates were found
+   5    some dedup actions were refused (file changed, outside the folders, ...)
+   6    damaged rows in the store were left out (run 'embedsearch index --repair')
    130  interrupted (Ctrl-C); work committed so far is kept`
 
 // usageError marks an error as the user's invocation being wrong.
@@ -41,6 +45,20 @@ type partialError struct{ failed int }
 
 func (e partialError) Error() string { return fmt.Sprintf("%d file(s) failed", e.failed) }
 
+// refusedError says dedup finished but refused some actions; they were
+// already reported.
+type refusedError struct{ refused int }
+
+func (e refusedError) Error() string { return fmt.Sprintf("%d action(s) refused", e.refused) }
+
+// damagedError says results were produced with some damaged stored rows
+// left out; they were already reported.
+type damagedError struct{ rows int }
+
+func (e damagedError) Error() string {
+	return fmt.Sprintf("%d damaged row(s) in the store were left out; run 'embedsearch index --repair'", e.rows)
+}
+
 // duplicatesFound is returned by dedup --exit-code when groups were found.
 var errDuplicatesFound = errors.New("duplicates found")
 
@@ -48,6 +66,8 @@ var errDuplicatesFound = errors.New("duplicates found")
 func report(stderr io.Writer, err error, interrupted bool) int {
 	var pe partialError
 	var ue usageError
+	var re refusedError
+	var de damagedError
 	switch {
 	case err == nil:
 		return exitOK
@@ -56,6 +76,12 @@ func report(stderr io.Writer, err error, interrupted bool) int {
 	case errors.As(err, &pe):
 		fmt.Fprintf(stderr, "embedsearch: completed with failures: %v\n", err)
 		return exitPartial
+	case errors.As(err, &re):
+		fmt.Fprintf(stderr, "embedsearch: completed, but %v\n", err)
+		return exitRefused
+	case errors.As(err, &de):
+		fmt.Fprintf(stderr, "embedsearch: %v\n", err)
+		return exitDamaged
 	case interrupted:
 		fmt.Fprintln(stderr, "embedsearch: interrupted; work committed so far is kept")
 		return exitInterrupted
