@@ -2,11 +2,8 @@ package index
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -34,9 +32,9 @@ const (
 
 // Options say what to index and how.
 type Options struct {
-	// Roots are directories (walked) or files; made absolute and cleaned.
-	// Entries under a root that exists and is readable but whose files are
-	// gone are removed.
+	// Roots are directories (walked) or files (indexed as Files are); made
+	// absolute and cleaned. Entries under a root directory that exists and
+	// is readable but whose files are gone are removed.
 	Roots []string
 	// Files are single files to index (e.g. a list read from stdin); they
 	// are never roots, so nothing is swept because of them.
@@ -46,6 +44,9 @@ type Options struct {
 	Exclude        []string
 	IncludeHidden  bool
 	FollowSymlinks bool
+	// MaxFileSize refuses larger files before hashing them; 0 = 1 GiB,
+	// negative = no limit. The Embedder has its own limit for reading.
+	MaxFileSize int64
 	// CommitEvery and CommitInterval bound the work an interruption can
 	// lose: a commit happens after that many changed entries or that much
 	// time, whichever comes first.
@@ -148,6 +149,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	wk := &walker{o: &r.o, seen: map[string]bool{}, visited: map[[2]uint64]bool{}}
 	wk.progress = func(n int) { r.report(PhaseScan, func() { r.st.Scanned = n }) }
 	var swept []string
+	present := roots[:0:0] // roots that exist: only they are recorded as roots
 	for _, root := range roots {
 		if err := ctx.Err(); err != nil {
 			return r.st, err
@@ -159,9 +161,12 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 			continue
 		}
 		if !info.IsDir() {
-			wk.add(root, info)
+			// A file named as a root is indexed like one of Files: it is
+			// never recorded as a root (nothing is swept because of it).
+			wk.addFile(root, info)
 			continue
 		}
+		present = append(present, root)
 		before := len(wk.files)
 		if f, err := os.Open(root); err != nil {
 			r.st.MissingRoots = append(r.st.MissingRoots, root)
@@ -188,7 +193,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 			wk.fail(f, errors.New("is a directory (give directories as roots)"))
 			continue
 		}
-		wk.add(f, info)
+		wk.addFile(f, info)
 	}
 	for _, f := range wk.failures {
 		r.failure(f.Path, f.Err)
@@ -217,7 +222,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		return true
 	})
 	r.todo = len(todo)
-	r.w.AddRoots(roots...)
+	r.w.AddRoots(present...)
 
 	// 3. Embed what is new or changed; reuse vectors by content hash.
 	err = r.embed(ctx, todo)
@@ -288,8 +293,11 @@ func (r *run) embed(parent context.Context, todo []string) error {
 	go func() {
 		defer close(paths)
 		for _, p := range todo {
-			sha, err := hashFile(p)
+			sha, _, err := inputfile.SHA256(ctx, p, r.files())
 			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
 				r.mu.Lock()
 				r.failure(p, err)
 				r.done++
@@ -427,17 +435,9 @@ func (r *run) reportLocked(phase string) {
 	r.o.Progress(Progress{Phase: phase, Stats: st, Todo: r.todo, Done: r.done})
 }
 
-func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read: %w", err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+// files is how files are opened for hashing.
+func (r *run) files() inputfile.Options {
+	return inputfile.Options{FollowLinks: r.o.FollowSymlinks, MaxSize: r.o.MaxFileSize}
 }
 
 // Forget removes the entries at or under each path (made absolute) and

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 // imageExts are the extensions walked directories are searched for: the
@@ -82,6 +84,26 @@ func (w *walker) add(path string, info fs.FileInfo) {
 	if len(w.files)%1000 == 0 && w.progress != nil {
 		w.progress(len(w.files))
 	}
+}
+
+// addFile takes a file named explicitly (a root that is not a folder, or
+// one of Options.Files), whatever its name, if it is a regular file: a
+// device, FIFO or socket is a failure, never a root nor an entry. info is
+// from stat(2); a link is taken only when links are followed.
+// It reports whether the file was taken.
+func (w *walker) addFile(path string, info fs.FileInfo) bool {
+	if !w.o.FollowSymlinks {
+		if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			w.fail(path, fmt.Errorf("%w (a symbolic link; links are followed only when asked)", inputfile.ErrNotRegular))
+			return false
+		}
+	}
+	if !info.Mode().IsRegular() {
+		w.fail(path, fmt.Errorf("%w (%s)", inputfile.ErrNotRegular, inputfile.Kind(info.Mode())))
+		return false
+	}
+	w.add(path, info)
+	return true
 }
 
 func dirKey(info fs.FileInfo) ([2]uint64, bool) {

@@ -114,7 +114,7 @@ func benchPrepare(b *testing.B, e *Encoder, paths []string) []float32 {
 	for i, p := range paths {
 		g.Go(func() error {
 			it := Item{Path: p}
-			if !e.prepare(&it, out[i*e.tlen:(i+1)*e.tlen]) {
+			if !e.prepare(context.Background(), &it, out[i*e.tlen:(i+1)*e.tlen]) {
 				return it.Err
 			}
 			return nil

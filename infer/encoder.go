@@ -10,6 +10,7 @@ import (
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/models"
 )
 
@@ -33,6 +34,9 @@ type EncoderOptions struct {
 	// Workers is the number of decode/preprocess goroutines in Embed;
 	// 0 = GOMAXPROCS.
 	Workers int
+	// MaxFileSize refuses larger files before reading them; 0 = 1 GiB,
+	// negative = no limit.
+	MaxFileSize int64
 }
 
 // Encoder runs a model's image tower: one onnxruntime session plus the
@@ -47,8 +51,15 @@ type Encoder struct {
 	fixed   bool
 	workers int
 	tlen    int // float32 values per image tensor
-	// maxPixels is the decode cap; it also bounds the size of a file read.
-	maxPixels int64
+	// files is how Embed opens files: through links (the caller chose the
+	// paths; index hashes each file first without following links when
+	// its walk does not), only regular ones, within the size limits.
+	files inputfile.Options
+	// pixelBound is the largest file an image within the pixel cap can be
+	// (8 bytes per pixel: 16-bit RGBA stored raw, plus room for metadata);
+	// files.MaxSize is at most this, so a huge non-image is never read.
+	pixelBound int64
+	maxPixels  int64
 
 	mu      sync.RWMutex // held for reading by Run, for writing by Close
 	session *ort.DynamicAdvancedSession
@@ -72,9 +83,17 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", man.ID, err)
 	}
-	e := &Encoder{man: man, prep: prep, dim: man.Dim, tlen: prep.TensorLen(), workers: o.Workers, maxPixels: o.Limits.MaxPixels}
+	e := &Encoder{man: man, prep: prep, dim: man.Dim, tlen: prep.TensorLen(), workers: o.Workers,
+		files: inputfile.Options{FollowLinks: true, MaxSize: o.MaxFileSize}, maxPixels: o.Limits.MaxPixels}
 	if e.maxPixels <= 0 {
 		e.maxPixels = preprocess.DefaultMaxPixels
+	}
+	e.pixelBound = 8*e.maxPixels + 16<<20
+	if e.files.MaxSize == 0 {
+		e.files.MaxSize = inputfile.DefaultMaxSize
+	}
+	if e.files.MaxSize < 0 || e.files.MaxSize > e.pixelBound {
+		e.files.MaxSize = e.pixelBound
 	}
 	if e.tlen != 3*man.Image.Input.Height*man.Image.Input.Width {
 		return nil, fmt.Errorf("%w: model %s: preprocessing makes %d values per image, the input takes 3x%dx%d",
@@ -245,6 +264,11 @@ func (e *Encoder) TensorLen() int { return e.tlen }
 
 // Preparer is the model's image preparation.
 func (e *Encoder) Preparer() *preprocess.Preparer { return e.prep }
+
+// MaxFileSize is the largest file Embed reads: the smaller of the
+// MaxFileSize option and the size an image within the pixel cap can take.
+// Callers that read the files themselves first (to hash them) use it too.
+func (e *Encoder) MaxFileSize() int64 { return e.files.MaxSize }
 
 // Close releases the session. Calls in progress finish first.
 func (e *Encoder) Close() error {

@@ -2,17 +2,15 @@ package infer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
+	"errors"
 	"fmt"
-	"io"
-	"os"
 	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
 
 	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 // Item is the result for one input path.
@@ -83,7 +81,7 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 					return nil
 				}
 				t := tensors.Get().([]float32)
-				if e.prepare(&j.item, t) {
+				if e.prepare(ctx, &j.item, t) {
 					j.tensor = t
 				} else {
 					tensors.Put(t)
@@ -179,46 +177,27 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 
 // prepare reads the file once (size, SHA-256) and writes its tensor into t.
 // It reports whether t holds a tensor; otherwise it.Err says why not.
-func (e *Encoder) prepare(it *Item, t []float32) bool {
-	data, err := e.readFile(it.Path)
+// Reading stops when ctx is cancelled; decoding one image is bounded by the
+// pixel cap, so ctx is looked at again only before it.
+func (e *Encoder) prepare(ctx context.Context, it *Item, t []float32) bool {
+	data, fi, err := inputfile.ReadAll(ctx, it.Path, e.files)
 	if err != nil {
+		if errors.Is(err, inputfile.ErrTooLarge) && e.files.MaxSize == e.pixelBound {
+			err = fmt.Errorf("%w: %w, the most an image of %g megapixels can take", preprocess.ErrTooLarge, err, float64(e.maxPixels)/1e6)
+		}
 		it.Err = err
 		return false
 	}
-	it.Size = int64(len(data))
-	sum := sha256.Sum256(data)
-	it.SHA256 = hex.EncodeToString(sum[:])
+	it.Size = fi.Size()
+	it.SHA256 = inputfile.SHA256Bytes(data)
+	if err := ctx.Err(); err != nil {
+		it.Err = err
+		return false
+	}
 	it.Info, err = e.prep.Bytes(data, t)
 	if err != nil {
 		it.Err = err
 		return false
 	}
 	return true
-}
-
-// readFile reads a whole file, refusing one larger than any image within
-// the pixel cap can be (8 bytes per pixel: 16-bit RGBA stored raw, plus
-// room for metadata), so that a huge non-image is never read into memory.
-func (e *Encoder) readFile(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("not a regular file (%s)", st.Mode().Type())
-	}
-	if limit := 8*e.maxPixels + 16<<20; st.Size() > limit {
-		return nil, fmt.Errorf("%w: file of %d MB exceeds the %d MB an image within the pixel cap can take (raise --max-megapixels)",
-			preprocess.ErrTooLarge, st.Size()>>20, limit>>20)
-	}
-	data := make([]byte, st.Size())
-	if _, err := io.ReadFull(f, data); err != nil {
-		return nil, err
-	}
-	return data, nil
 }

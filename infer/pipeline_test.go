@@ -16,10 +16,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 
 	"github.com/embedsearch/embedsearch/internal/testenv"
 )
@@ -367,5 +369,42 @@ func TestEmbedRefusesHugeFile(t *testing.T) {
 	}
 	if items[1].Err != nil {
 		t.Errorf("%s: %v", good, items[1].Err)
+	}
+}
+
+// TestEmbedRefusesNonRegularFiles: a FIFO, a device and a directory are
+// each refused at once with inputfile.ErrNotRegular, a link to an image is
+// read, and the run goes on with the next file. Before the one opener, the
+// FIFO blocked open(2) forever.
+func TestEmbedRefusesNonRegularFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := writeImages(t, dir, 1)[0]
+	fifo := filepath.Join(dir, "fifo.jpg")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.png")
+	if err := os.Symlink(good, link); err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEncoder(t, "tiny", EncoderOptions{})
+	done := make(chan []Item)
+	go func() { done <- collect(t, e, []string{fifo, "/dev/zero", dir, link, good}) }()
+	var items []Item
+	select {
+	case items = <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("Embed still running after 20 s")
+	}
+	for _, it := range items[:3] {
+		if !errors.Is(it.Err, inputfile.ErrNotRegular) {
+			t.Errorf("%s: err %v; want ErrNotRegular", it.Path, it.Err)
+		}
+	}
+	if items[3].Err != nil {
+		t.Errorf("link to an image: %v", items[3].Err)
+	}
+	if items[4].Err != nil {
+		t.Errorf("%s: %v", good, items[4].Err)
 	}
 }

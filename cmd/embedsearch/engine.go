@@ -42,6 +42,8 @@ func engineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "batch", Value: infer.DefaultBatch, Usage: "images per inference call `N`"},
 		&cli.Float64Flag{Name: "max-megapixels", Value: preprocess.DefaultMaxPixels / 1e6,
 			Usage: "refuse images larger than `MP` megapixels before decoding them"},
+		&cli.StringFlag{Name: "max-file-size", Value: "1GiB",
+			Usage: "refuse files larger than `SIZE` (e.g. 500MB, 2GiB) before reading them"},
 	}, runtimeFlags()...)
 }
 
@@ -52,6 +54,7 @@ type engineOptions struct {
 	Threads       int
 	Batch         int
 	MaxMegapixels float64
+	MaxFileSize   int64
 	Runtime       infer.RuntimeOptions
 }
 
@@ -77,6 +80,10 @@ func engineOptionsFrom(c *cli.Context) (engineOptions, error) {
 	}
 	if o.MaxMegapixels <= 0 {
 		return o, usagef("--max-megapixels %g: must be positive", o.MaxMegapixels)
+	}
+	var err error
+	if o.MaxFileSize, err = parseSize(c.String("max-file-size")); err != nil || o.MaxFileSize <= 0 {
+		return o, usagef("--max-file-size %q: want a positive size such as 500MB or 2GiB", c.String("max-file-size"))
 	}
 	return o, nil
 }
@@ -117,10 +124,11 @@ func openEngineFor(ctx context.Context, m *models.Model, o engineOptions, stderr
 		return nil, err
 	}
 	enc, err := infer.NewEncoder(rt, m, infer.EncoderOptions{
-		Device:  o.Device,
-		Threads: o.Threads,
-		Batch:   o.Batch,
-		Limits:  preprocess.Limits{MaxPixels: int64(o.MaxMegapixels * 1e6)},
+		Device:      o.Device,
+		Threads:     o.Threads,
+		Batch:       o.Batch,
+		Limits:      preprocess.Limits{MaxPixels: int64(o.MaxMegapixels * 1e6)},
+		MaxFileSize: o.MaxFileSize,
 	})
 	if err != nil {
 		return nil, err
@@ -188,4 +196,23 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// parseSize reads a byte count: a number with an optional unit, B, KB, MB,
+// GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024); a space
+// between is allowed and case is ignored.
+func parseSize(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	num, unit := t, ""
+	if i >= 0 {
+		num, unit = t[:i], strings.TrimSpace(t[i:])
+	}
+	mult := map[string]float64{"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9, "t": 1e12, "tb": 1e12,
+		"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v < 0 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("size %q: want a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)", s)
+	}
+	return int64(v * mult), nil
 }

@@ -109,8 +109,21 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 			roots = append(roots, a)
 			continue
 		}
-		readPaths(stdin, o.Null, func(p string) bool { files = append(files, p); return true },
-			func(p string, err error) { fmt.Fprintf(stderr, "embedsearch: %v\n", err) })
+		// The list is read whole before the store is locked; a stdin that
+		// never ends still gives way to Ctrl-C.
+		read := make(chan struct{})
+		var got []string
+		go func() {
+			defer close(read)
+			readPaths(stdin, o.Null, func(p string) bool { got = append(got, p); return true },
+				func(p string, err error) { fmt.Fprintf(stderr, "embedsearch: %v\n", err) })
+		}()
+		select {
+		case <-read:
+			files = append(files, got...)
+		case <-ctx.Done():
+			return fmt.Errorf("index interrupted while reading paths from stdin: %w", ctx.Err())
+		}
 	}
 
 	var errFile *bufio.Writer
@@ -155,7 +168,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 	shown := 0
 	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
 		Roots: roots, Files: files, Exclude: o.Exclude,
-		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks,
+		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks, MaxFileSize: eng.Encoder.MaxFileSize(),
 		CommitEvery: o.CommitEvery, CommitInterval: o.CommitInterval,
 		Progress: bar.update,
 		Failure: func(f index.Failure) {

@@ -14,10 +14,36 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext(os.Stderr)
 	code := run(ctx, os.Args, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// interruptContext is cancelled by the first Ctrl-C or SIGTERM, so that a
+// command stops cleanly (committing what it did). A second one exits with
+// 130 at once: every on-disk format survives a kill at any moment, so
+// nothing committed is lost, and a user who asks twice is never kept waiting.
+func interruptContext(stderr io.Writer) (context.Context, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if _, ok := <-sig; !ok {
+			return
+		}
+		cancel()
+		if _, ok := <-sig; !ok {
+			return
+		}
+		fmt.Fprintln(stderr, "embedsearch: interrupted again; exiting now (committed work is kept)")
+		os.Exit(exitInterrupted)
+	}()
+	return ctx, func() {
+		signal.Stop(sig)
+		close(sig)
+		cancel()
+	}
 }
 
 // run is the whole program short of os.Exit: tests call it with buffers and
