@@ -154,6 +154,20 @@ func decodeRows(data []byte, lim Limits, tgt target, lazy bool) (img rows, info 
 	info.Orientation = ex.Orientation
 	info.Taken, info.Make, info.Model, info.GPS = ex.Taken, ex.Make, ex.Model, ex.GPS
 
+	if format == FormatBMP {
+		// A 32-bit BMP (the header was validated above) is read straight
+		// from the file's bytes; BMP has no EXIF, so nothing to orient.
+		if b, _ := parseBMP32(data); b != nil {
+			if err := b.checkLength(); err != nil {
+				return nil, info, err
+			}
+			info.Width, info.Height = b.w, b.h
+			if lazy {
+				return b, info, nil
+			}
+			return rgbaRows{b.rgba()}, info, nil
+		}
+	}
 	if format == FormatJPEG && jpegLib != nil {
 		dw, dh := cfg.Width, cfg.Height
 		if info.Orientation >= 5 {
@@ -233,6 +247,9 @@ func guard[T any](format string, f func() (T, error)) (v T, err error) {
 // feature the decoder lacks) or ErrCorrupt, without the decoder's own
 // "png: " style prefix.
 func classify(format string, err error) error {
+	if errors.Is(err, ErrUnsupported) || errors.Is(err, ErrCorrupt) || errors.Is(err, ErrTooLarge) {
+		return err // our own decoders' errors (bmp.go) come classified
+	}
 	msg := err.Error()
 	for {
 		p, rest, ok := strings.Cut(msg, ": ")
@@ -266,6 +283,12 @@ func decodeConfig(format string, data []byte) (image.Config, error) {
 		case FormatGIF:
 			return gif.DecodeConfig(r)
 		case FormatBMP:
+			if b, err := parseBMP32(data); b != nil || err != nil {
+				if err != nil {
+					return image.Config{}, err
+				}
+				return b.config(), nil
+			}
 			return bmp.DecodeConfig(r)
 		case FormatTIFF:
 			return tiff.DecodeConfig(r)

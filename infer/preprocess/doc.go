@@ -17,7 +17,8 @@
 // The format is sniffed from the bytes, never from the file name: JPEG
 // (baseline, progressive, greyscale, Adobe CMYK/YCCK), PNG (1–16 bit,
 // palette, grey, alpha, interlaced), GIF (first frame only), BMP
-// (uncompressed 1/4/8/24/32-bit), TIFF (first image; none, LZW, deflate,
+// (uncompressed 1/4/8/24/32-bit; 32-bit also with any bit-field masks,
+// V4/V5 headers and a gap before the pixels, read by bmp.go), TIFF (first image; none, LZW, deflate,
 // PackBits, CCITT) and WebP (lossy, lossless, with alpha; still images
 // only). Recognised formats without a decoder here (AVIF, HEIF, BigTIFF,
 // PSD, JPEG 2000, JPEG XL, …), animated WebP and unsupported variants of
@@ -61,7 +62,8 @@
 // one image takes is bounded by its pixel count. Preparer.Bytes keeps a
 // JPEG (without a 90° orientation) in the decoder's YCbCr planes, 1.5–3
 // bytes per pixel, and converts rows as the resampler reads them: about
-// 20 MB for a 12-megapixel photo. Other images get a full RGBA copy (4
+// 20 MB for a 12-megapixel photo; a 32-bit BMP's rows are converted
+// straight from the file's bytes. Other images get a full RGBA copy (4
 // bytes per pixel, 8 while rotating) beside the decoder's own (1–8 bytes
 // per pixel): at most about 16 bytes per pixel, 2 GB at the default cap of
 // 128 megapixels for a 16-bit RGBA PNG.
@@ -82,8 +84,8 @@
 //     the rest filled with PadColor.
 //
 // Then x·Rescale, (x−Mean)/Std per channel, written as NCHW float32.
-// testdata/gen_reference.py makes the PIL reference pixels the tests compare
-// against.
+// testdata/gen_reference.py (and gen_bmp_reference.py, for 32-bit BMPs)
+// makes the PIL reference pixels the tests compare against.
 //
 // # Concurrency
 //
