@@ -302,6 +302,9 @@ func TestDryRunTouchesNothing(t *testing.T) {
 	sameSnapshot(t, "dry run", before, snapshot(t, tmp))
 }
 
+// Linking replaces a byte-identical copy by a link, and a near-duplicate
+// too once its own bytes are held; undo restores both byte for byte, with
+// their mode and modification time.
 func TestLinks(t *testing.T) {
 	for _, op := range []Op{OpHardLink, OpSymlink} {
 		t.Run(string(op), func(t *testing.T) {
@@ -311,7 +314,13 @@ func TestLinks(t *testing.T) {
 			os.Chmod(ident.Path, 0o600)
 			ident = describe(t, ident.Path)
 			near := put(t, filepath.Join(root, "near.jpg"), "other bytes")
-			_, res, journal := run(t, []Group{{Members: []File{k, ident, near}}}, Config{Op: op, Roots: []string{root}})
+			os.Chmod(near.Path, 0o640)
+			near = describe(t, near.Path)
+			before := snapshot(t, root)
+			p, res, journal := run(t, []Group{{Members: []File{k, ident, near}}}, Config{Op: op, Roots: []string{root}, LinkDiffering: true})
+			if n, size := p.Differing(); n != 1 || size != near.Size || p.Actions[0].Differs || !p.Actions[1].Differs {
+				t.Errorf("plan: %d differing (%d bytes), actions %+v", n, size, p.Actions)
+			}
 			for _, r := range res {
 				if !r.Done {
 					t.Fatalf("%s not done: %v", r.Action.File.Path, r.Refused)
@@ -331,36 +340,162 @@ func TestLinks(t *testing.T) {
 					t.Error("link does not read as the keeper")
 				}
 			}
-			entries, _ := os.ReadDir(root)
-			for _, e := range entries {
+			// The near-duplicate's own bytes are held beside the journal.
+			if res[0].Held != "" || res[1].Held == "" || res[1].HeldSize != near.Size ||
+				filepath.Dir(res[1].Held) != HeldDir(journal) || content(t, res[1].Held) != "other bytes" {
+				t.Errorf("held: %q %q (%d bytes)", res[0].Held, res[1].Held, res[1].HeldSize)
+			}
+			_, entries, _ := ReadJournal(journal)
+			if entries[1].Held != filepath.Base(res[1].Held) {
+				t.Errorf("journal names the held copy %q, want %q", entries[1].Held, filepath.Base(res[1].Held))
+			}
+			dirs, _ := os.ReadDir(root)
+			for _, e := range dirs {
 				if strings.HasPrefix(e.Name(), tempPrefix) {
 					t.Errorf("temporary file left: %s", e.Name())
 				}
 			}
 			u := undo(t, journal)
-			sort.Slice(u, func(i, j int) bool { return u[i].Entry.Src < u[j].Entry.Src })
-			if !u[0].Restored || !errors.Is(u[1].Refused, ErrNotRestorable) {
-				t.Errorf("undo: ident %+v; near %+v", u[0], u[1])
+			for _, r := range u {
+				if !r.Restored {
+					t.Errorf("undo %s: %+v", r.Entry.Src, r)
+				}
 			}
-			got := describe(t, ident.Path)
-			fi, _ := os.Lstat(ident.Path)
-			if got.SHA256 != ident.SHA256 || !got.ModTime.Equal(ident.ModTime) || fi.Mode() != 0o600 {
-				t.Errorf("restored %+v mode %v, want %+v 0600", got, fi.Mode(), ident)
+			sameSnapshot(t, "after undo", before, snapshot(t, root))
+			for _, f := range []File{ident, near} {
+				fi, _ := os.Lstat(f.Path)
+				kfi, _ := os.Lstat(k.Path)
+				if got := describe(t, f.Path); got.SHA256 != f.SHA256 || os.SameFile(fi, kfi) {
+					t.Errorf("%s restored as %+v, sharing the keeper's inode %v", f.Path, got, os.SameFile(fi, kfi))
+				}
 			}
-			kfi, _ := os.Lstat(k.Path)
-			if os.SameFile(fi, kfi) {
-				t.Error("restored file still shares the keeper's inode")
-			}
-			if !strings.Contains(u[1].Refused.Error(), "near-duplicate") {
-				t.Errorf("refusal should say why: %v", u[1].Refused)
-			}
+			gone(t, HeldDir(journal))
 			// Idempotent.
-			u2 := undo(t, journal)
-			sort.Slice(u2, func(i, j int) bool { return u2[i].Entry.Src < u2[j].Entry.Src })
-			if !u2[0].Already || u2[1].Refused == nil {
-				t.Errorf("second undo %+v", u2)
+			for _, r := range undo(t, journal) {
+				if !r.Already {
+					t.Errorf("second undo %+v", r)
+				}
 			}
 		})
+	}
+}
+
+// Without LinkDiffering (the CLI's --yes) a near-duplicate is not linked.
+func TestLinkDifferingRefused(t *testing.T) {
+	root := t.TempDir()
+	k := put(t, filepath.Join(root, "k.jpg"), "keeper bytes")
+	near := put(t, filepath.Join(root, "near.jpg"), "other bytes!")
+	ident := put(t, filepath.Join(root, "ident.jpg"), "keeper bytes")
+	before := snapshot(t, root)
+	p, res, journal := run(t, []Group{{Members: []File{k, near, ident}}}, Config{Op: OpSymlink, Roots: []string{root}})
+	if n, _ := p.Differing(); n != 1 {
+		t.Errorf("%d differing, want 1", n)
+	}
+	if res[0].Done || !errors.Is(res[0].Refused, ErrDiffers) || !res[1].Done {
+		t.Fatalf("results %+v", res)
+	}
+	delete(before, ident.Path)
+	after := snapshot(t, root)
+	delete(after, ident.Path)
+	sameSnapshot(t, "refused near-duplicate", before, after)
+	gone(t, HeldDir(journal))
+
+	// A file whose store hash is unknown is hashed at plan time.
+	near.SHA256, k.SHA256 = "", ""
+	p, err := NewPlan([]Group{{Members: []File{k, near}}}, Config{Op: OpHardLink, Roots: []string{root}})
+	if err != nil || !p.Actions[0].Differs {
+		t.Errorf("plan without stored hashes: %+v %v", p.Actions, err)
+	}
+}
+
+// The holding folder on another file system than the file: a verified copy,
+// put back by undo with the same bytes, mode and time.
+func TestLinkHeldOnOtherDevice(t *testing.T) {
+	other := otherDeviceDir(t)
+	root := t.TempDir()
+	k := put(t, filepath.Join(root, "k.jpg"), "keeper")
+	d := put(t, filepath.Join(root, "s", "d.jpg"), "near-duplicate bytes")
+	os.Chmod(d.Path, 0o604)
+	d = describe(t, d.Path)
+	before := snapshot(t, root)
+	p, err := NewPlan([]Group{{Members: []File{k, d}}}, Config{Op: OpHardLink, Roots: []string{root}, LinkDiffering: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(other, "j.jsonl")
+	j, err := CreateJournal(journal, Header{Op: OpHardLink, Roots: p.Config.Roots})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.Apply(context.Background(), ApplyOptions{Journal: j})
+	j.Close()
+	if err != nil || !res[0].Done {
+		t.Fatalf("apply %+v %v", res, err)
+	}
+	hfi, err := os.Stat(res[0].Held)
+	if err != nil || hfi.Mode().Perm() != 0o604 || !hfi.ModTime().Equal(d.ModTime) || describe(t, res[0].Held).SHA256 != d.SHA256 {
+		t.Errorf("held copy %v %v", hfi, err)
+	}
+	for _, r := range undo(t, journal) {
+		if !r.Restored {
+			t.Errorf("undo %+v", r)
+		}
+	}
+	sameSnapshot(t, "after undo", before, snapshot(t, root))
+	gone(t, HeldDir(journal))
+}
+
+// Purge frees the held bytes; undo then restores what it still can and
+// says why the others stay links.
+func TestPurge(t *testing.T) {
+	root := t.TempDir()
+	k := put(t, filepath.Join(root, "k.jpg"), "keeper")
+	ident := put(t, filepath.Join(root, "ident.jpg"), "keeper")
+	near := put(t, filepath.Join(root, "near.jpg"), "near bytes")
+	_, res, journal := run(t, []Group{{Members: []File{k, ident, near}}}, Config{Op: OpSymlink, Roots: []string{root}, LinkDiffering: true})
+	if !res[1].Done || res[1].Held == "" {
+		t.Fatalf("results %+v", res)
+	}
+	rel, err := Purge(context.Background(), journal)
+	if err != nil || len(rel) != 1 || rel[0].Entry.Src != near.Path || rel[0].Size != near.Size || rel[0].Spare {
+		t.Fatalf("purge: %+v %v", rel, err)
+	}
+	gone(t, res[1].Held)
+	gone(t, HeldDir(journal))
+	_, entries, err := ReadJournal(journal)
+	if err != nil || !entries[1].Purged || entries[0].Purged {
+		t.Errorf("journal after purge: %+v %v", entries, err)
+	}
+	if rel, err := Purge(context.Background(), journal); err != nil || len(rel) != 0 {
+		t.Errorf("second purge: %+v %v", rel, err)
+	}
+	u := undo(t, journal)
+	sort.Slice(u, func(i, j int) bool { return u[i].Entry.Src < u[j].Entry.Src })
+	if !u[0].Restored || !errors.Is(u[1].Refused, ErrNotRestorable) || !strings.Contains(u[1].Refused.Error(), "purge") {
+		t.Errorf("undo after purge: ident %+v; near %+v", u[0], u[1])
+	}
+	if describe(t, ident.Path).SHA256 != ident.SHA256 {
+		t.Error("identical file not restored")
+	}
+	if target, _ := os.Readlink(near.Path); target != k.Path {
+		t.Error("purged file is no longer the link")
+	}
+}
+
+// Purge appends to a journal whose last line was torn by a crash.
+func TestPurgeAfterTornJournal(t *testing.T) {
+	root := t.TempDir()
+	k := put(t, filepath.Join(root, "k.jpg"), "keeper")
+	near := put(t, filepath.Join(root, "near.jpg"), "near bytes")
+	_, _, journal := run(t, []Group{{Members: []File{k, near}}}, Config{Op: OpHardLink, Roots: []string{root}, LinkDiffering: true})
+	f, _ := os.OpenFile(journal, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"seq":2,"sta`)
+	f.Close()
+	if rel, err := Purge(context.Background(), journal); err != nil || len(rel) != 1 {
+		t.Fatalf("purge: %+v %v", rel, err)
+	}
+	if _, entries, err := ReadJournal(journal); err != nil || len(entries) != 1 || !entries[0].Purged {
+		t.Errorf("journal: %+v %v", entries, err)
 	}
 }
 
@@ -655,7 +790,8 @@ func TestRootThroughLink(t *testing.T) {
 	before := snapshot(t, real)
 	for _, op := range []Op{OpMove, OpTrash, OpSymlink} {
 		t.Setenv("XDG_DATA_HOME", filepath.Join(tmp, "xdg"))
-		_, res, journal := run(t, []Group{{Members: []File{k, d}}}, Config{Op: op, Roots: []string{link}, MoveTo: filepath.Join(tmp, "to")})
+		_, res, journal := run(t, []Group{{Members: []File{k, d}}}, Config{Op: op, Roots: []string{link}, MoveTo: filepath.Join(tmp, "to"),
+			LinkDiffering: true})
 		if !res[0].Done {
 			t.Fatalf("%s: %v", op, res[0].Refused)
 		}
@@ -664,13 +800,9 @@ func TestRootThroughLink(t *testing.T) {
 			t.Errorf("%s: journal src %s, want the path as stored %s", op, entries[0].Src, d.Path)
 		}
 		for _, u := range undo(t, journal) {
-			if op != OpSymlink && !u.Restored {
+			if !u.Restored {
 				t.Errorf("%s: undo %+v", op, u)
 			}
-		}
-		if op == OpSymlink {
-			os.Remove(d.Path) // near-duplicate link: not restorable; put the file back by hand
-			d = put(t, d.Path, "d")
 		}
 		sameSnapshot(t, string(op), before, snapshot(t, real))
 	}

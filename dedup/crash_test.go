@@ -12,15 +12,19 @@ import (
 	"testing"
 )
 
-// crashFixture lays out a keeper and four duplicates (identical bytes, so
-// links can be undone too) under dir/root.
-func crashFixture(t *testing.T, dir string, create bool) []File {
+// crashFixture lays out a keeper and four duplicates under dir/root: with
+// identical bytes, or (differ) each with its own, which links hold first.
+func crashFixture(t *testing.T, dir string, create, differ bool) []File {
 	names := []string{"keep.jpg", "a/d1.jpg", "b/d2.jpg", "c/d3.jpg", "d/d4.jpg"}
 	var files []File
 	for _, n := range names {
 		p := filepath.Join(dir, "root", n)
 		if create {
-			files = append(files, put(t, p, "same bytes"))
+			data := "same bytes"
+			if differ {
+				data = "bytes of " + n
+			}
+			files = append(files, put(t, p, data))
 		} else {
 			files = append(files, describe(t, p))
 		}
@@ -42,10 +46,10 @@ func TestCrashHelper(t *testing.T) {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		}
 	}
-	files := crashFixture(t, dir, false)
+	files := crashFixture(t, dir, false, false)
 	op := Op(os.Getenv("DEDUP_CRASH_OP"))
 	p, err := NewPlan([]Group{{Members: files}}, Config{Op: op, Roots: []string{filepath.Join(dir, "root")},
-		MoveTo: filepath.Join(dir, "moved")})
+		MoveTo: filepath.Join(dir, "moved"), LinkDiffering: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,37 +71,80 @@ func TestCrashMidApply(t *testing.T) {
 	for _, op := range []Op{OpMove, OpTrash, OpHardLink, OpSymlink} {
 		for _, at := range []string{"2:begin", "2:done"} {
 			t.Run(fmt.Sprintf("%s-%s", op, at), func(t *testing.T) {
-				dir := t.TempDir()
-				t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
-				files := crashFixture(t, dir, true)
-				before := snapshot(t, filepath.Join(dir, "root"))
-				cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
-				cmd.Env = append(os.Environ(), "DEDUP_CRASH_DIR="+dir, "DEDUP_CRASH_AT="+at, "DEDUP_CRASH_OP="+string(op))
-				out, err := cmd.CombinedOutput()
-				if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
-					t.Fatalf("child was not killed: %v\n%s", err, out)
-				}
-				_, entries, err := ReadJournal(filepath.Join(dir, "journal.jsonl"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(entries) != 2 || entries[0].Final != StateDone || entries[1].Final != StateBegin {
-					t.Fatalf("journal: %+v", entries)
-				}
-				// Action 1 done; action 2 done or not by crash point; 3, 4 untouched.
-				handled := map[string]bool{files[1].Path: true, files[2].Path: at == "2:done"}
-				for _, f := range files[1:] {
-					checkHandled(t, op, f, files[0], dir, handled[f.Path])
-				}
-				for _, r := range undo(t, filepath.Join(dir, "journal.jsonl")) {
-					if r.Refused != nil {
-						t.Errorf("undo refused %s: %v", r.Entry.Src, r.Refused)
-					}
-				}
-				sameSnapshot(t, "after crash and undo", before, snapshot(t, filepath.Join(dir, "root")))
+				crashAndUndo(t, op, at, false)
 			})
 		}
 	}
+}
+
+// A kill -9 while linking near-duplicates (whose bytes are held first):
+// after the begin record, between holding and linking, and after linking.
+// The file in flight is the original or the link, its bytes are in the
+// file or the holding folder, and Undo restores every file byte for byte.
+func TestCrashWhileHolding(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	for _, op := range []Op{OpHardLink, OpSymlink} {
+		for _, at := range []string{"2:begin", "2:" + hookHeld, "2:done"} {
+			t.Run(fmt.Sprintf("%s-%s", op, at), func(t *testing.T) {
+				dir := crashAndUndo(t, op, at, true)
+				gone(t, HeldDir(filepath.Join(dir, "journal.jsonl")))
+			})
+		}
+	}
+}
+
+// crashAndUndo kills a child applying op at the point at, checks the files
+// and the journal, undoes, and checks the files are as before. It returns
+// the test's folder.
+func crashAndUndo(t *testing.T, op Op, at string, differ bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	t.Setenv("XDG_DATA_HOME", filepath.Join(dir, "xdg"))
+	files := crashFixture(t, dir, true, differ)
+	before := snapshot(t, filepath.Join(dir, "root"))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), "DEDUP_CRASH_DIR="+dir, "DEDUP_CRASH_AT="+at, "DEDUP_CRASH_OP="+string(op))
+	out, err := cmd.CombinedOutput()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || !ws.Signaled() {
+		t.Fatalf("child was not killed: %v\n%s", err, out)
+	}
+	journal := filepath.Join(dir, "journal.jsonl")
+	_, entries, err := ReadJournal(journal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Final != StateDone || entries[1].Final != StateBegin {
+		t.Fatalf("journal: %+v", entries)
+	}
+	// Action 1 done; action 2 done or not by crash point; 3, 4 untouched.
+	handled := map[string]bool{files[1].Path: true, files[2].Path: at == "2:done"}
+	for _, f := range files[1:] {
+		checkHandled(t, op, f, files[0], dir, handled[f.Path])
+	}
+	if differ {
+		// The begin record names the held copy; from the hold on, it has
+		// the file's bytes.
+		for i, e := range entries {
+			held := filepath.Join(HeldDir(journal), e.Held)
+			if e.Held == "" {
+				t.Fatalf("entry %d names no held copy", i)
+			}
+			if i == 1 && at == "2:begin" {
+				gone(t, held)
+			} else if got := describe(t, held); got.SHA256 != files[i+1].SHA256 {
+				t.Errorf("held copy of %s: %+v", files[i+1].Path, got)
+			}
+		}
+	}
+	for _, r := range undo(t, journal) {
+		if r.Refused != nil {
+			t.Errorf("undo refused %s: %v", r.Entry.Src, r.Refused)
+		}
+	}
+	sameSnapshot(t, "after crash and undo", before, snapshot(t, filepath.Join(dir, "root")))
+	return dir
 }
 
 // checkHandled asserts f is either exactly as before or completely handled.

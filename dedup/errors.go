@@ -21,8 +21,12 @@ var (
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrCrossDevice: a hard link to a keeper on another file system.
 	ErrCrossDevice = errors.New("keeper is on another file system")
-	// ErrNotRestorable: undo cannot bring the file back (deleted, or a link
-	// replaced content that differed from the keeper, or the keeper changed).
+	// ErrDiffers: a link would replace bytes that differ from the keeper's,
+	// and Config.LinkDiffering was not given (the CLI's --yes).
+	ErrDiffers = errors.New("differs from its keeper")
+	// ErrNotRestorable: undo cannot bring the file back (deleted; a link
+	// whose held copy was purged or is missing; a link of identical bytes
+	// whose keeper changed).
 	ErrNotRestorable = errors.New("cannot be restored")
 
 	// ErrBadPolicy: a keep policy does not parse.

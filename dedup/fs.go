@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -127,6 +128,93 @@ func copyNoReplace(src, dst string, mode fs.FileMode, mtime time.Time) error {
 	}
 	ok = true
 	return syncDir(dir)
+}
+
+// holdFile puts a second name on src's bytes at held (which must not exist),
+// in the holding folder: a hard link when held is on src's file system
+// (nothing is copied, mode and times are the file's own), else a complete,
+// fsynced copy with src's mode and modification time, read back and checked
+// against sum. src itself is left alone; linking replaces it afterwards.
+func holdFile(src, held string, fi fs.FileInfo, sum string) error {
+	dir := filepath.Dir(held)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := syncDir(filepath.Dir(dir)); err != nil {
+		return err
+	}
+	err := os.Link(src, held)
+	if err == nil {
+		return syncDir(dir)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %s", ErrExists, held)
+	}
+	// Another file system, or one without hard links (or a file we may
+	// not link): a verified copy.
+	if err := copyNoReplace(src, held, fi.Mode(), fi.ModTime()); err != nil {
+		return err
+	}
+	got, err := hashFile(held)
+	if err == nil && got != sum {
+		err = fmt.Errorf("the copy at %s does not read back as %s's bytes", held, src)
+	}
+	if err != nil {
+		os.Remove(held)
+		return err
+	}
+	return nil
+}
+
+// restoreHeld puts a held copy back at dst, replacing what is there (the
+// link, which the caller has checked): one rename on the same file system;
+// else a copy beside dst renamed over it, then removal of the held copy.
+// A crash leaves dst either the link or the restored file, and the held
+// copy in place until dst is restored.
+func restoreHeld(held, dst string, mode fs.FileMode, mtime time.Time) error {
+	dir := filepath.Dir(dst)
+	err := os.Rename(held, dst)
+	if err == nil {
+		if err := syncDir(dir); err != nil {
+			return err
+		}
+		return syncDir(filepath.Dir(held))
+	}
+	if !errors.Is(err, syscall.EXDEV) {
+		return err
+	}
+	tmp := tempPath(dir, filepath.Base(dst))
+	if err := copyNoReplace(held, tmp, mode, mtime); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if err := os.Remove(held); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(held))
+}
+
+// tidyHeld removes what a crash may leave in a holding folder (temporary
+// files of an interrupted copy) and the folder itself once it is empty.
+func tidyHeld(dir string) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
+	if os.Remove(dir) == nil {
+		syncDir(filepath.Dir(dir))
+	}
 }
 
 // exists says whether something (even a dangling link) is at path.

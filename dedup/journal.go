@@ -7,13 +7,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
 // Journal identification: the header line's "journal" and "version".
+// Version 2 added held copies ("held") and the "purged" state; version 1
+// journals are still read.
 const (
-	journalKind    = "embedsearch-dedup"
-	JournalVersion = 1
+	journalKind       = "embedsearch-dedup"
+	JournalVersion    = 2
+	minJournalVersion = 1
 )
 
 // Header is a journal's first line.
@@ -34,7 +38,14 @@ const (
 	StateBegin  = "begin"  // about to act; written and fsynced first
 	StateDone   = "done"   // the action completed
 	StateFailed = "failed" // the action failed; the file is as it was
+	// StatePurged: the held copy of the action's file was released by
+	// Purge (written before the copy is removed).
+	StatePurged = "purged"
 )
+
+// hookHeld is the testHook point between holding a file's bytes and
+// linking it.
+const hookHeld = "held"
 
 // Record is one journal line after the header.
 type Record struct {
@@ -51,7 +62,15 @@ type Record struct {
 	// SHA256 is the duplicate's content; KeeperSHA256 the keeper's (links).
 	SHA256       string `json:"sha256,omitempty"`
 	KeeperSHA256 string `json:"keeper_sha256,omitempty"`
-	Error        string `json:"error,omitempty"`
+	// Held names the file in the journal's holding folder (HeldDir) that
+	// keeps a linked duplicate's own bytes, when they differed from the
+	// keeper's. It is in the begin record: it is known before anything
+	// happens.
+	Held string `json:"held,omitempty"`
+	// StoreEntry is the caller's description of the file (Action.StoreEntry),
+	// kept so that undo can hand it back.
+	StoreEntry json.RawMessage `json:"store_entry,omitempty"`
+	Error      string          `json:"error,omitempty"`
 }
 
 // Journal is an append-only log of actions, each line fsynced before the
@@ -88,8 +107,47 @@ func CreateJournal(path string, h Header) (*Journal, error) {
 	return j, nil
 }
 
+// openJournal opens an existing journal to append state records. A torn
+// last line (crash while writing) is cut off first, so that the next line
+// does not run into it.
+func openJournal(path string) (*Journal, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	if n := bytes.LastIndexByte(data, '\n') + 1; n < len(data) {
+		if err := f.Truncate(int64(n)); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("journal %s: %w", path, err)
+		}
+	}
+	return &Journal{f: f, path: path}, nil
+}
+
 // Path is the journal's file name.
 func (j *Journal) Path() string { return j.path }
+
+// HeldDir is the journal's holding folder.
+func (j *Journal) HeldDir() string { return HeldDir(j.path) }
+
+// HeldDir is the holding folder of the journal at path: the journal's name
+// without ".jsonl", plus ".held". It keeps the own bytes of linked
+// duplicates that differed from their keeper, until Undo puts them back or
+// Purge releases them.
+func HeldDir(journal string) string {
+	return strings.TrimSuffix(journal, ".jsonl") + ".held"
+}
+
+// heldName is the name in the holding folder for the next action's file:
+// the action's sequence number, the file's name, and ".held" (which no
+// index walk takes for an image, should the store lie under a root).
+func (j *Journal) heldName(base string) string {
+	return fmt.Sprintf("%06d-%s.held", j.seq+1, base)
+}
 
 // Close closes the file; the journal is complete on disk before that.
 func (j *Journal) Close() error { return j.f.Close() }
@@ -137,6 +195,8 @@ func (j *Journal) do(rec Record, act func() error) error {
 type Entry struct {
 	Record
 	Final string
+	// Purged: the held copy (Record.Held) was released by Purge.
+	Purged bool
 }
 
 // ReadJournal reads a journal. A torn last line (crash while writing) is
@@ -154,8 +214,9 @@ func ReadJournal(path string) (Header, []Entry, error) {
 	if len(lines) == 0 || json.Unmarshal(lines[0], &h) != nil || h.Journal != journalKind {
 		return h, nil, fmt.Errorf("%w: %s", ErrBadJournal, path)
 	}
-	if h.Version != JournalVersion {
-		return h, nil, fmt.Errorf("%w: %s has version %d, this build reads %d", ErrBadJournal, path, h.Version, JournalVersion)
+	if h.Version < minJournalVersion || h.Version > JournalVersion {
+		return h, nil, fmt.Errorf("%w: %s has version %d, this build reads %d to %d", ErrBadJournal, path, h.Version,
+			minJournalVersion, JournalVersion)
 	}
 	var entries []Entry
 	index := map[int]int{}
@@ -174,6 +235,10 @@ func ReadJournal(path string) (Header, []Entry, error) {
 		case StateDone, StateFailed:
 			if i, ok := index[r.Seq]; ok {
 				entries[i].Final = r.State
+			}
+		case StatePurged:
+			if i, ok := index[r.Seq]; ok {
+				entries[i].Purged = true
 			}
 		default:
 			return h, nil, fmt.Errorf("%w: %s line %d: unknown state %q", ErrBadJournal, path, n+2, r.State)

@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -37,6 +38,11 @@ type Config struct {
 	MoveTo string
 	// Trash locates the home trash (OpTrash); zero means the environment.
 	Trash Trash
+	// LinkDiffering lets a link replace a duplicate whose bytes differ from
+	// the keeper's (a near-duplicate, not a copy); its bytes are first set
+	// aside in the journal's holding folder. Without it such actions are
+	// refused (ErrDiffers) when applied.
+	LinkDiffering bool
 }
 
 // Action is one planned step on one duplicate.
@@ -51,6 +57,15 @@ type Action struct {
 	// Refused is why the action will not be done (wraps one of the refusal
 	// errors); nil when it will.
 	Refused error
+	// Differs (links only): the duplicate's bytes are not the keeper's, so
+	// linking it sets them aside in the holding folder, and needs
+	// Config.LinkDiffering. Decided from the stored hashes (the files are
+	// hashed when the store has none); Apply hashes again.
+	Differs bool
+	// StoreEntry is opaque data the caller attaches before Apply (the CLI:
+	// the file's store entry and vector); it is journalled with the action
+	// and returned by Undo, so the caller can restore its own records.
+	StoreEntry json.RawMessage
 }
 
 // Plan is the list of actions for a set of groups. Building one touches no
@@ -127,6 +142,7 @@ func NewPlan(groups []Group, c Config) (*Plan, error) {
 		p.Config.MoveTo = abs
 	}
 	dests := map[string]bool{}
+	sums := map[string]string{} // content hashes read at plan time, by path
 	for gi, g := range groups {
 		if g.Keep < 0 || g.Keep >= len(g.Members) {
 			return nil, fmt.Errorf("%w: group %d has no keeper", ErrConfig, gi)
@@ -140,10 +156,47 @@ func NewPlan(groups []Group, c Config) (*Plan, error) {
 			if c.Op != OpNone {
 				a.Dest, a.Refused = p.prepare(a, dests)
 			}
+			if (c.Op == OpHardLink || c.Op == OpSymlink) && a.Refused == nil {
+				a.Differs = !sameBytes(a.File, a.Keeper, sums)
+			}
 			p.Actions = append(p.Actions, a)
 		}
 	}
 	return p, nil
+}
+
+// sameBytes says whether two files have the same content: from their sizes
+// and stored hashes, or, when a hash is unknown, by hashing the file (an
+// unreadable file counts as different).
+func sameBytes(f, k File, sums map[string]string) bool {
+	if f.Size >= 0 && k.Size >= 0 && f.Size != k.Size {
+		return false
+	}
+	sum := func(x File) string {
+		if x.SHA256 != "" {
+			return x.SHA256
+		}
+		s, ok := sums[x.Path]
+		if !ok {
+			s, _ = hashFile(x.Path)
+			sums[x.Path] = s
+		}
+		return s
+	}
+	fs, ks := sum(f), sum(k)
+	return fs != "" && fs == ks
+}
+
+// Differing counts the link actions (not refused) whose files differ from
+// their keeper, and their bytes: what applying the plan would hold.
+func (p *Plan) Differing() (n int, size int64) {
+	for _, a := range p.Actions {
+		if a.Differs && a.Refused == nil {
+			n++
+			size += max(a.File.Size, 0)
+		}
+	}
+	return n, size
 }
 
 // isReference says whether path lies under a reference folder, lexically
@@ -331,6 +384,11 @@ type Result struct {
 	Done   bool
 	// Dest is where the file now is (move, trash).
 	Dest string
+	// Held is the copy of a linked file's own bytes in the journal's
+	// holding folder (when they differed from the keeper's), HeldSize its
+	// size: space that only Purge frees.
+	Held     string
+	HeldSize int64
 	// Refused is why it was not done (nil when Done).
 	Refused error
 }
@@ -344,8 +402,9 @@ type ApplyOptions struct {
 }
 
 // testHook runs after an action's "begin" record is durable (state
-// StateBegin) and after the action, before its "done" record (StateDone):
-// crash tests kill the process there.
+// StateBegin), between holding a file's bytes and linking it (hookHeld),
+// and after the action, before its "done" record (StateDone): crash tests
+// kill the process there.
 var testHook func(seq int, state string)
 
 // Apply performs the plan's actions in order. Refused actions (at plan time or
@@ -400,7 +459,7 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 	// The journal names the file as the store does (links in the roots
 	// kept); Undo resolves it again and checks containment.
 	rec := Record{Op: a.Op, Src: filepath.Clean(a.File.Path), Size: t.info.Size(), MTime: t.info.ModTime(),
-		Mode: uint32(t.info.Mode().Perm()), SHA256: sum}
+		Mode: uint32(t.info.Mode().Perm()), SHA256: sum, StoreEntry: a.StoreEntry}
 
 	var actErr error // the action's own error, stops Apply
 	switch a.Op {
@@ -445,8 +504,29 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 			res.Dest, res.Done = k.real, true // already one file
 			return res, nil
 		}
-		actErr = j.do(rec, func() error { return replaceByLink(a.Op, k.real, t.real) })
 		res.Dest = k.real
+		if sum == ksum {
+			actErr = j.do(rec, func() error { return replaceByLink(a.Op, k.real, t.real) })
+			break
+		}
+		// Not a copy of the keeper: its own bytes go to the holding folder
+		// first (named in the begin record), so undo can put them back.
+		if !p.Config.LinkDiffering {
+			return p.refuse(res, fmt.Errorf("%s %w %s (a near-duplicate, not a copy), and linking it was not confirmed",
+				a.File.Path, ErrDiffers, a.Keeper.Path))
+		}
+		rec.Held = j.heldName(filepath.Base(t.real))
+		held := filepath.Join(j.HeldDir(), rec.Held)
+		actErr = j.do(rec, func() error {
+			if err := holdFile(t.real, held, t.info, sum); err != nil {
+				return err
+			}
+			if testHook != nil {
+				testHook(j.seq, hookHeld)
+			}
+			return replaceByLink(a.Op, k.real, t.real)
+		})
+		res.Held, res.HeldSize = held, t.info.Size()
 
 	case OpTrash:
 		dir, topdir, err := p.Config.Trash.dirFor(t.real, devOf(t.info))
@@ -484,7 +564,7 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 // refuse records a refusal found at apply time; I/O errors other than the
 // refusal kinds stop Apply.
 func (p *Plan) refuse(res Result, err error) (Result, error) {
-	for _, e := range []error{ErrOutsideRoots, ErrSymlink, ErrExists, ErrChanged, ErrNotRegular, ErrCrossDevice} {
+	for _, e := range []error{ErrOutsideRoots, ErrSymlink, ErrExists, ErrChanged, ErrNotRegular, ErrCrossDevice, ErrDiffers} {
 		if errors.Is(err, e) {
 			res.Refused = err
 			return res, nil

@@ -24,21 +24,24 @@ type UndoResult struct {
 
 // Undo reverses the actions of a journal, newest first. It looks at the files
 // to decide what happened, so running it twice, or after a crash in the
-// middle of Apply or Undo, is safe. Refusals are reported and skipped; the
-// first I/O error stops Undo.
+// middle of Apply or Undo, is safe. Held copies are put back (or, for a file
+// that was never linked, dropped) and the holding folder is removed once
+// empty. Refusals are reported and skipped; the first I/O error stops Undo.
 func Undo(ctx context.Context, journal string, progress func(UndoResult)) ([]UndoResult, error) {
 	h, entries, err := ReadJournal(journal)
 	if err != nil {
 		return nil, err
 	}
 	var out []UndoResult
+	held := HeldDir(journal)
+	defer tidyHeld(held)
 	for i := len(entries) - 1; i >= 0; i-- {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
 		e := entries[i]
 		r := UndoResult{Entry: e}
-		err := undoOne(h, e)
+		err := undoOne(h, e, held)
 		switch {
 		case errors.Is(err, errAlready):
 			r.Already = true
@@ -60,12 +63,24 @@ func Undo(ctx context.Context, journal string, progress func(UndoResult)) ([]Und
 var errAlready = errors.New("already in place")
 
 func isRefusal(err error) bool {
-	for _, e := range []error{ErrOutsideRoots, ErrSymlink, ErrExists, ErrChanged, ErrNotRegular, ErrNotRestorable} {
+	for _, e := range []error{ErrOutsideRoots, ErrSymlink, ErrExists, ErrChanged, ErrNotRegular, ErrNotRestorable, ErrDiffers} {
 		if errors.Is(err, e) {
 			return true
 		}
 	}
 	return false
+}
+
+// heldPath is where an entry's held copy is: its name must be a plain file
+// name, so a journal cannot point out of its holding folder.
+func heldPath(dir string, e Entry) (string, error) {
+	if e.Held == "" {
+		return "", nil
+	}
+	if e.Held != filepath.Base(e.Held) || e.Held == "." || e.Held == ".." || strings.ContainsRune(e.Held, filepath.Separator) {
+		return "", fmt.Errorf("%w: held copy %q is not a file name in %s", ErrOutsideRoots, e.Held, dir)
+	}
+	return filepath.Join(dir, e.Held), nil
 }
 
 // insideJournal checks that the journal only names places it may: the
@@ -103,7 +118,7 @@ func insideJournal(h Header, e Entry) error {
 	return nil
 }
 
-func undoOne(h Header, e Entry) error {
+func undoOne(h Header, e Entry, heldDir string) error {
 	if e.Op == OpDelete {
 		if ok, _ := exists(e.Src); ok {
 			return errAlready
@@ -117,7 +132,11 @@ func undoOne(h Header, e Entry) error {
 	case OpMove, OpTrash:
 		return undoMove(e)
 	case OpHardLink, OpSymlink:
-		return undoLink(e)
+		held, err := heldPath(heldDir, e)
+		if err != nil {
+			return err
+		}
+		return undoLink(e, held)
 	}
 	return fmt.Errorf("%w: unknown action %q", ErrBadJournal, e.Op)
 }
@@ -205,9 +224,10 @@ func undoMove(e Entry) error {
 	return nil
 }
 
-// undoLink turns a link back into an independent file, which is possible only
-// when the duplicate's bytes were the keeper's and the keeper still has them.
-func undoLink(e Entry) error {
+// undoLink turns a link back into an independent file: from its held copy
+// when its bytes differed from the keeper's, else from the keeper, which
+// must still have those bytes.
+func undoLink(e Entry, held string) error {
 	fi, err := os.Lstat(e.Src)
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%w: %s is gone", ErrNotRestorable, e.Src)
@@ -234,12 +254,37 @@ func undoLink(e Entry) error {
 		if err != nil {
 			return err
 		}
-		if ok {
-			return errAlready
+		if !ok {
+			// A held copy stays: it may be the only one of those bytes.
+			return fmt.Errorf("%w: %s is neither the link nor the original file", ErrChanged, e.Src)
 		}
-		return fmt.Errorf("%w: %s is neither the link nor the original file", ErrChanged, e.Src)
+		// Never linked (a crash or failure after holding), or undone
+		// before: a held copy is a spare.
+		if held != "" {
+			if err := os.Remove(held); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		}
+		return errAlready
+	}
+	if held != "" {
+		ok, err := matches(held, e)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && e.Purged:
+			return fmt.Errorf("%w: %s differed from the keeper %s, and its own bytes were released by 'dedup --purge'; it stays a link",
+				ErrNotRestorable, e.Src, e.Dst)
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Errorf("%w: %s differed from the keeper %s, and its held copy %s is missing; it stays a link",
+				ErrNotRestorable, e.Src, e.Dst, held)
+		case err != nil:
+			return err
+		case !ok:
+			return fmt.Errorf("%w: the held copy %s is no longer %s's bytes (SHA-256 differs)", ErrNotRestorable, held, e.Src)
+		}
+		return restoreHeld(held, e.Src, fs.FileMode(e.Mode), e.MTime)
 	}
 	if e.SHA256 != e.KeeperSHA256 {
+		// A version 1 journal: nothing was held.
 		return fmt.Errorf("%w: %s differed from the keeper %s (near-duplicate); its own bytes were replaced by the link", ErrNotRestorable, e.Src, e.Dst)
 	}
 	kfi, err := os.Stat(e.Dst)

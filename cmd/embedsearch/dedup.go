@@ -40,6 +40,7 @@ type dedupOptions struct {
 	Yes        bool
 	DryRun     bool
 	Undo       string
+	Purge      string // --purge JOURNAL
 	Journal    string
 	JSON, CSV  bool
 	ExitCode   bool
@@ -72,7 +73,8 @@ Files under --reference folders are always kept and never acted on.
 ACTIONS (none by default: report only; only one at a time):
    --move-to DIR   move duplicates under DIR, keeping their path relative to the
                    folder they were found in; an existing file is never replaced
-   --link hard|sym replace each duplicate by a link to its keeper
+   --link hard|sym replace each duplicate by a link to its keeper (--yes when
+                   some differ from their keeper, see below)
    --trash         move duplicates to the freedesktop.org trash
    --delete --yes  delete duplicates permanently
 --dry-run prints exactly what would be done and changes nothing. Before each
@@ -81,17 +83,29 @@ skipped with a reason if it changed; nothing outside the folders given (DIRs,
 --in, or the store's indexed folders) is touched, and no symbolic link is
 followed out of them. Every action is first written to a journal
 (<store>/journals/dedup-TIME.jsonl, named on stderr);
-'embedsearch dedup --undo JOURNAL' reverses moves, trash and links (a link can
-be undone only when the duplicate was byte-identical to the keeper: otherwise its
-own bytes are gone). Deletion cannot be undone. The store is updated to match.
+'embedsearch dedup --undo JOURNAL' reverses moves, trash and links. Deletion
+cannot be undone. The store is updated to match: moved, trashed, deleted and
+symbolically linked files leave it (so a later dedup does not report them
+again), and undo puts their entries back.
+
+LINKS. Near-duplicates are not copies: linking one replaces its own bytes.
+Those bytes are first set aside in the journal's holding folder
+(dedup-TIME.held/ beside it, named on stderr), so undo restores the file byte
+for byte; linking files whose bytes differ from their keeper needs --yes
+(byte-identical copies link without it). The holding folder frees no space:
+the space held is reported (stderr, "held_bytes" in --json stats), and
+'embedsearch dedup --purge JOURNAL' releases it, after which undo cannot
+restore those files (they stay links; undo says so and restores the rest).
 
 OUTPUT. Readable groups by default; --json prints
 {"model","threshold","groups":[{"keep","members":[{"path","distance","width",
 "height","size",...}],"max_distance"}],"stats":{...}}; --csv prints one row per
 member: group,path,keep,distance,width,height,size,action,dest,status,reason.
-EXIT STATUS: 0 done; 3 some files were refused (changed, outside the folders,
-destination exists) or could not be indexed, listed on stderr; 4 duplicate groups
-were found and --exit-code was given (3 wins over 4); 1 error; 2 usage.`
+EXIT STATUS: 0 done; 3 some files of DIRs could not be indexed; 5 some actions
+(or, with --undo, some restores) were refused (file changed, outside the
+folders, destination exists, not restorable), listed on stderr; 4 duplicate
+groups were found and --exit-code was given; when several apply, 3 wins over 5,
+and both over 4; 1 error; 2 usage.`
 
 func newDedupCommand() *cli.Command {
 	return &cli.Command{
@@ -111,9 +125,10 @@ func newDedupCommand() *cli.Command {
 			&cli.StringFlag{Name: "link", Usage: "replace duplicates by `hard|sym` links to the keeper"},
 			&cli.BoolFlag{Name: "trash", Usage: "move duplicates to the trash"},
 			&cli.BoolFlag{Name: "delete", Usage: "delete duplicates permanently (needs --yes)"},
-			&cli.BoolFlag{Name: "yes", Usage: "confirm --delete"},
+			&cli.BoolFlag{Name: "yes", Usage: "confirm --delete, or --link of files whose bytes differ from their keeper"},
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "show what the action would do; change nothing"},
 			&cli.StringFlag{Name: "undo", Usage: "reverse the actions recorded in `JOURNAL`"},
+			&cli.StringFlag{Name: "purge", Usage: "release the space held for undoing the links in `JOURNAL` (those links can then not be undone)"},
 			&cli.StringFlag{Name: "journal", Usage: "write the journal to `FILE` (default: under the store)"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV, one row per group member"},
@@ -130,7 +145,7 @@ func newDedupCommand() *cli.Command {
 				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
-				Undo: c.String("undo"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
+				Undo: c.String("undo"), Purge: c.String("purge"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
 				ExitCode: c.Bool("exit-code"), Exact: c.Bool("exact"), Dirs: c.Args().Slice(),
 			}
 			if o.Engine, err = engineOptionsFrom(c); err != nil {
@@ -179,7 +194,7 @@ func (o dedupOptions) op() (dedup.Op, error) {
 			return "", usagef("--dry-run needs an action (--move-to, --link, --trash or --delete)")
 		}
 		if o.Yes {
-			return "", usagef("--yes confirms --delete; nothing to confirm")
+			return "", usagef("--yes confirms --delete or --link; nothing to confirm")
 		}
 		return dedup.OpNone, nil
 	}
@@ -259,10 +274,16 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	if o.Undo != "" {
-		if op != dedup.OpNone || len(o.Dirs) > 0 {
+		if op != dedup.OpNone || len(o.Dirs) > 0 || o.Purge != "" {
 			return usagef("--undo takes only the journal (and --store, --json)")
 		}
 		return runDedupUndo(ctx, o, storeDir, stdout, stderr)
+	}
+	if o.Purge != "" {
+		if op != dedup.OpNone || len(o.Dirs) > 0 {
+			return usagef("--purge takes only the journal (and --json)")
+		}
+		return runDedupPurge(ctx, o, stdout, stderr)
 	}
 	policy, err := dedup.ParsePolicy(o.Keep)
 	if err != nil {
@@ -409,6 +430,9 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	var applyErr, storeErr error
 	if op != dedup.OpNone {
 		applyErr, storeErr = dedupAct(ctx, o, op, r, storeDir, dgroups, refs, in, &rep, stderr)
+		if ue := (usageError{}); errors.As(applyErr, &ue) {
+			return applyErr // refused before acting: nothing to report
+		}
 	}
 	rep.count()
 	if err := rep.write(stdout, o); err != nil {
@@ -426,8 +450,10 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return errors.Join(applyErr, storeErr)
 	case storeErr != nil:
 		return storeErr
-	case rep.Stats.Refused+indexFailed > 0:
-		return partialError{failed: rep.Stats.Refused + indexFailed}
+	case indexFailed > 0:
+		return partialError{failed: indexFailed}
+	case rep.Stats.Refused > 0:
+		return refusedError{refused: rep.Stats.Refused}
 	case o.ExitCode && len(rep.Groups) > 0:
 		return errDuplicatesFound
 	}
@@ -477,10 +503,19 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	if len(roots) == 0 {
 		return usagef("an action needs the folders it may touch: give DIRs or --in DIR"), nil
 	}
-	cfg := dedup.Config{Op: op, Roots: roots, References: refs, MoveTo: o.MoveTo}
+	cfg := dedup.Config{Op: op, Roots: roots, References: refs, MoveTo: o.MoveTo, LinkDiffering: o.Yes}
 	plan, err := dedup.NewPlan(groups, cfg)
 	if err != nil {
 		return err, nil
+	}
+	if n, size := plan.Differing(); n > 0 && !o.Yes {
+		what := fmt.Sprintf("%d of the files to link (%s) differ from their keeper: near-duplicates, not copies. "+
+			"Linking sets their own bytes aside in a holding folder beside the journal, so undo can restore them; "+
+			"that frees no space until 'embedsearch dedup --purge JOURNAL'", n, dedupSize(size))
+		if !o.DryRun {
+			return usagef("%s. Add --yes to confirm (or --dry-run to see them)", what), nil
+		}
+		dedupWarn(stderr, "%s; the real run needs --yes", what)
 	}
 	byPath := map[string]*dedupMember{}
 	for gi := range rep.Groups {
@@ -490,7 +525,7 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 		}
 	}
 	for _, a := range plan.Actions {
-		act := &dedupAction{Op: string(a.Op), Dest: a.Dest, Status: "planned"}
+		act := &dedupAction{Op: string(a.Op), Dest: a.Dest, Status: "planned", Differs: a.Differs}
 		if a.Refused != nil {
 			act.Status, act.Reason = "refused", a.Refused.Error()
 		} else if !o.DryRun {
@@ -512,6 +547,16 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	if w.Generation() != r.Generation() {
 		return errors.New("the store changed while grouping (an index run?); run dedup again"), nil
 	}
+	// The journal keeps each file's store entry, for undo to put back.
+	for i := range plan.Actions {
+		a := &plan.Actions[i]
+		if id, ok := r.Lookup(a.File.Path); ok && a.Refused == nil {
+			if a.StoreEntry, err = json.Marshal(dedupStoreEntry{Binding: r.Model(), Entry: r.Entry(id),
+				Vector: r.Vector(id)}); err != nil {
+				return err, nil
+			}
+		}
+	}
 	jpath := o.Journal
 	if jpath == "" {
 		jpath = filepath.Join(storeDir, "journals", "dedup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl")
@@ -524,9 +569,11 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	dedupWarn(stderr, "journal: %s (undo with: embedsearch dedup --undo %s)", jpath, dedupQuote(jpath))
 	rep.Journal = jpath
 	results, applyErr := plan.Apply(ctx, dedup.ApplyOptions{Journal: j})
+	var held int64
 	for _, res := range results {
 		act := byPath[res.Action.File.Path].Action
-		act.Dest = res.Dest
+		act.Dest, act.Held = res.Dest, res.Held
+		held += res.HeldSize
 		switch {
 		case res.Done:
 			act.Status = "done"
@@ -534,13 +581,29 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 			act.Status, act.Reason = "refused", res.Refused.Error()
 		}
 	}
+	if held > 0 {
+		dedupWarn(stderr, "linked files that differed from their keeper keep their own bytes (%s) in %s, so undo can restore them; "+
+			"'embedsearch dedup --purge %s' frees that space (those links can then not be undone)",
+			dedupSize(held), j.HeldDir(), dedupQuote(jpath))
+	}
 	return applyErr, dedupUpdateStore(w, r, results)
 }
 
-// dedupUpdateStore makes the store say what the files now are: a moved
-// image under its new path, a trashed or deleted one gone, a duplicate
+// dedupStoreEntry is what a journal keeps of a file's store entry
+// (dedup.Action.StoreEntry), so undo can put it back without embedding the
+// image again; Binding keeps it out of a store rebuilt with another model.
+type dedupStoreEntry struct {
+	Binding store.Binding `json:"binding"`
+	Entry   store.Entry   `json:"entry"`
+	Vector  []float32     `json:"vector"` // JSON writes float32 exactly
+}
+
+// dedupUpdateStore makes the store say what the files now are: a moved,
+// trashed or deleted image gone (a moved one is outside the folders dedup
+// acts on, and would otherwise be reported again by every run), a duplicate
 // replaced by a hard link described as its keeper (same bytes), one replaced
-// by a symbolic link gone (index does not follow links).
+// by a symbolic link gone (index does not follow links). Undo puts the
+// entries back from the journal.
 func dedupUpdateStore(w *store.Writer, r *store.Reader, results []dedup.Result) error {
 	ann := index.PrepareANN(w)
 	defer ann.Close()
@@ -550,19 +613,11 @@ func dedupUpdateStore(w *store.Writer, r *store.Reader, results []dedup.Result) 
 			continue
 		}
 		src := res.Action.File.Path
-		id, ok := r.Lookup(src)
-		if !ok {
+		if _, ok := r.Lookup(src); !ok {
 			continue
 		}
 		switch res.Action.Op {
-		case dedup.OpMove:
-			e := r.Entry(id)
-			e.Path = res.Dest
-			if err := w.Put(e, r.Vector(id)); err != nil {
-				return fmt.Errorf("store: %w", err)
-			}
-			w.Delete(src)
-		case dedup.OpTrash, dedup.OpDelete, dedup.OpSymlink:
+		case dedup.OpMove, dedup.OpTrash, dedup.OpDelete, dedup.OpSymlink:
 			w.Delete(src)
 		case dedup.OpHardLink:
 			kid, ok := r.Lookup(res.Action.Keeper.Path)
@@ -618,18 +673,13 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 	}
 	var lines []undoLine
 	refused := 0
-	var moved []dedup.UndoResult
-	reindex := false
+	var restored []dedup.UndoResult
 	for _, u := range results {
 		l := undoLine{Op: string(u.Entry.Op), Path: u.Entry.Src, From: u.Entry.Dst}
 		switch {
 		case u.Restored:
 			l.Status = "restored"
-			if u.Entry.Op == dedup.OpMove {
-				moved = append(moved, u)
-			} else {
-				reindex = true
-			}
+			restored = append(restored, u)
 		case u.Already:
 			l.Status = "already"
 		default:
@@ -638,7 +688,7 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 		}
 		lines = append(lines, l)
 	}
-	storeErr := dedupUndoStore(storeDir, moved)
+	missing, storeErr := dedupUndoStore(storeDir, restored)
 	if o.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -662,8 +712,9 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 		}
 		tw.Flush()
 	}
-	if reindex {
-		dedupWarn(stderr, "restored files were taken out of the store; run 'embedsearch index' on their folders to add them back")
+	if missing > 0 {
+		dedupWarn(stderr, "%d restored file(s) are not in the store (the journal has no entry for them, or the store now has another model); "+
+			"run 'embedsearch index' on their folders to add them back", missing)
 	}
 	switch {
 	case undoErr != nil:
@@ -671,49 +722,113 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 	case storeErr != nil:
 		return storeErr
 	case refused > 0:
-		return partialError{failed: refused}
+		return refusedError{refused: refused}
 	}
 	return nil
 }
 
-// dedupUndoStore moves the store entries of files moved back.
-func dedupUndoStore(storeDir string, moved []dedup.UndoResult) error {
-	if len(moved) == 0 {
-		return nil
+// dedupUndoStore puts the store entries of restored files back, from the
+// journal (dedupStoreEntry); it returns how many it could not (journals
+// written before entries were kept: a moved file's entry is then taken
+// from its new path, as those versions kept it there).
+func dedupUndoStore(storeDir string, restored []dedup.UndoResult) (missing int, err error) {
+	if len(restored) == 0 {
+		return 0, nil
 	}
 	r, err := store.Open(storeDir)
+	if errors.Is(err, store.ErrNotExist) {
+		return len(restored), nil // the files are back; there is no store to tell
+	}
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return 0, fmt.Errorf("store: %w", err)
 	}
 	defer r.Close()
 	w, err := store.OpenWriter(storeDir, r.Model(), store.WriterOptions{})
 	if err != nil {
-		return fmt.Errorf("store: %w", err)
+		return 0, fmt.Errorf("store: %w", err)
 	}
 	defer w.Close()
 	ann := index.PrepareANN(w)
 	defer ann.Close()
-	for _, u := range moved {
-		id, ok := r.Lookup(u.Entry.Dst)
-		if !ok {
+	for _, u := range restored {
+		var se dedupStoreEntry
+		var e store.Entry
+		var vec []float32
+		if json.Unmarshal(u.Entry.StoreEntry, &se) == nil && se.Binding == w.Model() && len(se.Vector) == w.Model().Dim {
+			e, vec = se.Entry, se.Vector
+		} else if id, ok := r.Lookup(u.Entry.Dst); ok && u.Entry.Op == dedup.OpMove {
+			e, vec = r.Entry(id), r.Vector(id)
+		} else {
+			missing++
 			continue
 		}
-		e := r.Entry(id)
 		e.Path = u.Entry.Src
-		if err := w.Put(e, r.Vector(id)); err != nil {
-			return fmt.Errorf("store: %w", err)
+		if err := w.Put(e, vec); err != nil {
+			return missing, fmt.Errorf("store: %w", err)
 		}
-		w.Delete(u.Entry.Dst)
+		if u.Entry.Op == dedup.OpMove {
+			w.Delete(u.Entry.Dst)
+		}
+	}
+	if w.Pending() == 0 {
+		return missing, nil
 	}
 	if err := w.Commit(); err != nil {
-		return fmt.Errorf("store: %w", err)
+		return missing, fmt.Errorf("store: %w", err)
 	}
 	if w.NeedsCompaction() {
 		if err := w.Compact(); err != nil {
-			return err
+			return missing, err
 		}
 	}
-	return updateANN(context.Background(), ann, w, true, io.Discard)
+	return missing, updateANN(context.Background(), ann, w, true, io.Discard)
+}
+
+// runDedupPurge releases the held copies of a journal's links.
+func runDedupPurge(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) error {
+	released, err := dedup.Purge(ctx, o.Purge)
+	if errors.Is(err, dedup.ErrBadJournal) || errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	type purgeLine struct {
+		Path string `json:"path"`
+		Held string `json:"held"`
+		Size int64  `json:"size"`
+		// Spare: the file still had those bytes; its undo is unaffected.
+		Spare bool `json:"spare,omitempty"`
+	}
+	lines := []purgeLine{}
+	var freed int64
+	lost := 0
+	for _, r := range released {
+		lines = append(lines, purgeLine{Path: r.Entry.Src, Held: r.Held, Size: r.Size, Spare: r.Spare})
+		freed += r.Size
+		if !r.Spare {
+			lost++
+		}
+	}
+	if o.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(map[string]any{"journal": o.Purge, "released": lines, "released_bytes": freed}); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		for _, l := range lines {
+			what := "undo can no longer restore it"
+			if l.Spare {
+				what = "spare copy"
+			}
+			fmt.Fprintf(tw, "released\t%s\t%s\t(%s)\n", l.Path, dedupSize(l.Size), what)
+		}
+		tw.Flush()
+	}
+	if err == nil {
+		dedupWarn(stderr, "released %d held file(s) (%s) of %s; %d linked file(s) can no longer be restored by undo", len(lines),
+			dedupSize(freed), o.Purge, lost)
+	}
+	return err
 }
 
 // Output.
@@ -751,10 +866,14 @@ type dedupMember struct {
 }
 
 type dedupAction struct {
-	Op     string `json:"op"`
-	Dest   string `json:"dest,omitempty"`
-	Status string `json:"status"` // planned (dry run) | done | refused | not-run (stopped by an error)
-	Reason string `json:"reason,omitempty"`
+	Op   string `json:"op"`
+	Dest string `json:"dest,omitempty"`
+	// Differs (links): the file's bytes are not its keeper's; Held is where
+	// they were set aside.
+	Differs bool   `json:"differs,omitempty"`
+	Held    string `json:"held,omitempty"`
+	Status  string `json:"status"` // planned (dry run) | done | refused | not-run (stopped by an error)
+	Reason  string `json:"reason,omitempty"`
 }
 
 type dedupStats struct {
@@ -766,6 +885,10 @@ type dedupStats struct {
 	Done           int   `json:"done"`
 	Refused        int   `json:"refused"`
 	Planned        int   `json:"planned"`
+	// Held, HeldBytes: linked files whose own bytes are (dry run: would be)
+	// kept in the journal's holding folder, and their size.
+	Held      int   `json:"held"`
+	HeldBytes int64 `json:"held_bytes"`
 }
 
 func (r *dedupReport) count() {
@@ -782,6 +905,10 @@ func (r *dedupReport) count() {
 			r.Stats.DuplicateBytes += m.Size
 			if m.Action == nil {
 				continue
+			}
+			if m.Action.Held != "" || m.Action.Differs && m.Action.Status == "planned" {
+				r.Stats.Held++
+				r.Stats.HeldBytes += m.Size
 			}
 			switch m.Action.Status {
 			case "done":
@@ -863,6 +990,9 @@ func (a *dedupAction) describe() string {
 	dest := a.Dest
 	if a.Op == "trash" || a.Op == "delete" {
 		dest = ""
+	}
+	if a.Differs && (a.Status == "planned" || a.Held != "") {
+		dest += " (own bytes held for undo)"
 	}
 	switch a.Status {
 	case "planned":

@@ -3,8 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
+	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -110,6 +114,84 @@ func dedupNormalize(v []float32) {
 	}
 }
 
+// dedupFiles lists every file under dir with its bytes' hash, mode and
+// modification time, or its link target.
+func dedupFiles(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	m := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			target, err := os.Readlink(p)
+			m[p] = "-> " + target
+			return err
+		}
+		data, err := os.ReadFile(p)
+		m[p] = fmt.Sprintf("%x %v %v", sha256.Sum256(data), fi.Mode(), fi.ModTime().UnixNano())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// entries returns the store's entries, with their vectors, as text by path.
+func (f *dedupFixture) entries(t *testing.T) map[string]string {
+	t.Helper()
+	r, err := store.Open(f.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	m := map[string]string{}
+	for id := 0; id < r.Len(); id++ {
+		e := r.Entry(id)
+		m[e.Path] = fmt.Sprintf("%+v %v", e, r.Vector(id))
+	}
+	return m
+}
+
+// copyBytes gives the file to the bytes (and modification time) of from,
+// and its store entry the new size and time: a byte-identical duplicate.
+func (f *dedupFixture) copyBytes(t *testing.T, from, to string) {
+	t.Helper()
+	data, err := os.ReadFile(f.paths[from])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.paths[to], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := os.Stat(f.paths[from])
+	os.Chtimes(f.paths[to], fi.ModTime(), fi.ModTime())
+	r, err := store.Open(f.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	id, _ := r.Lookup(f.paths[to])
+	e, vec := r.Entry(id), append([]float32(nil), r.Vector(id)...)
+	e.Size, e.ModTime = fi.Size(), fi.ModTime()
+	w, err := store.OpenWriter(f.storeDir, r.Model(), store.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	if err := w.Put(e, vec); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // run runs the CLI with the fixture's store and model.
 func (f *dedupFixture) run(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -149,7 +231,8 @@ type dedupOut struct {
 			Keep     bool     `json:"keep"`
 			Ref      bool     `json:"reference"`
 			Action   *struct {
-				Op, Dest, Status, Reason string
+				Op, Dest, Status, Reason, Held string
+				Differs                        bool
 			} `json:"action"`
 		} `json:"members"`
 		MaxDistance *float64 `json:"max_distance"`
@@ -320,6 +403,7 @@ func TestDedupMoveUndo(t *testing.T) {
 		t.Error("dry run created the destination")
 	}
 
+	before := f.entries(t)
 	code, out, errs = f.run(t, "--json", "--move-to", dest)
 	if code != 0 {
 		t.Fatalf("move exit %d: %s", code, errs)
@@ -340,12 +424,16 @@ func TestDedupMoveUndo(t *testing.T) {
 	_, newThere := r.Lookup(moved)
 	n := r.Len()
 	r.Close()
-	if oldThere || !newThere || n != 8 {
-		t.Errorf("store after move: old %v new %v len %d", oldThere, newThere, n)
+	// Moved files leave the store: they are outside the folders dedup acts
+	// on, and would be reported (and refused) again by every later run.
+	if oldThere || newThere || n != 5 {
+		t.Errorf("store after move: old %v new %v len %d, want neither and 5 entries", oldThere, newThere, n)
 	}
-	// The moved files are no longer under the root: no groups left there.
-	if _, out, _ := f.run(t, "--json", "--in", f.root); len(parseDedup(t, out).Groups) != 0 {
-		t.Errorf("groups left after the move: %s", out)
+	if _, out, _ := f.run(t, "--json"); len(parseDedup(t, out).Groups) != 0 {
+		t.Errorf("moved files reported again: %s", out)
+	}
+	if code, out, errs := f.run(t, "--json", "--trash", "--dry-run"); code != 0 || parseDedup(t, out).Stats["refused"] != 0 {
+		t.Errorf("action after the move: exit %d %s %s", code, out, errs)
 	}
 
 	// Without --store, undo updates the store the journal names.
@@ -359,11 +447,15 @@ func TestDedupMoveUndo(t *testing.T) {
 			t.Errorf("not restored: %s", p)
 		}
 	}
-	r, _ = store.Open(f.storeDir)
-	_, back := r.Lookup(f.paths["a/one.jpg"])
-	r.Close()
-	if !back {
-		t.Error("store not updated by undo")
+	// Undo puts the entries back as they were.
+	after := f.entries(t)
+	for p, e := range before {
+		if after[p] != e {
+			t.Errorf("store entry of %s after undo: %+v, want %+v", p, after[p], e)
+		}
+	}
+	if len(after) != len(before) {
+		t.Errorf("store after undo: %d entries, want %d", len(after), len(before))
 	}
 	_, out, _ = f.run(t, "--json")
 	if o := parseDedup(t, out); len(o.Groups) != 2 {
@@ -405,10 +497,10 @@ func TestDedupDeleteNeedsYes(t *testing.T) {
 func TestDedupTrashAndRefusal(t *testing.T) {
 	f := newDedupFixture(t, dedupStandard)
 	t.Setenv("XDG_DATA_HOME", filepath.Join(filepath.Dir(f.root), "xdg"))
-	// b/two.jpg changes after indexing: refused, exit 3, named on stderr.
+	// b/two.jpg changes after indexing: refused, exit 5, named on stderr.
 	os.WriteFile(f.paths["b/two.jpg"], []byte("edited since"), 0o644)
 	code, out, errs := f.run(t, "--trash", "--json")
-	if code != exitPartial || !strings.Contains(errs, "refused "+f.paths["b/two.jpg"]) {
+	if code != exitRefused || !strings.Contains(errs, "refused "+f.paths["b/two.jpg"]) {
 		t.Errorf("exit %d, stderr %q", code, errs)
 	}
 	o := parseDedup(t, out)
@@ -516,8 +608,9 @@ func TestDedupMoveToInsideRoot(t *testing.T) {
 	if o := parseDedup(t, out); code != 0 || len(o.Groups) != 0 {
 		t.Errorf("second run: exit %d, %d groups %s", code, len(o.Groups), errs)
 	}
-	if _, out, _ := f.run(t, "--json"); len(parseDedup(t, out).Groups) != 2 {
-		t.Errorf("without --move-to the moved copies still group with their keepers: %s", out)
+	// The moved copies left the store: no run reports them again.
+	if _, out, _ := f.run(t, "--json"); len(parseDedup(t, out).Groups) != 0 {
+		t.Errorf("without --move-to the moved copies group with their keepers again: %s", out)
 	}
 }
 
@@ -533,5 +626,145 @@ func TestDedupFilter(t *testing.T) {
 	}
 	if code, _, errs := f.run(t, "--filter", "width:>>"); code != exitUsage {
 		t.Errorf("bad filter: exit %d %q", code, errs)
+	}
+}
+
+// Linking near-duplicates (bytes differ from the keeper) needs --yes; a dry
+// run shows them without it; nothing changes when refused.
+func TestDedupLinkNeedsYes(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	before := dedupFiles(t, f.root)
+	code, _, errs := f.run(t, "--link", "hard")
+	if code != exitUsage || !strings.Contains(errs, "3 of the files to link") || !strings.Contains(errs, "--yes") {
+		t.Errorf("--link without --yes: exit %d %q", code, errs)
+	}
+	code, out, errs := f.run(t, "--link", "sym", "--dry-run", "--json")
+	o := parseDedup(t, out)
+	if code != 0 || o.Stats["held"] != 3 || o.Stats["held_bytes"] <= 0 || !strings.Contains(errs, "--yes") {
+		t.Errorf("dry run: exit %d stats %v %q", code, o.Stats, errs)
+	}
+	if _, text, _ := f.run(t, "--link", "sym", "--dry-run"); !strings.Contains(text, "own bytes held for undo") {
+		t.Errorf("dry run text does not say the bytes are held:\n%s", text)
+	}
+	if after := dedupFiles(t, f.root); !maps.Equal(before, after) {
+		t.Errorf("files changed: %v\n%v", before, after)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(f.storeDir, "journals")); len(entries) != 0 {
+		t.Errorf("refused run left a journal: %v", entries)
+	}
+}
+
+// A byte-identical copy links without --yes and holds nothing.
+func TestDedupLinkIdenticalWithoutYes(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	f.copyBytes(t, "b/one-copy.jpg", "a/one.jpg")
+	f.copyBytes(t, "b/one-copy.jpg", "c/one-small.jpg")
+	f.copyBytes(t, "a/two.jpg", "b/two.jpg")
+	code, out, errs := f.run(t, "--link", "hard", "--json")
+	o := parseDedup(t, out)
+	if code != 0 || o.Stats["done"] != 3 || o.Stats["held"] != 0 {
+		t.Fatalf("exit %d stats %v %s", code, o.Stats, errs)
+	}
+	for dup, keep := range map[string]string{"a/one.jpg": "b/one-copy.jpg", "c/one-small.jpg": "b/one-copy.jpg", "b/two.jpg": "a/two.jpg"} {
+		a, _ := os.Stat(f.paths[dup])
+		b, _ := os.Stat(f.paths[keep])
+		if !os.SameFile(a, b) {
+			t.Errorf("%s not linked to %s", dup, keep)
+		}
+	}
+	if _, err := os.Stat(strings.TrimSuffix(o.Journal, ".jsonl") + ".held"); err == nil {
+		t.Error("a holding folder for identical files")
+	}
+}
+
+// --link --yes on near-duplicates holds their own bytes; undo puts every
+// file back byte for byte (mode and time too) and the store as it was.
+func TestDedupLinkUndoNearDuplicates(t *testing.T) {
+	for _, kind := range []string{"hard", "sym"} {
+		t.Run(kind, func(t *testing.T) {
+			f := newDedupFixture(t, dedupStandard)
+			os.Chmod(f.paths["a/one.jpg"], 0o600)
+			files, entries := dedupFiles(t, f.root), f.entries(t)
+			var size float64
+			for _, p := range []string{"a/one.jpg", "c/one-small.jpg", "b/two.jpg"} {
+				fi, _ := os.Stat(f.paths[p])
+				size += float64(fi.Size())
+			}
+			code, out, errs := f.run(t, "--link", kind, "--yes", "--json")
+			if code != 0 {
+				t.Fatalf("link: exit %d %s", code, errs)
+			}
+			o := parseDedup(t, out)
+			held := strings.TrimSuffix(o.Journal, ".jsonl") + ".held"
+			if o.Stats["done"] != 3 || o.Stats["held"] != 3 || o.Stats["held_bytes"] != size ||
+				!strings.Contains(errs, held) || !strings.Contains(errs, "--purge") {
+				t.Errorf("stats %v, stderr %q", o.Stats, errs)
+			}
+			for _, g := range o.Groups {
+				for _, m := range g.Members {
+					if !m.Keep && (m.Action.Held == "" || filepath.Dir(m.Action.Held) != held || !m.Action.Differs) {
+						t.Errorf("%s: action %+v", m.Path, m.Action)
+					}
+				}
+			}
+			if got, _ := os.ReadFile(f.paths["a/one.jpg"]); string(got) != "image bytes of b/one-copy.jpg" {
+				t.Errorf("a/one.jpg reads %q, want the keeper", got)
+			}
+			code, out, errs = f.run(t, "--undo", o.Journal)
+			if code != 0 || strings.Count(out, "restored") != 3 {
+				t.Fatalf("undo: exit %d %s %s", code, out, errs)
+			}
+			if after := dedupFiles(t, f.root); !maps.Equal(files, after) {
+				t.Errorf("files after undo:\n%v\nwant\n%v", after, files)
+			}
+			if after := f.entries(t); !maps.Equal(entries, after) {
+				t.Errorf("store after undo:\n%v\nwant\n%v", after, entries)
+			}
+			if _, err := os.Stat(held); err == nil {
+				t.Error("holding folder left after undo")
+			}
+		})
+	}
+}
+
+// --purge frees the held bytes; undo then restores the byte-identical
+// copy, refuses the near-duplicates with the reason, and exits 5.
+func TestDedupPurgeThenUndo(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	f.copyBytes(t, "a/two.jpg", "b/two.jpg")
+	code, out, errs := f.run(t, "--link", "sym", "--yes", "--json")
+	if code != 0 {
+		t.Fatalf("link: exit %d %s", code, errs)
+	}
+	o := parseDedup(t, out)
+	held := strings.TrimSuffix(o.Journal, ".jsonl") + ".held"
+	if o.Stats["held"] != 2 {
+		t.Errorf("stats %v", o.Stats)
+	}
+	code, out, errs = f.run(t, "--purge", o.Journal, "--json")
+	var p struct {
+		Released []struct{ Path string } `json:"released"`
+		Bytes    float64                 `json:"released_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &p); code != 0 || err != nil || len(p.Released) != 2 || p.Bytes != o.Stats["held_bytes"] ||
+		!strings.Contains(errs, "no longer be restored") {
+		t.Fatalf("purge: exit %d %v %s %s", code, err, out, errs)
+	}
+	if _, err := os.Stat(held); err == nil {
+		t.Error("holding folder left after purge")
+	}
+	code, out, errs = f.run(t, "--undo", o.Journal)
+	if code != exitRefused || len(regexp.MustCompile(`(?m)^restored `).FindAllString(out, -1)) != 1 ||
+		strings.Count(out, "released by 'dedup --purge'") != 2 {
+		t.Errorf("undo after purge: exit %d %s %s", code, out, errs)
+	}
+	if fi, err := os.Lstat(f.paths["b/two.jpg"]); err != nil || !fi.Mode().IsRegular() {
+		t.Error("identical copy not restored")
+	}
+	if target, _ := os.Readlink(f.paths["a/one.jpg"]); target != f.paths["b/one-copy.jpg"] {
+		t.Errorf("purged file: link to %q", target)
+	}
+	if code, _, _ := f.run(t, "--purge", o.Journal, "--link", "sym"); code != exitUsage {
+		t.Errorf("--purge with an action: exit %d", code)
 	}
 }
