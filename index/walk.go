@@ -1,6 +1,7 @@
 package index
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -86,6 +87,19 @@ func (w *walker) add(path string, info fs.FileInfo) {
 	}
 }
 
+// skipped notes an entry that could not be looked at: one removed since
+// the folder was read is no failure; anything else (a path longer than
+// the system allows, an I/O error) is, so that it is never skipped silently.
+// A folder that could not be looked at is also unreadable: nothing under
+// it is swept.
+func (w *walker) skipped(path string, err error) {
+	if errors.Is(err, fs.ErrNotExist) {
+		return
+	}
+	w.unreadable = append(w.unreadable, path)
+	w.fail(path, err)
+}
+
 // addFile takes a file named explicitly (a root that is not a folder, or
 // one of Options.Files), whatever its name, if it is a regular file: a
 // device, FIFO or socket is a failure, never a root nor an entry. info is
@@ -144,6 +158,9 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 			}
 			fi, err := os.Stat(path)
 			if err != nil {
+				if !errors.Is(err, fs.ErrNotExist) {
+					w.fail(path, err) // e.g. a loop of links, a name too long
+				}
 				continue // dangling link
 			}
 			if fi.IsDir() {
@@ -161,7 +178,8 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 			}
 			fi, err := d.Info()
 			if err != nil {
-				continue // removed meanwhile
+				w.skipped(path, err)
+				continue
 			}
 			w.walkDir(path, fi)
 			continue
@@ -171,7 +189,8 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 		}
 		fi, err := d.Info()
 		if err != nil {
-			continue // removed meanwhile
+			w.skipped(path, err)
+			continue
 		}
 		w.add(path, fi)
 	}
