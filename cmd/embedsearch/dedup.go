@@ -569,11 +569,13 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	dedupWarn(stderr, "journal: %s (undo with: embedsearch dedup --undo %s)", jpath, dedupQuote(jpath))
 	rep.Journal = jpath
 	results, applyErr := plan.Apply(ctx, dedup.ApplyOptions{Journal: j})
-	var held int64
+	var held, heldSize int64
 	for _, res := range results {
 		act := byPath[res.Action.File.Path].Action
 		act.Dest, act.Held = res.Dest, res.Held
-		held += res.HeldSize
+		if res.Held != "" {
+			held, heldSize = held+1, heldSize+res.HeldSize
+		}
 		switch {
 		case res.Done:
 			act.Status = "done"
@@ -582,9 +584,9 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 		}
 	}
 	if held > 0 {
-		dedupWarn(stderr, "linked files that differed from their keeper keep their own bytes (%s) in %s, so undo can restore them; "+
+		dedupWarn(stderr, "%d linked file(s) differed from their keeper: their own bytes (%s) are held in %s, so undo can restore them; "+
 			"'embedsearch dedup --purge %s' frees that space (those links can then not be undone)",
-			dedupSize(held), j.HeldDir(), dedupQuote(jpath))
+			held, dedupSize(heldSize), j.HeldDir(), dedupQuote(jpath))
 	}
 	return applyErr, dedupUpdateStore(w, r, results)
 }
