@@ -6,15 +6,17 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
-	"time"
+	"strings"
+
+	"github.com/embedsearch/embedsearch/internal/atomicfile"
+	"github.com/embedsearch/embedsearch/internal/download"
+	"github.com/embedsearch/embedsearch/internal/filelock"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 // DefaultBaseURL is the registry the pinned tarball is fetched from.
@@ -64,180 +66,88 @@ func (p *Pin) platformOK() error {
 // verifyCached checks a cached library's size and SHA-256 before use, so a
 // truncated or altered cache entry is never loaded.
 func (p *Pin) verifyCached(path string) error {
-	f, err := os.Open(path)
+	sum, fi, err := inputfile.SHA256(context.Background(), path, inputfile.Options{MaxSize: -1})
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
+	if fi.Size() != p.MemberSize {
+		return fmt.Errorf("%s: %d bytes, want %d", path, fi.Size(), p.MemberSize)
 	}
-	if st.Size() != p.MemberSize {
-		return fmt.Errorf("%s: %d bytes, want %d", path, st.Size(), p.MemberSize)
-	}
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return err
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != p.MemberSHA256 {
-		return fmt.Errorf("%s: sha256 %s, want %s", path, got, p.MemberSHA256)
+	if sum != p.MemberSHA256 {
+		return fmt.Errorf("%s: sha256 %s, want %s", path, sum, p.MemberSHA256)
 	}
 	return nil
 }
 
-// download fetches the tarball from baseURL, verifies it while streaming,
-// extracts the member and verifies it, and installs it at dst atomically
-// (temp file, fsync, rename, fsync dir). Concurrent processes serialise on
-// a lock file beside dst; the second finds the first one's result.
+// download fetches the tarball from baseURL into the cache (resumable,
+// verified against the pin while it streams: the one downloader), extracts
+// the member, verifies it and installs it at dst atomically. Concurrent
+// processes serialise on a lock file beside dst; the second finds the first
+// one's result. The tarball is removed once the member is in place.
 func (p *Pin) download(ctx context.Context, baseURL, dst string, progress func(done, total int64)) error {
 	dir := filepath.Dir(dst)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("%w: %v", ErrDownload, err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(dir, ".lock"))
+	lock, err := filelock.Lock(ctx, filepath.Join(dir, ".lock"))
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrDownload, err)
 	}
-	defer unlock()
+	defer lock.Close()
 	if p.verifyCached(dst) == nil { // another process finished while we waited
 		return nil
 	}
-	url := baseURL + p.Path
-	tmp, err := p.fetch(ctx, url, dir, progress)
-	if err != nil {
+	url := strings.TrimRight(baseURL, "/") + p.Path
+	tarball := filepath.Join(dir, ".download-tarball.partial")
+	if _, _, err := download.Fetch(ctx, url, tarball, p.Size, p.SHA256, download.Options{Progress: progress}); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: %w", ErrDownload, err)
+	}
+	defer os.Remove(tarball)
+	if err := p.extract(tarball, dir, filepath.Base(dst)); err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrDownload, url, err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%w: %v", ErrDownload, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
 
-// fetch streams the tarball into a verified temp file of the member in dir
-// and returns its name. The temp file is removed on any failure.
-func (p *Pin) fetch(ctx context.Context, url, dir string, progress func(done, total int64)) (name string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// extract writes the pinned member of the (verified) tarball to dir/name,
+// atomically, checking its size and SHA-256 before it takes the name.
+func (p *Pin) extract(tarball, dir, name string) error {
+	f, err := os.Open(tarball)
 	if err != nil {
-		return "", err
+		return err
 	}
-	resp, err := http.DefaultClient.Do(req)
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("HTTP %s", resp.Status)
-	}
-	tmp, err := os.CreateTemp(dir, ".download-*")
-	if err != nil {
-		return "", err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-
-	whole := sha256.New()
-	counted := &progressReader{r: resp.Body, total: p.Size, progress: progress}
-	body := io.TeeReader(counted, whole)
-	gz, err := gzip.NewReader(body)
-	if err != nil {
-		return "", fmt.Errorf("not a gzip tarball: %v", err)
+		return fmt.Errorf("not a gzip tarball: %v", err)
 	}
 	tr := tar.NewReader(gz)
-	found := false
-	part := sha256.New()
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
-			break
+			return fmt.Errorf("tarball has no %s", p.Member)
 		}
 		if err != nil {
-			return "", fmt.Errorf("read tarball: %v", err)
+			return fmt.Errorf("read tarball: %v", err)
 		}
-		if hdr.Name != p.Member || found {
+		if hdr.Name != p.Member {
 			continue
 		}
 		if hdr.Typeflag != tar.TypeReg || hdr.Size != p.MemberSize {
-			return "", fmt.Errorf("%s in tarball: %d bytes, want a %d-byte file", p.Member, hdr.Size, p.MemberSize)
+			return fmt.Errorf("%s in tarball: %d bytes, want a %d-byte file", p.Member, hdr.Size, p.MemberSize)
 		}
-		if _, err := io.Copy(io.MultiWriter(tmp, part), tr); err != nil {
-			return "", fmt.Errorf("extract %s: %v", p.Member, err)
-		}
-		found = true
-	}
-	// Hash every byte of the tarball, including gzip padding after the tar end.
-	if _, err := io.Copy(io.Discard, body); err != nil {
-		return "", fmt.Errorf("read tarball: %v", err)
-	}
-	if counted.done != p.Size {
-		return "", fmt.Errorf("tarball is %d bytes, want %d", counted.done, p.Size)
-	}
-	if got := hex.EncodeToString(whole.Sum(nil)); got != p.SHA256 {
-		return "", fmt.Errorf("tarball sha256 %s, want %s", got, p.SHA256)
-	}
-	if !found {
-		return "", fmt.Errorf("tarball has no %s", p.Member)
-	}
-	if got := hex.EncodeToString(part.Sum(nil)); got != p.MemberSHA256 {
-		return "", fmt.Errorf("%s sha256 %s, want %s", p.Member, got, p.MemberSHA256)
-	}
-	if err := tmp.Chmod(0o755); err != nil {
-		return "", err
-	}
-	if err := tmp.Sync(); err != nil {
-		return "", err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", err
-	}
-	return tmp.Name(), nil
-}
-
-type progressReader struct {
-	r           io.Reader
-	done, total int64
-	progress    func(done, total int64)
-}
-
-func (p *progressReader) Read(b []byte) (int, error) {
-	n, err := p.r.Read(b)
-	p.done += int64(n)
-	if p.progress != nil && n > 0 {
-		p.progress(p.done, p.total)
-	}
-	return n, err
-}
-
-// lockFile takes an exclusive flock on path, polling so that ctx can cancel
-// the wait. The lock dies with the process, so a crash leaves none behind.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("lock %s: %v", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
+		h := sha256.New()
+		return atomicfile.WriteMode(dir, name, 0o755, func(w io.Writer) (int64, error) {
+			if _, err := io.Copy(io.MultiWriter(w, h), tr); err != nil {
+				return 0, fmt.Errorf("extract %s: %v", p.Member, err)
+			}
+			if got := hex.EncodeToString(h.Sum(nil)); got != p.MemberSHA256 {
+				return 0, fmt.Errorf("%s sha256 %s, want %s", p.Member, got, p.MemberSHA256)
+			}
+			return p.MemberSize, nil
+		})
 	}
 }

@@ -1,9 +1,7 @@
 package models
 
 import (
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/internal/atomicfile"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 // Errors of the model cache and its downloads. Wrap them with context; test
@@ -280,17 +279,11 @@ func (c *Cache) Remove(name string) (int64, error) {
 
 // hashFile returns the size and SHA-256 (hex) of a file.
 func hashFile(path string) (int64, string, error) {
-	f, err := os.Open(path)
+	sum, fi, err := inputfile.SHA256(context.Background(), path, inputfile.Options{MaxSize: -1})
 	if err != nil {
 		return 0, "", err
 	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return n, "", err
-	}
-	return n, hex.EncodeToString(h.Sum(nil)), nil
+	return fi.Size(), sum, nil
 }
 
 // writeFileAtomic writes data to path so that readers see the old file or
@@ -305,7 +298,7 @@ func writeFileAtomic(path string, data []byte) error {
 func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 
 // linkOrCopy makes dst refer to the bytes of src: a hard link where the file
-// system allows it, else a copy (fsynced).
+// system allows it, else an atomic copy.
 func linkOrCopy(src, dst string) error {
 	_ = os.Remove(dst)
 	if err := os.Link(src, dst); err == nil {
@@ -316,31 +309,10 @@ func linkOrCopy(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	tmp := dst + ".tmp-" + randomSuffix()
-	out, err := os.Create(tmp)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if err == nil {
-		err = out.Sync()
-	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, dst)
-	}
-	if err != nil {
-		os.Remove(tmp)
-	}
-	return err
-}
-
-func randomSuffix() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	return atomicfile.Write(filepath.Dir(dst), filepath.Base(dst), func(w io.Writer) (int64, error) {
+		_, err := io.Copy(w, in)
+		return -1, err
+	})
 }
 
 // validName refuses model names that would escape the cache directory.

@@ -7,16 +7,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
-	"io"
 	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/download"
+	"github.com/embedsearch/embedsearch/internal/filelock"
 )
 
 // PullOptions control downloads. The zero value downloads from
@@ -184,26 +183,14 @@ func (c *Cache) lock(ctx context.Context, key string) (func(), error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("model cache: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(dir, key+".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	l, err := filelock.Lock(ctx, filepath.Join(dir, key+".lock"))
 	if err != nil {
-		return nil, fmt.Errorf("model cache: %w", err)
-	}
-	for {
-		ok, err := tryLock(f)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("model cache lock %s: %w", key, err)
-		}
-		if ok {
-			return func() { _ = unlockFile(f); f.Close() }, nil
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
+		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
 		}
+		return nil, fmt.Errorf("model cache lock %s: %w", key, err)
 	}
+	return func() { l.Close() }, nil
 }
 
 // fetch makes sure the blob for one file is in the cache and returns its
@@ -237,45 +224,22 @@ func (c *Cache) fetch(ctx context.Context, o *PullOptions, model, url, name stri
 		return 0, "", err
 	}
 	partial := filepath.Join(c.Root, "blobs", key+".partial")
-	var got int64
-	var sum string
-	pause := o.Backoff
-	for attempt := 1; ; attempt++ {
-		var before int64
-		if st, err := os.Stat(partial); err == nil {
-			before = st.Size()
-		}
-		got, sum, err = c.fetchOnce(ctx, o, model, url, name, partial, size)
-		if err == nil {
-			break
-		}
-		var r retryable
-		if !errors.As(err, &r) {
-			return 0, "", err
-		}
-		if ctx.Err() != nil {
-			return 0, "", ctx.Err()
-		}
-		if st, serr := os.Stat(partial); serr == nil && st.Size() > before {
-			attempt, pause = 0, o.Backoff // progress was made: start counting again
-		}
-		if attempt > o.Retries {
-			return 0, "", fmt.Errorf("%w: %s: %v (after %d attempts; the partial download is kept and the next pull resumes it)",
-				ErrDownload, url, r.err, attempt)
-		}
-		select {
-		case <-ctx.Done():
-			return 0, "", ctx.Err()
-		case <-time.After(pause):
-		}
-		if pause *= 2; pause > 30*time.Second {
-			pause = 30 * time.Second
-		}
+	do := download.Options{Client: o.Client, Retries: o.Retries, Backoff: o.Backoff, StallTimeout: o.StallTimeout,
+		UserAgent: "embedsearch (model download)"}
+	if o.Progress != nil {
+		do.Progress = func(done, total int64) { o.Progress(Progress{Model: model, File: name, Done: done, Total: total}) }
 	}
-	if want != "" && sum != want {
-		os.Remove(partial)
-		return 0, "", fmt.Errorf("%w: %s: downloaded %d bytes with sha256 %s, expected %s; the corrupt download was removed, pull again to retry",
-			ErrChecksum, url, got, sum, want)
+	got, sum, err := download.Fetch(ctx, url, partial, size, want, do)
+	switch {
+	case err == nil:
+	case errors.Is(err, download.ErrChecksum):
+		return 0, "", fmt.Errorf("%w: model %s: %w", ErrChecksum, model, err)
+	case errors.Is(err, download.ErrNotFound):
+		return 0, "", fmt.Errorf("%w: model %s: %w; check the name and the registry revision", ErrNotFound, model, err)
+	case errors.Is(err, download.ErrUnreachable), errors.Is(err, download.ErrFailed):
+		return 0, "", fmt.Errorf("%w: model %s: %w", ErrDownload, model, err)
+	default:
+		return 0, "", err
 	}
 	if err := os.Rename(partial, c.blobPath(sum)); err != nil {
 		return 0, "", err
@@ -304,207 +268,4 @@ func (c *Cache) haveBlob(digest string, size int64) (int64, bool) {
 func shortHash(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:16])
-}
-
-// retryable marks a transfer failure worth another attempt (resuming).
-type retryable struct{ err error }
-
-func (r retryable) Error() string { return r.err.Error() }
-func (r retryable) Unwrap() error { return r.err }
-
-// fetchOnce runs one HTTP transfer into partial, resuming from its current
-// length with a Range request. It returns the file's size and SHA-256 once
-// the whole body is in, a retryable error when the transfer broke off, or
-// a final error (404, wrong size) after which the partial file is removed
-// where its bytes cannot be trusted.
-func (c *Cache) fetchOnce(ctx context.Context, o *PullOptions, model, url, name, partial string, size int64) (int64, string, error) {
-	fh, err := os.OpenFile(partial, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return 0, "", err
-	}
-	defer fh.Close()
-	h := sha256.New()
-	offset, err := io.Copy(h, fh) // hash what is already there; leaves the offset at the end
-	if err != nil {
-		return 0, "", err
-	}
-	restart := func() error {
-		offset = 0
-		h.Reset()
-		if err := fh.Truncate(0); err != nil {
-			return err
-		}
-		_, err := fh.Seek(0, io.SeekStart)
-		return err
-	}
-	if size > 0 && offset > size {
-		if err := restart(); err != nil {
-			return 0, "", err
-		}
-	}
-	if size > 0 && offset == size {
-		return offset, hex.EncodeToString(h.Sum(nil)), nil
-	}
-
-	tctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var stalled atomic.Bool
-	timer := time.AfterFunc(o.StallTimeout, func() { stalled.Store(true); cancel() })
-	defer timer.Stop()
-	transferErr := func(err error) error {
-		if stalled.Load() {
-			return retryable{fmt.Errorf("no data received for %v", o.StallTimeout)}
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return retryable{err}
-	}
-
-	req, err := http.NewRequestWithContext(tctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, "", fmt.Errorf("%w: %v", ErrDownload, err)
-	}
-	req.Header.Set("User-Agent", "embedsearch (model download)")
-	if offset > 0 {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(offset, 10)+"-")
-	}
-	resp, err := o.Client.Do(req)
-	if err != nil {
-		return 0, "", transferErr(err)
-	}
-	defer resp.Body.Close()
-
-	total := int64(-1) // full file length announced by the server
-	switch {
-	case resp.StatusCode == http.StatusOK:
-		if offset > 0 { // the server ignored Range: start over cleanly
-			if err := restart(); err != nil {
-				return 0, "", err
-			}
-		}
-		total = resp.ContentLength
-	case resp.StatusCode == http.StatusPartialContent:
-		start, tot, ok := parseContentRange(resp.Header.Get("Content-Range"))
-		if !ok || start != offset {
-			if err := restart(); err != nil {
-				return 0, "", err
-			}
-			return 0, "", retryable{fmt.Errorf("server resumed at the wrong offset (%q for byte %d); starting over", resp.Header.Get("Content-Range"), offset)}
-		}
-		total = tot
-	case resp.StatusCode == http.StatusRequestedRangeNotSatisfiable:
-		if err := restart(); err != nil {
-			return 0, "", err
-		}
-		return 0, "", retryable{fmt.Errorf("server refused to resume (HTTP 416); starting over")}
-	case resp.StatusCode == http.StatusNotFound:
-		os.Remove(partial)
-		return 0, "", fmt.Errorf("%w: %s (HTTP 404) for model %s; check the name, the registry revision or --base-url / %s",
-			ErrNotFound, url, model, EnvBaseURL)
-	case resp.StatusCode == http.StatusRequestTimeout || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-		return 0, "", retryable{fmt.Errorf("HTTP %s", resp.Status)}
-	default:
-		return 0, "", fmt.Errorf("%w: %s: HTTP %s", ErrDownload, url, resp.Status)
-	}
-	if size > 0 && total >= 0 && total != size {
-		os.Remove(partial)
-		return 0, "", fmt.Errorf("%w: %s: the server has %d bytes, the manifest says %d; nothing was kept",
-			ErrChecksum, url, total, size)
-	}
-	if total < 0 && size > 0 {
-		total = size
-	}
-	report := func() {}
-	if o.Progress != nil {
-		t := total
-		if t < 0 {
-			t = 0
-		}
-		report = func() { o.Progress(Progress{Model: model, File: name, Done: offset, Total: t}) }
-	}
-	report()
-	if err := copyBody(fh, h, resp.Body, &offset, size, timer, o.StallTimeout, report); err != nil {
-		if errors.Is(err, errTooLong) {
-			os.Remove(partial)
-			return 0, "", fmt.Errorf("%w: %s: the server sent more than the %d bytes the manifest lists; nothing was kept",
-				ErrChecksum, url, size)
-		}
-		if perr := (*os.PathError)(nil); errors.As(err, &perr) {
-			return 0, "", err // a local write error is not worth retrying
-		}
-		return 0, "", transferErr(err)
-	}
-	if err := fh.Sync(); err != nil {
-		return 0, "", err
-	}
-	if total >= 0 && offset < total {
-		return 0, "", retryable{fmt.Errorf("connection closed after %d of %d bytes", offset, total)}
-	}
-	if size > 0 && offset != size {
-		os.Remove(partial)
-		return 0, "", fmt.Errorf("%w: %s: got %d bytes, the manifest says %d; nothing was kept", ErrChecksum, url, offset, size)
-	}
-	return offset, hex.EncodeToString(h.Sum(nil)), nil
-}
-
-var errTooLong = errors.New("body longer than expected")
-
-// copyBody appends body to fh and h, advancing *offset, resetting the stall
-// timer on every read and refusing to grow past limit (when limit > 0).
-func copyBody(fh *os.File, h hash.Hash, body io.Reader, offset *int64, limit int64, timer *time.Timer, stall time.Duration, report func()) error {
-	buf := make([]byte, 256<<10)
-	last := time.Now()
-	for {
-		n, rerr := body.Read(buf)
-		if n > 0 {
-			timer.Reset(stall)
-			if limit > 0 && *offset+int64(n) > limit {
-				return errTooLong
-			}
-			if _, err := fh.Write(buf[:n]); err != nil {
-				return err
-			}
-			h.Write(buf[:n])
-			*offset += int64(n)
-			if now := time.Now(); now.Sub(last) > 100*time.Millisecond {
-				last = now
-				report()
-			}
-		}
-		if rerr == io.EOF {
-			report()
-			return nil
-		}
-		if rerr != nil {
-			return rerr
-		}
-	}
-}
-
-// parseContentRange reads "bytes START-END/TOTAL" (TOTAL may be "*").
-func parseContentRange(v string) (start, total int64, ok bool) {
-	v, found := strings.CutPrefix(v, "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	rng, tot, found := strings.Cut(v, "/")
-	if !found {
-		return 0, 0, false
-	}
-	s, _, found := strings.Cut(rng, "-")
-	if !found {
-		return 0, 0, false
-	}
-	start, err := strconv.ParseInt(s, 10, 64)
-	if err != nil {
-		return 0, 0, false
-	}
-	total = -1
-	if tot != "*" {
-		if total, err = strconv.ParseInt(tot, 10, 64); err != nil {
-			return 0, 0, false
-		}
-	}
-	return start, total, true
 }

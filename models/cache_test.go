@@ -484,25 +484,6 @@ func TestOfflineAndRemove(t *testing.T) {
 	}
 }
 
-func TestParseContentRange(t *testing.T) {
-	for _, tc := range []struct {
-		in           string
-		start, total int64
-		ok           bool
-	}{
-		{"bytes 100-199/200", 100, 200, true},
-		{"bytes 0-0/*", 0, -1, true},
-		{"bytes */200", 0, 0, false},
-		{"items 1-2/3", 0, 0, false},
-		{"", 0, 0, false},
-	} {
-		s, tot, ok := parseContentRange(tc.in)
-		if ok != tc.ok || (ok && (s != tc.start || tot != tc.total)) {
-			t.Errorf("parseContentRange(%q) = %d, %d, %v", tc.in, s, tot, ok)
-		}
-	}
-}
-
 func TestModelNamesStayInsideCache(t *testing.T) {
 	c := &Cache{Root: t.TempDir()}
 	for _, name := range []string{"", "..", "../x", "a/b", ".hidden"} {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -129,3 +130,24 @@ func regexpLine(s, pattern string) bool {
 }
 
 func regexpMatch(pattern, s string) (bool, error) { return regexp.MatchString(pattern, s) }
+
+// TestModelsPullUnreachable: offline, or with a mirror that refuses
+// connections, pull fails at once in one line naming the mirror variable
+// (it used to retry six times over 15 s).
+func TestModelsPullUnreachable(t *testing.T) {
+	t.Setenv(models.EnvCacheDir, t.TempDir())
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(models.EnvBaseURL, "http://"+l.Addr().String())
+	l.Close()
+	start := time.Now()
+	code, _, errs := runCLI(t, "models", "pull", "dinov2-small")
+	if code != exitError || strings.Count(strings.TrimSpace(errs), "\n") != 0 || !strings.Contains(errs, models.EnvBaseURL) {
+		t.Errorf("exit %d, stderr %q; want exit 1 and one line naming %s", code, errs, models.EnvBaseURL)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v; want no retries", d)
+	}
+}

@@ -32,10 +32,16 @@ const TempPrefix = ".tmp-"
 // Errors from creating or filling the file are returned as they are (wrapped),
 // so callers can test them with errors.Is (e.g. fs.ErrPermission).
 func Write(dir, name string, write func(w io.Writer) (int64, error)) error {
+	return WriteMode(dir, name, 0o644, write)
+}
+
+// WriteMode is Write for a file with the permission bits perm (before the
+// umask): 0o755 for a library to load.
+func WriteMode(dir, name string, perm os.FileMode, write func(w io.Writer) (int64, error)) error {
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	tmp := filepath.Join(dir, TempPrefix+hex.EncodeToString(rnd[:])+"-"+name)
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return err
 	}
