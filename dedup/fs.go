@@ -1,8 +1,8 @@
 package dedup
 
 import (
+	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/internal/atomicfile"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 // tempPrefix names the files this package creates before renaming them into
@@ -28,18 +29,11 @@ func tempPath(dir, base string) string {
 	return filepath.Join(dir, tempPrefix+hex.EncodeToString(rnd[:])+"-"+base)
 }
 
-// hashFile returns the hex SHA-256 of a file's bytes.
+// hashFile returns the hex SHA-256 of a file's bytes (the one content
+// hash, which also refuses a FIFO or device put in a file's place).
 func hashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := inputfile.SHA256(context.Background(), path, inputfile.Options{FollowLinks: true, MaxSize: -1})
+	return sum, err
 }
 
 // deviceOf returns the file system id of path (not following a final link).

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/fspath"
 )
 
 // Op is what happens to a duplicate.
@@ -96,7 +98,9 @@ func resolveRoots(dirs []string) ([]root, error) {
 	return out, nil
 }
 
-func (r root) contains(path, real string) bool { return Within(r.path, path) && Within(r.real, real) }
+func (r root) contains(path, real string) bool {
+	return fspath.Within(r.path, path) && fspath.Within(r.real, real)
+}
 
 // NewPlan makes the actions for groups (whose Keep is already chosen). It
 // reads file metadata to refuse what must not be done, and writes nothing.
@@ -207,7 +211,7 @@ func (p *Plan) isReference(path string) bool {
 		real = path
 	}
 	for _, r := range p.refs {
-		if Within(r.path, path) || Within(r.real, real) {
+		if fspath.Within(r.path, path) || fspath.Within(r.real, real) {
 			return true
 		}
 	}
@@ -271,7 +275,7 @@ func (p *Plan) check(f File, keeper bool) (target, error) {
 	var t target
 	found, lexical := false, false
 	for _, r := range allowed {
-		if Within(r.path, path) {
+		if fspath.Within(r.path, path) {
 			lexical = true
 		}
 		if r.contains(path, real) {
@@ -372,7 +376,7 @@ func (p *Plan) moveDest(path string, r root) (string, error) {
 	if err != nil {
 		return dst, err
 	}
-	if !Within(p.moveTo.real, real) {
+	if !fspath.Within(p.moveTo.real, real) {
 		return dst, fmt.Errorf("%w: %s resolves to %s, outside %s", ErrSymlink, dst, real, p.moveTo.path)
 	}
 	return dst, nil
@@ -481,7 +485,7 @@ func (p *Plan) apply(a Action, j *Journal) (Result, error) {
 			// The folders now exist: make sure none of them is a link out.
 			if real, err := filepath.EvalSymlinks(filepath.Dir(dst)); err != nil {
 				return err
-			} else if !Within(p.moveTo.real, real) {
+			} else if !fspath.Within(p.moveTo.real, real) {
 				return fmt.Errorf("%w: %s resolves outside %s", ErrSymlink, filepath.Dir(dst), p.moveTo.path)
 			}
 			return moveFile(t.real, dst, t.info.Mode(), t.info.ModTime())

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/fspath"
 )
 
 // File is one image as the store describes it.
@@ -81,7 +83,7 @@ var (
 
 func preferCriterion(dir string) criterion {
 	return criterion{"prefer:" + dir, func(a, b File) int {
-		ia, ib := Within(dir, a.Path), Within(dir, b.Path)
+		ia, ib := fspath.Within(dir, a.Path), fspath.Within(dir, b.Path)
 		switch {
 		case ia && !ib:
 			return -1
@@ -170,7 +172,7 @@ func (p Policy) Keeper(members []File, references []string) int {
 	best := -1
 	bestRef := false
 	for i, f := range members {
-		ref := UnderAny(references, f.Path)
+		ref := fspath.WithinAny(references, f.Path)
 		switch {
 		case best < 0:
 		case ref && !bestRef:
@@ -181,27 +183,4 @@ func (p Policy) Keeper(members []File, references []string) int {
 		best, bestRef = i, ref
 	}
 	return best
-}
-
-// Within says whether path is dir or lies under it (lexically; both absolute
-// and clean).
-func Within(dir, path string) bool {
-	if dir == path {
-		return true
-	}
-	rel, err := filepath.Rel(dir, path)
-	if err != nil {
-		return false
-	}
-	return rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) && !filepath.IsAbs(rel)
-}
-
-// UnderAny says whether path lies under one of dirs.
-func UnderAny(dirs []string, path string) bool {
-	for _, d := range dirs {
-		if Within(d, path) {
-			return true
-		}
-	}
-	return false
 }

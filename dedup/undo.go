@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/embedsearch/embedsearch/internal/fspath"
 )
 
 // UndoResult is what Undo did with one journalled action.
@@ -87,7 +89,7 @@ func heldPath(dir string, e Entry) (string, error) {
 // duplicate under one of its roots, a moved file under its destination.
 func insideJournal(h Header, e Entry) error {
 	src := filepath.Clean(e.Src)
-	if !filepath.IsAbs(src) || !UnderAny(h.Roots, src) {
+	if !filepath.IsAbs(src) || !fspath.WithinAny(h.Roots, src) {
 		return fmt.Errorf("%w: %s (journal roots %v)", ErrOutsideRoots, e.Src, h.Roots)
 	}
 	// A link on the way out would let a rewritten folder redirect the undo.
@@ -99,12 +101,12 @@ func insideJournal(h Header, e Entry) error {
 	}
 	if real, err := realPrefix(filepath.Dir(src)); err != nil {
 		return err
-	} else if !UnderAny(realRoots, real) {
+	} else if !fspath.WithinAny(realRoots, real) {
 		return fmt.Errorf("%w: %s resolves to %s", ErrSymlink, e.Src, real)
 	}
 	switch e.Op {
 	case OpMove:
-		if h.MoveTo == "" || !Within(h.MoveTo, filepath.Clean(e.Dst)) {
+		if h.MoveTo == "" || !fspath.Within(h.MoveTo, filepath.Clean(e.Dst)) {
 			return fmt.Errorf("%w: %s is not under %s", ErrOutsideRoots, e.Dst, h.MoveTo)
 		}
 	case OpTrash:

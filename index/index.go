@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
@@ -216,7 +217,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	}
 	r.gone = map[string]bool{}
 	r.w.Walk(func(p string) bool {
-		if !wk.seen[p] && underAny(p, swept) && !underAny(p, wk.unreadable) && vanished(p) {
+		if !wk.seen[p] && fspath.WithinAny(swept, p) && !fspath.WithinAny(wk.unreadable, p) && vanished(p) {
 			r.gone[p] = true
 		}
 		return true
@@ -278,7 +279,7 @@ func absAll(paths []string) ([]string, error) {
 func (r *run) storedUnder(root string) bool {
 	found := false
 	r.w.Walk(func(p string) bool {
-		found = under(p, root)
+		found = fspath.Within(root, p)
 		return !found
 	})
 	return found
@@ -450,7 +451,7 @@ func Forget(w *store.Writer, paths ...string) (int, error) {
 	}
 	var drop []string
 	w.Walk(func(p string) bool {
-		if underAny(p, abs) {
+		if fspath.WithinAny(abs, p) {
 			drop = append(drop, p)
 		}
 		return true
@@ -460,7 +461,7 @@ func Forget(w *store.Writer, paths ...string) (int, error) {
 	}
 	var roots []string
 	for _, r := range w.Roots() {
-		if underAny(r, abs) {
+		if fspath.WithinAny(abs, r) {
 			roots = append(roots, r)
 		}
 	}

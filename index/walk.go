@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -194,16 +193,4 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 		}
 		w.add(path, fi)
 	}
-}
-
-// under reports whether path is root or inside it.
-func under(path, root string) bool {
-	if root == "/" {
-		return strings.HasPrefix(path, "/")
-	}
-	return path == root || (strings.HasPrefix(path, root) && len(path) > len(root) && path[len(root)] == '/')
-}
-
-func underAny(path string, roots []string) bool {
-	return slices.ContainsFunc(roots, func(r string) bool { return under(path, r) })
 }
