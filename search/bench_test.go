@@ -2,11 +2,13 @@ package search
 
 import (
 	"bytes"
+	"hash/crc32"
 	"math/rand/v2"
 	"os"
 	"strconv"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 // benchRows is the matrix size the benchmarks use: 20,000 rows by default,
@@ -49,6 +51,34 @@ func BenchmarkExact(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		Exact(m, q, 10, Options{})
+	}
+}
+
+// BenchmarkDamagedRows is the pass that finds every damaged row (float64
+// squared norms), against BenchmarkExact: what query pays once when a
+// damaged row reaches its results, and dedup before every grouping.
+func BenchmarkDamagedRows(b *testing.B) {
+	m := benchMatrix(b)
+	b.SetBytes(int64(len(m.Data) * 4))
+	b.ReportAllocs()
+	for b.Loop() {
+		if DamagedRows(m) != nil {
+			b.Fatal("damaged rows in the benchmark matrix")
+		}
+	}
+}
+
+// BenchmarkChecksum is the store's check of a segment's vector block
+// (CRC-32C, store/segment.go's verify) over the same bytes as
+// BenchmarkExact scans, in one goroutine as the store runs it.
+func BenchmarkChecksum(b *testing.B) {
+	m := benchMatrix(b)
+	data := unsafe.Slice((*byte)(unsafe.Pointer(&m.Data[0])), 4*len(m.Data))
+	table := crc32.MakeTable(crc32.Castagnoli)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		crc32.Checksum(data, table)
 	}
 }
 

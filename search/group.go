@@ -37,11 +37,19 @@ const MaxExactGroup = 4096
 // gets a keeper: the member that better ranks first (better must be a
 // strict total order, e.g. policy, then path; nil keeps the lowest ID).
 // Groups are sorted by their first member.
-func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool) []Group {
+//
+// Pairs with a Damaged row are left out and the damaged rows returned,
+// ascending: their distances came from inner products that assumed unit
+// rows (a row 2¹²⁸ times too long is "0.0000" from half the store). Each
+// row of the pairs is checked once, which costs less than the pairs did.
+func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool) (groups []Group, damaged []int) {
 	if len(pairs) == 0 {
-		return nil
+		return nil, nil
 	}
-	ps := slices.Clone(pairs)
+	ps, damaged := dropDamaged(m, pairs)
+	if len(ps) == 0 {
+		return nil, damaged
+	}
 	slices.SortFunc(ps, func(a, b Pair) int {
 		if a.Dist != b.Dist {
 			if a.Dist < b.Dist {
@@ -82,7 +90,6 @@ func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool)
 		big.maxLink = max(big.maxLink, small.maxLink, p.Dist)
 		clusters[cb] = nil
 	}
-	var groups []Group
 	for _, c := range clusters {
 		if c == nil || len(c.members) < 2 {
 			continue
@@ -102,7 +109,34 @@ func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool)
 		groups = append(groups, g)
 	}
 	slices.SortFunc(groups, func(a, b Group) int { return a.Members[0] - b.Members[0] })
-	return groups
+	return groups, damaged
+}
+
+// dropDamaged returns a copy of pairs without those that have a Damaged
+// row, and those rows, ascending.
+func dropDamaged(m Matrix, pairs []Pair) ([]Pair, []int) {
+	const unchecked, sound, damaged = 0, 1, 2
+	state := make([]uint8, m.Len())
+	var bad []int
+	check := func(id int) uint8 {
+		if state[id] == unchecked {
+			state[id] = sound
+			if Damaged(m.Row(id)) {
+				state[id] = damaged
+				bad = append(bad, id)
+			}
+		}
+		return state[id]
+	}
+	ps := make([]Pair, 0, len(pairs))
+	for _, p := range pairs {
+		// Both rows are checked, so every damaged row is reported.
+		if a, b := check(p.A), check(p.B); a == sound && b == sound {
+			ps = append(ps, p)
+		}
+	}
+	slices.Sort(bad)
+	return ps, bad
 }
 
 // allWithin reports whether every row of a is within maxDist of every row

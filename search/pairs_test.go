@@ -73,7 +73,7 @@ func TestGroupsOrderIndependent(t *testing.T) {
 		t.Fatalf("only %d pairs: test data too sparse", len(pairs))
 	}
 	better := func(a, b int) bool { return a%7 < b%7 || (a%7 == b%7 && a > b) }
-	want := Groups(m, pairs, 0.45, better)
+	want, _ := Groups(m, pairs, 0.45, better)
 	for range 5 {
 		shuffled := slices.Clone(pairs)
 		rng.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
@@ -82,7 +82,7 @@ func TestGroupsOrderIndependent(t *testing.T) {
 				shuffled[i].A, shuffled[i].B = shuffled[i].B, shuffled[i].A
 			}
 		}
-		got := Groups(m, shuffled, 0.45, better)
+		got, _ := Groups(m, shuffled, 0.45, better)
 		if !slices.EqualFunc(got, want, func(a, b Group) bool {
 			return slices.Equal(a.Members, b.Members) && a.Keeper == b.Keeper &&
 				slices.Equal(a.Dists, b.Dists) && a.MaxLink == b.MaxLink && a.MaxDist == b.MaxDist
@@ -172,7 +172,7 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 	}
 	// The chain is cut: a and b (the pair taken first on the tie) group,
 	// c, too far from a, stays alone.
-	gs := Groups(m, pairs, 0.25, func(a, b int) bool { return a > b }) // keep the highest ID
+	gs, _ := Groups(m, pairs, 0.25, func(a, b int) bool { return a > b }) // keep the highest ID
 	if len(gs) != 1 || !slices.Equal(gs[0].Members, []int{0, 1}) || gs[0].Keeper != 1 || !gs[0].Exact {
 		t.Fatalf("chain: groups %+v", gs)
 	}
@@ -180,7 +180,7 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 		t.Fatalf("chain: MaxDist %v MaxLink %v Dists %v", g.MaxDist, g.MaxLink, g.Dists)
 	}
 	// Given in any order, the pairs give the same groups.
-	if again := Groups(m, []Pair{pairs[1], pairs[0]}, 0.25, func(a, b int) bool { return a > b }); !reflect.DeepEqual(again, gs) {
+	if again, _ := Groups(m, []Pair{pairs[1], pairs[0]}, 0.25, func(a, b int) bool { return a > b }); !reflect.DeepEqual(again, gs) {
 		t.Fatalf("reversed pairs: %+v, want %+v", again, gs)
 	}
 	// A group above MaxExactGroup: duplicates of one vector.
@@ -192,7 +192,7 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 			chain = append(chain, Pair{i - 1, i, 0})
 		}
 	}
-	bg := Groups(big, chain, 0, nil) // identical rows: the chain joins them all
+	bg, _ := Groups(big, chain, 0, nil) // identical rows: the chain joins them all
 	if len(bg) != 1 || len(bg[0].Members) != MaxExactGroup+1 || bg[0].Exact || bg[0].MaxDist != 0 {
 		t.Fatalf("big group: %d groups, exact=%v", len(bg), bg[0].Exact)
 	}

@@ -31,7 +31,10 @@ func TestRefineGivesExactZeroForIdenticalRows(t *testing.T) {
 	copy(m.Row(n-1), m.Row(self)) // an identical pair
 	q := append([]float32(nil), m.Row(self)...)
 
-	found := Refine(m, q, Exact(m, q, 10, Options{}), nil)
+	found, damaged := Refine(m, q, Exact(m, q, 10, Options{}), nil)
+	if damaged != nil {
+		t.Fatalf("sound rows called damaged: %v", damaged)
+	}
 	if found[0].ID != self || found[1].ID != n-1 || found[0].Dist != 0 || found[1].Dist != 0 {
 		t.Fatalf("identical rows: %+v", found[:2])
 	}

@@ -41,7 +41,8 @@ func newEmbedCommand() *cli.Command {
 			"their first bytes) and skipping hidden files and folders; symbolic links to folders are\n" +
 			"not followed. '-' reads paths from stdin, one per line (-0: NUL-separated).\n\n" +
 			"Formats:\n" +
-			"  jsonl  one {\"path\":\"...\",\"vector\":[...]} per line (default)\n" +
+			"  jsonl  one {\"path\":\"...\",\"vector\":[...]} per line (default); a name that is not\n" +
+			"         UTF-8 also gets \"path_bytes\", its exact bytes in base64\n" +
 			"  csv    a header row path,v0,v1,... then one row per image\n" +
 			"  npy    a float32 array of shape (N, dim) (stdout must not be a terminal); rows follow\n" +
 			"         input order without the failed files; --paths-out FILE names each row\n\n" +
@@ -332,6 +333,11 @@ func (j *jsonlWriter) Write(path string, v []float32) error {
 	}
 	b := append(j.buf[:0], `{"path":`...)
 	b = append(b, q...)
+	if raw := nameBytes(path); raw != "" {
+		b = append(b, `,"path_bytes":"`...)
+		b = append(b, raw...) // base64: nothing to escape
+		b = append(b, '"')
+	}
 	b = append(b, `,"vector":[`...)
 	for i, x := range v {
 		if i > 0 {

@@ -52,10 +52,14 @@ type refusedError struct{ refused int }
 func (e refusedError) Error() string { return fmt.Sprintf("%d action(s) refused", e.refused) }
 
 // damagedError says results were produced with some damaged stored rows
-// left out; they were already reported.
+// left out; they were already reported. With rows 0, only the store's
+// checksums say it is damaged (reported before, with what failed).
 type damagedError struct{ rows int }
 
 func (e damagedError) Error() string {
+	if e.rows == 0 {
+		return "the store is damaged; run 'embedsearch index --repair'"
+	}
 	return fmt.Sprintf("%d damaged row(s) in the store were left out; run 'embedsearch index --repair'", e.rows)
 }
 

@@ -47,24 +47,28 @@ func newQueryCommand() *cli.Command {
 	}
 }
 
-// queryResult is one ranked neighbour; the JSON names are part of the interface.
+// queryResult is one ranked neighbour; the JSON names are part of the
+// interface. The *Bytes fields are set only for JSON (see nameBytes).
 type queryResult struct {
-	Rank     int     `json:"rank"`
-	Path     string  `json:"path"`
-	Distance float32 `json:"distance"`
+	Rank      int     `json:"rank"`
+	Path      string  `json:"path"`
+	PathBytes string  `json:"path_bytes,omitempty"`
+	Distance  float32 `json:"distance"`
 }
 
 type queryAnswer struct {
-	Query   string        `json:"query"`
-	Model   string        `json:"model"`
-	Results []queryResult `json:"results"`
+	Query      string        `json:"query"`
+	QueryBytes string        `json:"query_bytes,omitempty"`
+	Model      string        `json:"model"`
+	Results    []queryResult `json:"results"`
 }
 
 // queryInput is one query after resolution to a vector.
 type queryInput struct {
-	label  string
-	vector []float32
-	selfID int // id of the query file in the store, or -1
+	label       string
+	vector      []float32
+	selfID      int  // id of the query file in the store, or -1
+	selfDamaged bool // its stored vector is damaged (the file was embedded instead)
 }
 
 func runQuery(c *cli.Context) error {
@@ -110,33 +114,65 @@ func runQuery(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
-	opts := search.Options{Allow: allow, TieLess: func(a, b int) bool { return r.Path(a) < r.Path(b) }}
 	ann, note := queryANN(r, c.Bool("exact"), len(inputs))
 	if note != "" {
 		fmt.Fprintf(c.App.ErrWriter, "embedsearch: %s\n", note)
 	}
+	qs := &querySearch{m: search.Matrix{Data: r.Vectors(), Dim: r.Dim()}, ann: ann, k: k, allow: allow,
+		tie: func(a, b int) bool { return r.Path(a) < r.Path(b) }}
 	maxDist := float32(c.Float64("max-distance"))
 	answers := make([]queryAnswer, len(inputs))
 	for i, in := range inputs {
+		if in.selfDamaged {
+			qs.damaged.add(in.selfID)
+		}
 		answers[i] = queryAnswer{Query: in.label, Model: r.Model().ModelID, Results: []queryResult{}}
-		var found []search.Neighbor
-		ok := false
-		if ann != nil {
-			found, ok = annSearch(ann, m, in.vector, k, opts)
-		}
-		if !ok {
-			found = search.Exact(m, in.vector, k, opts)
-		}
-		found = search.Refine(m, in.vector, found, opts.TieLess)
-		for rank, nb := range found {
+		for rank, nb := range qs.nearest(in.vector) {
 			if maxDist > 0 && nb.Dist > maxDist {
 				break
 			}
 			answers[i].Results = append(answers[i].Results, queryResult{Rank: rank + 1, Path: r.Path(nb.ID), Distance: nb.Dist})
 		}
 	}
-	return writeAnswers(c, answers)
+	if err := writeAnswers(c, answers); err != nil {
+		return err
+	}
+	return qs.damaged.report(c.App.ErrWriter, r)
+}
+
+// querySearch answers the queries of one run over one store.
+type querySearch struct {
+	m       search.Matrix
+	ann     *search.HNSW // nil: exact only
+	k       int
+	allow   func(int) bool // --filter, --in, --exclude-self
+	tie     func(a, b int) bool
+	damaged leftOut
+}
+
+// nearest returns the k rows nearest to q, through the approximate index
+// when there is one, refined. The search ranks by inner products, which
+// assume unit rows, so a damaged row (search.Damaged) can rank as
+// "0.0000" and push a real neighbour out; Refine catches it among the k,
+// and then every damaged row of the store is found (once per run) and the
+// search runs again without them.
+func (qs *querySearch) nearest(q []float32) []search.Neighbor {
+	for {
+		o := search.Options{Allow: qs.damaged.allow(qs.allow), TieLess: qs.tie}
+		var found []search.Neighbor
+		ok := false
+		if qs.ann != nil {
+			found, ok = annSearch(qs.ann, qs.m, q, qs.k, o)
+		}
+		if !ok {
+			found = search.Exact(qs.m, q, qs.k, o)
+		}
+		found, damaged := search.Refine(qs.m, q, found, qs.tie)
+		if len(damaged) == 0 || qs.damaged.scanned {
+			return found
+		}
+		qs.damaged.scan(qs.m)
+	}
 }
 
 // resolveQueries turns every argument (and --vector) into a normalised vector.
@@ -191,7 +227,8 @@ func resolveQueries(c *cli.Context, r *store.Reader, qe *queryEmbedder) ([]query
 const maxStdinImage = 256 << 20
 
 // fileQuery reuses the stored vector of an indexed file whose size and mtime
-// are unchanged, and embeds the file otherwise.
+// are unchanged, and embeds the file otherwise (also when the stored vector
+// is damaged: the row is then left out of the results).
 func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, error) {
 	abs, err := filepath.Abs(arg)
 	if err != nil {
@@ -201,9 +238,11 @@ func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, erro
 	if err != nil {
 		return queryInput{}, err
 	}
+	damaged := false
 	if id, ok := r.Lookup(abs); ok {
 		e := r.Entry(id)
-		if e.Size == st.Size() && e.ModTime.Equal(st.ModTime()) {
+		damaged = search.Damaged(r.Vector(id))
+		if e.Size == st.Size() && e.ModTime.Equal(st.ModTime()) && !damaged {
 			v := append([]float32(nil), r.Vector(id)...)
 			return queryInput{label: arg, vector: v, selfID: id}, nil
 		}
@@ -220,7 +259,7 @@ func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, erro
 	if id, ok := r.Lookup(abs); ok {
 		self = id
 	}
-	return queryInput{label: arg, vector: v, selfID: self}, nil
+	return queryInput{label: arg, vector: v, selfID: self, selfDamaged: damaged}, nil
 }
 
 func isFile(p string) bool {
@@ -332,6 +371,15 @@ func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput) (func(int)
 
 func writeAnswers(c *cli.Context, answers []queryAnswer) error {
 	w := c.App.Writer
+	if c.Bool("json") || c.Bool("jsonl") {
+		for i := range answers {
+			a := &answers[i]
+			a.QueryBytes = nameBytes(a.Query)
+			for j := range a.Results {
+				a.Results[j].PathBytes = nameBytes(a.Results[j].Path)
+			}
+		}
+	}
 	switch {
 	case c.Bool("json"):
 		enc := json.NewEncoder(w)
@@ -345,9 +393,10 @@ func writeAnswers(c *cli.Context, answers []queryAnswer) error {
 		for _, a := range answers {
 			for _, res := range a.Results {
 				line := struct {
-					Query string `json:"query"`
+					Query      string `json:"query"`
+					QueryBytes string `json:"query_bytes,omitempty"`
 					queryResult
-				}{a.Query, res}
+				}{a.Query, a.QueryBytes, res}
 				if err := enc.Encode(line); err != nil {
 					return err
 				}
