@@ -27,6 +27,17 @@
 // Options.TieLess (ID ascending by default); exact results do not depend
 // on the number of workers.
 //
+// # Damaged rows
+//
+// Ranking trusts that rows have unit length: a row that does not (a NaN,
+// an infinity, a flipped exponent bit on disk) gets a distance from its
+// inner product that means nothing, "0" or far too large, and may push
+// real neighbours out. Damaged tells such a row (squared norm further
+// than NormTolerance from 1). Checking every row costs about one exact
+// scan (DamagedRows), so the result paths check only what they return:
+// Refine and Groups leave damaged rows out and return their IDs, and the
+// caller searches again without them (Options.Allow).
+//
 // # How it runs
 //
 // On amd64 with AVX2 and FMA, inner products run in assembly
