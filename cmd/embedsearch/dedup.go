@@ -18,6 +18,7 @@ import (
 
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -239,8 +240,9 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 	defer ann.Close()
 	bar := &indexBar{w: stderr, tty: isTerminal(stderr)}
 	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
-		Roots:    dirs,
-		Progress: bar.update,
+		Roots:       dirs,
+		MaxFileSize: eng.Encoder.MaxFileSize(),
+		Progress:    bar.update,
 		Failure: func(f index.Failure) {
 			bar.clear()
 			dedupWarn(stderr, "cannot index %s: %v", f.Path, fileError(f.Err))
@@ -338,7 +340,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	var allow func(int) bool
 	if len(in) > 0 {
 		scope := append(append([]string(nil), in...), refs...)
-		allow = func(id int) bool { return dedup.UnderAny(scope, r.Path(id)) }
+		allow = func(id int) bool { return fspath.WithinAny(scope, r.Path(id)) }
 	}
 	if o.Filter != "" {
 		f, err := r.Filter(o.Filter)
@@ -363,7 +365,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 			return err
 		}
 		scope := allow
-		allow = func(id int) bool { return (scope == nil || scope(id)) && !dedup.Within(dest, r.Path(id)) }
+		allow = func(id int) bool { return (scope == nil || scope(id)) && !fspath.Within(dest, r.Path(id)) }
 	}
 
 	m := search.Matrix{Data: r.Vectors(), Dim: r.Dim()}
@@ -406,7 +408,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	}
 	better := func(a, b int) bool {
 		fa, fb := file(a), file(b)
-		ra, rb := dedup.UnderAny(refs, fa.Path), dedup.UnderAny(refs, fb.Path)
+		ra, rb := fspath.WithinAny(refs, fa.Path), fspath.WithinAny(refs, fb.Path)
 		if ra != rb {
 			return ra
 		}
@@ -448,7 +450,7 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 				rg.Keep = f.Path
 			}
 			rg.Members = append(rg.Members, dedupMember{Path: f.Path, Distance: g.Dists[mi], Width: f.Width,
-				Height: f.Height, Size: f.Size, Keep: id == g.Keeper, Reference: dedup.UnderAny(refs, f.Path)})
+				Height: f.Height, Size: f.Size, Keep: id == g.Keeper, Reference: fspath.WithinAny(refs, f.Path)})
 		}
 		dgroups[gi] = dg
 		rep.Groups = append(rep.Groups, rg)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 type embedOptions struct {
@@ -290,7 +291,7 @@ func isImageFile(p string) bool {
 	if index.IsImageName(p) {
 		return true
 	}
-	f, err := os.Open(p)
+	f, _, err := inputfile.Open(p, inputfile.Options{FollowLinks: true, MaxSize: -1})
 	if err != nil {
 		return false
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -206,12 +208,15 @@ func resolveQueries(c *cli.Context, r *store.Reader, qe *queryEmbedder) ([]query
 			}
 			inputs = append(inputs, queryInput{label: "-", vector: v, selfID: -1})
 		case isFile(arg):
-			in, err := fileQuery(r, qe, arg)
+			in, err := fileQuery(c.Context, r, qe, arg)
 			if err != nil {
 				return nil, err
 			}
 			inputs = append(inputs, in)
 		case looksLikePath(arg):
+			if st, err := os.Stat(arg); err == nil {
+				return nil, fmt.Errorf("query image %s: %w (%s)", arg, inputfile.ErrNotRegular, inputfile.Kind(st.Mode()))
+			}
 			return nil, fmt.Errorf("query image %s: no such file", arg)
 		default:
 			v, err := qe.text(arg)
@@ -229,7 +234,7 @@ const maxStdinImage = 256 << 20
 // fileQuery reuses the stored vector of an indexed file whose size and mtime
 // are unchanged, and embeds the file otherwise (also when the stored vector
 // is damaged: the row is then left out of the results).
-func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, error) {
+func fileQuery(ctx context.Context, r *store.Reader, qe *queryEmbedder, arg string) (queryInput, error) {
 	abs, err := filepath.Abs(arg)
 	if err != nil {
 		return queryInput{}, err
@@ -247,9 +252,12 @@ func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, erro
 			return queryInput{label: arg, vector: v, selfID: id}, nil
 		}
 	}
-	data, err := os.ReadFile(abs)
-	if err != nil {
+	if err := qe.open(); err != nil {
 		return queryInput{}, err
+	}
+	data, _, err := inputfile.ReadAll(ctx, abs, inputfile.Options{FollowLinks: true, MaxSize: qe.eng.Encoder.MaxFileSize()})
+	if err != nil {
+		return queryInput{}, fmt.Errorf("query image: %w", err)
 	}
 	v, err := qe.image(data, arg)
 	if err != nil {
@@ -262,9 +270,11 @@ func fileQuery(r *store.Reader, qe *queryEmbedder, arg string) (queryInput, erro
 	return queryInput{label: arg, vector: v, selfID: self, selfDamaged: damaged}, nil
 }
 
+// isFile: a query argument naming anything but a directory is a file query
+// (a FIFO or device is then refused by the opener, never waited on).
 func isFile(p string) bool {
 	st, err := os.Stat(p)
-	return err == nil && st.Mode().IsRegular()
+	return err == nil && !st.IsDir()
 }
 
 // looksLikePath tells a mistyped file name from a text query: text queries
