@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -135,4 +136,96 @@ func BenchmarkStore100k(b *testing.B) {
 			n, dim, float64(raw)/1e6, float64(segBytes)/1e6, float64(catBytes)/1e6, commitTime, catalogTime, compactTime, openTime, openHeap/1024, filterTime, hits, verifyTime)
 		os.RemoveAll(dir)
 	}
+}
+
+// BenchmarkCatalogCheck measures what checking the catalog against the
+// MANIFEST costs a filter query, beside the query itself, on a catalog of
+// CATALOG_BENCH_N entries (default 20,000; bleve indexes ~700 a second, so
+// building it takes a while): sizes only (every query), checksums (every
+// query below catalogSumLimit, every OpenWriter, Verify), the filter with
+// its check, and re-recording the catalog after a commit of 1,000 entries.
+// Run with -benchtime=1x; MB/s is the checksum throughput.
+func BenchmarkCatalogCheck(b *testing.B) {
+	n := 20_000
+	if s := os.Getenv("CATALOG_BENCH_N"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	es := benchEntries(n + 1000)
+	dir := b.TempDir()
+	w, err := OpenWriter(dir, testBinding, WriterOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer w.Close()
+	vec := testVector("x", testBinding.Dim)
+	for _, e := range es[:n] {
+		if err := w.Put(e, vec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	want := w.man.Catalog
+	size := catalogBytes(want)
+	b.SetBytes(size)
+	time1 := func(f func() error) time.Duration {
+		t0 := time.Now()
+		if err := f(); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(t0)
+	}
+	// evict drops the catalog's pages from the page cache (cold reads).
+	evict := func() {
+		for _, f := range want {
+			fd, err := syscall.Open(filepath.Join(dir, catalogName, f.Name), syscall.O_RDONLY, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			syscall.Syscall6(syscall.SYS_FADVISE64, uintptr(fd), 0, 0, 4 /* POSIX_FADV_DONTNEED */, 0, 0)
+			syscall.Close(fd)
+		}
+	}
+	filterQuery := func() error { _, err := r.Filter("camera:canon width:>1000"); return err }
+	for b.Loop() {
+		sizes := time1(func() error { return checkCatalog(dir, want, false, nil) })
+		sums := time1(func() error { return checkCatalog(dir, want, true, nil) })
+		filter := time1(filterQuery)
+		evict()
+		coldSums := time1(func() error { return checkCatalog(dir, want, true, nil) })
+		evict()
+		coldFilter := time1(filterQuery)
+		b.ReportMetric(float64(sizes.Microseconds()), "sizes-µs")
+		b.ReportMetric(sums.Seconds()*1000, "checksums-ms")
+		b.ReportMetric(filter.Seconds()*1000, "filter-ms")
+		b.Logf("n=%d catalog %.1f MB in %d files: sizes %v, checksums %v (cold %v), filter with its check %v (cold %v; checksums in it: %v)",
+			n, float64(size)/1e6, len(want), sizes, sums, coldSums, filter, coldFilter, size <= catalogSumLimit)
+	}
+	// One more commit: the writer re-reads only the files bleve wrote.
+	for _, e := range es[n:] {
+		if err := w.Put(e, vec); err != nil {
+			b.Fatal(err)
+		}
+	}
+	t0 := time.Now()
+	if err := w.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	commit := time.Since(t0)
+	t0 = time.Now()
+	if err := w.recordCatalog(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("commit of 1,000 entries %v; recording the catalog again (nothing new) %v; full sum %v",
+		commit, time.Since(t0), func() time.Duration {
+			t0 := time.Now()
+			sumCatalog(dir, nil)
+			return time.Since(t0)
+		}())
 }

@@ -30,7 +30,10 @@
 // over everything before it. The JSON holds generation, content_gen (last
 // generation that changed entries), binding, segment list (name, gen, count,
 // tombstones, size, header_crc, compacted), roots, created, last_indexed,
-// failed.
+// failed, and catalog: every file under catalog/ (name, size, crc32c) as
+// the last writer left it. An earlier build ignores the catalog list and
+// drops it when it writes; a MANIFEST without one is read as before, its
+// catalog trusted until the next writer records it.
 //
 // Segment file: a 4096-byte header page, then the vector block, then the
 // entry section.
@@ -53,24 +56,50 @@
 // path. The live set is the result of applying segments in generation order.
 //
 // Every file is checked before use: magic and version first (ErrVersion
-// outside the supported range), then lengths, then checksums (ErrCorrupt).
+// outside the supported range), then lengths, then checksums (ErrCorrupt;
+// ErrCatalogDamaged for the catalog, whose bleve files have no checksums
+// bleve checks: the MANIFEST's catalog list stands in for them).
 // Open checks the manifest, the segment headers and entry-section CRCs;
 // vector CRCs are checked by Reader.Verify and by every OpenWriter (which
 // verifies everything it will build on). A damaged store is refused with a
 // hint to run `embedsearch index --repair` (WriterOptions.Repair), which
 // drops damaged segments, rebuilds a damaged MANIFEST from the segment files
-// and rebuilds the catalog; it never panics on bad bytes.
+// and rebuilds the catalog; it never panics on bad bytes. A MANIFEST that is
+// missing beside segment files is damage too (ErrCorrupt), not an empty
+// directory: a writer would otherwise start afresh and delete the segments.
+//
+// bleve trusts its files: a flipped byte makes it panic (in its own
+// goroutines too, where no recover reaches) and a truncated file it maps
+// faults the process. So the catalog is never opened before its files
+// match the MANIFEST's list: sizes always; checksums on every OpenWriter
+// (every index run), Reader.VerifyCatalog (status --verify), and every
+// Reader.Filter while the catalog is below catalogSumLimit (64 MiB, some
+// 40,000 images; reading them adds about a sixth to a filter query
+// there). A larger catalog is size-checked only by Filter, since reading
+// all of it grows with the store (about a second per million images with
+// a warm page cache, more when cold) while the query reads only the parts
+// it needs; a byte damaged in place there is found by the next index run
+// or status --verify. Until then Filter turns a panic in its own goroutine
+// (where bleve opens the catalog and where this test suite's damage made
+// it panic) into ErrCatalogDamaged, but one in bleve's goroutines would
+// still end the process. A
+// writer rebuilds a damaged catalog (plain index, not only --repair), as
+// it does a missing one. bleve's log lines (standard library logger) are
+// discarded: this package never prints.
 //
 // # Commits and crashes
 //
 // Every file is written by one helper: temporary file, write, length check,
 // fsync, rename, fsync of the directory. A commit writes its segment first,
-// then the MANIFEST (the commit point), then updates the catalog. A crash
-// before the MANIFEST rename leaves the previous generation and an
-// unreferenced segment or temporary file that the next writer deletes; a
-// crash after it leaves the new generation with a catalog one commit
-// behind, which the next writer replays from the segments (the catalog
-// records the content generation it reflects) or rebuilds.
+// then the MANIFEST (the commit point), then updates the catalog, then
+// writes the MANIFEST again (same generation) with the catalog's new file
+// list. A crash before the first MANIFEST rename leaves the previous
+// generation and an unreferenced segment or temporary file that the next
+// writer deletes; a crash after it leaves the new generation with a catalog
+// one commit behind, which the next writer replays from the segments (the
+// catalog records the content generation it reflects) or rebuilds; a crash
+// during the catalog batch or before the second MANIFEST leaves a catalog
+// that differs from its list, which the next writer rebuilds.
 //
 // # Segments and search speed
 //
@@ -103,7 +132,11 @@
 // batch and by Reader.Filter only for one query, because bleve holds an
 // exclusive lock while open. Filter waits briefly for a writer that has
 // committed entries but not yet cataloged them, then fails with
-// ErrCatalogStale.
+// ErrCatalogStale. The catalog is updated in place, so Filter checks it
+// against the latest MANIFEST's list, not its snapshot's; while a live
+// writer holds LOCK (it may be between a catalog batch and the MANIFEST
+// that lists it) a mismatch is retried for as long, then is
+// ErrCatalogDamaged.
 //
 // # Filter fields
 //

@@ -22,6 +22,11 @@ var (
 	// ErrCatalogStale: the metadata catalog lags behind the committed entries
 	// (an interrupted index); filters would be wrong until it is reconciled.
 	ErrCatalogStale = errors.New("metadata catalog is behind the store")
+	// ErrCatalogDamaged: the catalog's files differ from what the last
+	// commit recorded in the MANIFEST (sizes and checksums), so it is not
+	// opened: a damaged bleve index can crash the process. A writer
+	// (`embedsearch index`, with or without --repair) rebuilds it.
+	ErrCatalogDamaged = errors.New("catalog damaged")
 	// ErrBadFilter: a filter query does not parse.
 	ErrBadFilter = errors.New("invalid filter")
 	// ErrClosed: the Writer or Reader was used after Close.

@@ -87,3 +87,18 @@ func (l *lockFile) release() error {
 	l.f = nil
 	return err
 }
+
+// writerActive reports whether a live writer holds dir's lock. It takes
+// and drops a shared lock, which a writer trying to start waits out.
+func writerActive(dir string) bool {
+	f, err := os.Open(filepath.Join(dir, lockName))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

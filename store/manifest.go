@@ -78,6 +78,12 @@ type manifest struct {
 	Created     time.Time    `json:"created"`
 	LastIndexed time.Time    `json:"last_indexed,omitzero"`
 	Failed      int          `json:"failed"`
+	// Catalog lists the catalog's files as the last writer left them. The
+	// catalog is updated in place after a commit, so this list is
+	// rewritten (same generation) once each catalog change is done. nil in
+	// stores written before it existed: their catalog is opened unchecked
+	// until the next writer records it.
+	Catalog []catalogFile `json:"catalog,omitempty"`
 }
 
 // encodeManifest writes: magic[8] | version u32 | length u32 | JSON | crc32c u32
@@ -124,6 +130,11 @@ func decodeManifest(data []byte) (*manifest, error) {
 			return nil, fmt.Errorf("%w: MANIFEST: bad segment entry %q", ErrCorrupt, s.Name)
 		}
 	}
+	for _, f := range m.Catalog {
+		if !filepath.IsLocal(filepath.FromSlash(f.Name)) || f.Size < 0 {
+			return nil, fmt.Errorf("%w: MANIFEST: bad catalog file entry %q", ErrCorrupt, f.Name)
+		}
+	}
 	return m, nil
 }
 
@@ -131,6 +142,11 @@ func readManifest(dir string) (*manifest, error) {
 	f, err := os.Open(filepath.Join(dir, manifestName))
 	if err != nil {
 		if os.IsNotExist(err) {
+			if hasSegments(dir) {
+				// A lost MANIFEST, not an empty directory: a writer must
+				// not start afresh (it would delete the segments).
+				return nil, fmt.Errorf("%w: %s: MANIFEST is missing beside segment files", ErrCorrupt, dir)
+			}
 			return nil, fmt.Errorf("%w in %s", ErrNotExist, dir)
 		}
 		return nil, err
@@ -148,6 +164,17 @@ func readManifest(dir string) (*manifest, error) {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	return m, nil
+}
+
+// hasSegments reports whether dir holds a segment file.
+func hasSegments(dir string) bool {
+	names, _ := os.ReadDir(dir)
+	for _, d := range names {
+		if isSegmentName(d.Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 func writeManifest(dir string, m *manifest) error {

@@ -41,6 +41,9 @@ func Open(dir string) (*Reader, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		man, err := readManifest(dir)
+		if errors.Is(err, ErrCorrupt) {
+			return nil, fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -52,6 +55,9 @@ func Open(dir string) (*Reader, error) {
 				if m2, e2 := readManifest(dir); e2 == nil && m2.Generation != man.Generation {
 					continue
 				}
+			}
+			if errors.Is(err, ErrCorrupt) {
+				return nil, fmt.Errorf("open store %s: %w; run `embedsearch index --repair` to drop it (its images are embedded again)", dir, err)
 			}
 			return nil, fmt.Errorf("open store %s: %w", dir, err)
 		}
@@ -149,7 +155,7 @@ func (r *Reader) Path(id int) string { return r.v.path(id) }
 func (r *Reader) Lookup(path string) (int, bool) { return r.v.lookup(path) }
 
 // Verify reads everything Open skipped: every vector against its checksum
-// and every entry record. It costs one pass over the store.
+// and every entry record. It costs one pass over the segments.
 func (r *Reader) Verify() error {
 	for _, s := range r.segs {
 		if err := s.verify(); err != nil {
@@ -157,6 +163,45 @@ func (r *Reader) Verify() error {
 		}
 	}
 	return nil
+}
+
+// VerifyCatalog reads every catalog file against the size and checksum
+// the MANIFEST records (ErrCatalogDamaged when one differs or is missing),
+// whatever the catalog's size (Filter reads checksums only below
+// catalogSumLimit). A store written before catalog records existed has
+// nothing to check it against (CatalogRecorded is false): nil.
+func (r *Reader) VerifyCatalog() error { return r.checkCatalog(true) }
+
+// CatalogRecorded reports whether the MANIFEST records the catalog's
+// sizes and checksums; false for a store written before they existed,
+// until the next writer records them.
+func (r *Reader) CatalogRecorded() bool { return r.man.Catalog != nil }
+
+// checkCatalog checks the catalog's files against the record of the
+// current MANIFEST (the catalog is updated in place, so it belongs to the
+// latest commit rather than to this snapshot), with checksums when full or
+// when the catalog is under catalogSumLimit. A live writer may be between
+// a catalog batch and the MANIFEST that records it: while one holds the
+// lock, a mismatch is retried for up to catalogWait.
+func (r *Reader) checkCatalog(full bool) error {
+	deadline := time.Now().Add(catalogWait)
+	for {
+		man, err := readManifest(r.dir)
+		if errors.Is(err, ErrCorrupt) {
+			return fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
+		}
+		if err != nil {
+			return err
+		}
+		if man.Catalog == nil {
+			return nil // written before catalog records: opened unchecked
+		}
+		err = checkCatalog(r.dir, man.Catalog, full || catalogBytes(man.Catalog) <= catalogSumLimit, nil)
+		if !errors.Is(err, ErrCatalogDamaged) || time.Now().After(deadline) || !writerActive(r.dir) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // DiskUsage is the total size of the files in the store directory.
@@ -233,7 +278,7 @@ func parseFilter(q string) (query.Query, error) {
 	return query.NewBooleanQuery(must, nil, mustNot), nil
 }
 
-func (r *Reader) filterOnce(q query.Query) (func(id int) bool, error) {
+func (r *Reader) filterOnce(q query.Query) (_ func(id int) bool, err error) {
 	bits := make([]uint64, (r.Len()+63)/64)
 	allow := func(id int) bool { return id >= 0 && id < r.Len() && bits[id>>6]&(1<<(id&63)) != 0 }
 	if r.Len() == 0 {
@@ -242,6 +287,18 @@ func (r *Reader) filterOnce(q query.Query) (func(id int) bool, error) {
 	if _, err := os.Stat(filepath.Join(r.dir, catalogName)); err != nil {
 		return nil, fmt.Errorf("%w: %s has no metadata catalog; run `embedsearch index --repair`", ErrCatalogStale, r.dir)
 	}
+	if err := r.checkCatalog(false); err != nil {
+		return nil, err
+	}
+	// A second line for a catalog above catalogSumLimit, whose checksums
+	// were not read: bleve decoding a damaged file panics, mostly in this
+	// goroutine (opening it); that becomes ErrCatalogDamaged. It cannot
+	// reach bleve's own goroutines, hence the check above.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: reading it failed: %v", ErrCatalogDamaged, p)
+		}
+	}()
 	idx, err := openCatalog(r.dir, true)
 	if err != nil {
 		return nil, err

@@ -2,9 +2,11 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -194,6 +196,10 @@ type segment struct {
 func openSegment(dir string, ref segmentRef, dim int) (*segment, error) {
 	name := filepath.Join(dir, ref.Name)
 	f, err := os.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		// Both: a Reader retries when a writer has just removed the file.
+		return nil, fmt.Errorf("%s: %w: the file is missing (%w)", ref.Name, ErrCorrupt, err)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -378,23 +378,34 @@ func TestCatalogFilter(t *testing.T) {
 }
 
 // TestCatalogLagReplayed: a crash between MANIFEST and catalog update
-// leaves the catalog one commit behind; Filter refuses it, the next writer
-// replays it.
+// leaves the catalog one commit behind (and recorded as such in the
+// MANIFEST); Filter refuses it, the next writer replays it.
 func TestCatalogLagReplayed(t *testing.T) {
 	dir := t.TempDir()
 	w := openW(t, dir)
 	put(t, w, "/a/1.jpg")
 	w.Commit()
-	// Snapshot the catalog as it is now, commit more, put the old one back.
+	// Snapshot the catalog and its record as they are now, commit more,
+	// put the old ones back: what the MANIFEST of the second commit holds
+	// until its catalog batch is done.
 	snap := t.TempDir()
 	if err := os.CopyFS(filepath.Join(snap, "c"), os.DirFS(filepath.Join(dir, catalogName))); err != nil {
 		t.Fatal(err)
 	}
+	record := w.man.Catalog
 	put(t, w, "/a/2.png")
 	w.Commit()
 	w.Close()
 	os.RemoveAll(filepath.Join(dir, catalogName))
 	if err := os.CopyFS(filepath.Join(dir, catalogName), os.DirFS(filepath.Join(snap, "c"))); err != nil {
+		t.Fatal(err)
+	}
+	man, err := readManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man.Catalog = record
+	if err := writeManifest(dir, man); err != nil {
 		t.Fatal(err)
 	}
 	old := catalogWait

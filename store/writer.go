@@ -47,6 +47,10 @@ type Writer struct {
 
 	repaired []string
 	stalePID int
+
+	// catHashes holds the catalog checksums this writer verified or
+	// computed, so re-recording after a commit reads only new files.
+	catHashes catalogHashes
 }
 
 type pendingEntry struct {
@@ -56,8 +60,9 @@ type pendingEntry struct {
 
 // OpenWriter opens (creating if needed) the store in dir for writing,
 // bound to model b. It takes the writer lock, removes debris of crashed
-// commits, verifies every segment, and brings the catalog in step with the
-// committed entries.
+// commits, verifies every segment, checks the catalog against the sums
+// the MANIFEST records, and brings the catalog in step with the committed
+// entries (rebuilding it when it is missing or damaged).
 func OpenWriter(dir string, b Binding, o WriterOptions) (w *Writer, err error) {
 	if b.Dim <= 0 || b.ModelID == "" {
 		return nil, fmt.Errorf("open store: model binding needs an id and a dimension")
@@ -521,7 +526,16 @@ func (w *Writer) Commit() error {
 	}
 	w.resetPending()
 	if len(added) > 0 || len(tombs) > 0 {
-		if err := w.applyCatalog(added, tombs, w.man.ContentGen); err != nil {
+		// A failure here leaves the MANIFEST's catalog record behind the
+		// catalog, so the next writer finds it damaged and rebuilds it.
+		err := checkCatalog(w.dir, w.man.Catalog, false, nil)
+		if err == nil {
+			err = w.applyCatalog(added, tombs, w.man.ContentGen)
+		}
+		if err == nil {
+			err = w.recordCatalog()
+		}
+		if err != nil {
 			return fmt.Errorf("commit (entries are saved; the catalog is rebuilt at next index): %w", err)
 		}
 	}
@@ -603,28 +617,61 @@ func (w *Writer) Close() error {
 // syncCatalog brings the catalog up to the manifest's ContentGen: applies
 // the delta segments it missed, or rebuilds it when that is not possible
 // (missing, damaged, or a compaction swallowed the deltas) or when forced.
+// bleve opens the catalog only after its files passed checkCatalog (size
+// and checksum of each, whatever the catalog's size: an index run can
+// afford one read of it). A MANIFEST without a catalog record (a store
+// written before there was one) is trusted and recorded now.
 func (w *Writer) syncCatalog(force bool) error {
-	if !force {
-		if w.catalogInStep() {
-			return nil
+	w.catHashes = catalogHashes{}
+	var damage error
+	if !force && w.man.Catalog != nil {
+		damage = checkCatalog(w.dir, w.man.Catalog, true, w.catHashes)
+		if damage != nil && !errors.Is(damage, ErrCatalogDamaged) {
+			return damage
 		}
-		if w.replayCatalog() == nil && w.catalogInStep() {
-			return nil
+	}
+	inStep := false
+	if !force && damage == nil {
+		inStep = w.catalogInStep() || (w.replayCatalog() == nil && w.catalogInStep())
+	}
+	if !inStep {
+		if err := rebuildCatalog(w.dir, w.v, w.man.ContentGen); err != nil {
+			return fmt.Errorf("rebuild catalog: %w", err)
+		}
+		switch {
+		case damage != nil:
+			w.repaired = append(w.repaired, fmt.Sprintf("rebuilt the metadata catalog (%v)", damage))
+		case force || w.v.len() > 0:
+			w.repaired = append(w.repaired, "rebuilt metadata catalog")
 		}
 	}
-	if err := rebuildCatalog(w.dir, w.v, w.man.ContentGen); err != nil {
-		return fmt.Errorf("rebuild catalog: %w", err)
+	return w.recordCatalog()
+}
+
+// recordCatalog records the catalog's files in the MANIFEST when they
+// changed. It is not a new generation: the entries are the same.
+func (w *Writer) recordCatalog() error {
+	files, err := sumCatalog(w.dir, w.catHashes)
+	if err != nil {
+		return err
 	}
-	if force || w.v.len() > 0 {
-		w.repaired = append(w.repaired, "rebuilt metadata catalog")
+	if w.man.Catalog != nil && slices.Equal(files, w.man.Catalog) {
+		return nil
 	}
+	next := *w.man
+	next.Catalog = files
+	if err := writeManifest(w.dir, &next); err != nil {
+		return err
+	}
+	w.man = &next
 	return nil
 }
 
 // catalogInStep reports whether the catalog carries the manifest's
-// ContentGen and as many documents as there are entries.
+// ContentGen and as many documents as there are entries. It opens the
+// catalog read-only: a read-write open may let bleve tidy its files.
 func (w *Writer) catalogInStep() bool {
-	idx, err := openCatalog(w.dir, false)
+	idx, err := openCatalog(w.dir, true)
 	if err != nil {
 		return false
 	}
@@ -637,7 +684,7 @@ func (w *Writer) catalogInStep() bool {
 // replayCatalog applies the delta segments newer than the catalog's
 // generation, when they are all still there.
 func (w *Writer) replayCatalog() error {
-	idx, err := openCatalog(w.dir, false)
+	idx, err := openCatalog(w.dir, true)
 	if err != nil {
 		return err
 	}

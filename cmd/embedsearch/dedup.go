@@ -343,11 +343,8 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		allow = func(id int) bool { return fspath.WithinAny(scope, r.Path(id)) }
 	}
 	if o.Filter != "" {
-		f, err := r.Filter(o.Filter)
+		f, err := storeFilter(r, o.Filter)
 		if err != nil {
-			if errors.Is(err, store.ErrBadFilter) {
-				return usageError{err}
-			}
 			return err
 		}
 		if allow != nil {

@@ -332,9 +332,9 @@ func meanQuery(inputs []queryInput, dim int) queryInput {
 func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput) (func(int) bool, error) {
 	var preds []func(int) bool
 	if q := c.String("filter"); q != "" {
-		f, err := r.Filter(q)
+		f, err := storeFilter(r, q)
 		if err != nil {
-			return nil, usageError{fmt.Errorf("--filter %q: %w", q, err)}
+			return nil, err
 		}
 		preds = append(preds, f)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -77,11 +78,12 @@ func newStatusCommand() *cli.Command {
 			"last_indexed (RFC 3339, null if never), failed (files that failed in the last run),\n" +
 			"search {mode: exact | approximate | exact-fallback, ann_threshold, ann_bytes, detail},\n" +
 			"plus store, segments and generation. --verify also reads every vector against its checksum,\n" +
-			"and the whole approximate index (query checks only its small sections).",
+			"every catalog file against the checksum the last commit recorded, and the whole approximate\n" +
+			"index (query checks only its small sections).",
 		Flags: []cli.Flag{
 			storeFlag(),
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-			&cli.BoolFlag{Name: "verify", Usage: "check every segment's checksums (reads the whole store)"},
+			&cli.BoolFlag{Name: "verify", Usage: "check the checksums of every segment and catalog file (reads the whole store)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
@@ -101,6 +103,9 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 	if verify {
 		if err := r.Verify(); err != nil {
 			return err
+		}
+		if err := r.VerifyCatalog(); err != nil {
+			return repairHint(err)
 		}
 	}
 	bytes, err := store.DiskUsage(r.Dir())
@@ -145,7 +150,35 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 		fmt.Fprintf(tw, "search:\texact: approximate index not usable (%s)\n", sm.Detail)
 	}
 	if verify {
-		fmt.Fprintf(tw, "verified:\tall checksums match\n")
+		if r.CatalogRecorded() {
+			fmt.Fprintf(tw, "verified:\tall checksums match\n")
+		} else {
+			fmt.Fprintf(tw, "verified:\tall segment checksums match; the catalog has no recorded checksums yet (the next `embedsearch index` records them)\n")
+		}
 	}
 	return tw.Flush()
+}
+
+// repairHint adds to a damaged-catalog error the command that fixes it:
+// the store says what is wrong, the CLI says what to run.
+func repairHint(err error) error {
+	if errors.Is(err, store.ErrCatalogDamaged) {
+		return fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
+	}
+	return err
+}
+
+// storeFilter evaluates --filter for query and dedup, so that both say
+// the same: a filter that does not parse is a usage error (exit 2); a
+// stale or damaged catalog is an error (exit 1) that says what to run.
+func storeFilter(r *store.Reader, q string) (func(int) bool, error) {
+	f, err := r.Filter(q)
+	switch {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, store.ErrBadFilter):
+		return nil, usageError{fmt.Errorf("--filter: %w", err)}
+	default:
+		return nil, fmt.Errorf("--filter %q: %w", q, repairHint(err))
+	}
 }
