@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 
@@ -99,7 +100,7 @@ func BenchmarkReindexUnchanged100k(b *testing.B) {
 		for b.Loop() {
 			count := 0
 			filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-				if d.Type().IsRegular() && IsImageName(d.Name()) {
+				if d.Type().IsRegular() && preprocess.IsImageName(d.Name()) {
 					if _, err := d.Info(); err == nil {
 						count++
 					}

@@ -19,7 +19,7 @@
 // .Trash-*, ...) always. Symbolic links are skipped unless
 // Options.FollowSymlinks, which follows them and visits each directory
 // (device, inode) once, so loops end. Walked files are chosen by extension
-// (IsImageName: the formats infer/preprocess decodes), so an unchanged
+// (preprocess.IsImageName: the formats infer/preprocess decodes), so an unchanged
 // re-index costs one lstat per file; files named explicitly (a root that is
 // a file, Options.Files) are tried whatever their name. Paths are stored
 // absolute and cleaned, through symlinks as walked (not resolved).

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 
@@ -50,7 +51,7 @@ func testEncoder(t testing.TB) (*infer.Encoder, *models.Model) {
 func imageFiles(src string) []string {
 	var all []string
 	filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && IsImageName(p) {
+		if err == nil && d.Type().IsRegular() && preprocess.IsImageName(p) {
 			all = append(all, p)
 		}
 		return nil
@@ -106,7 +107,7 @@ func imagesUnder(t testing.TB, dir string) []string {
 		if d.IsDir() && p != dir && (d.Name()[0] == '.' || isJunk(d.Name())) {
 			return filepath.SkipDir
 		}
-		if d.Type().IsRegular() && d.Name()[0] != '.' && IsImageName(d.Name()) {
+		if d.Type().IsRegular() && d.Name()[0] != '.' && preprocess.IsImageName(d.Name()) {
 			out = append(out, p)
 		}
 		return nil

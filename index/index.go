@@ -147,7 +147,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	}
 
 	// 1. Walk.
-	wk := &walker{o: &r.o, seen: map[string]bool{}, visited: map[[2]uint64]bool{}}
+	wk := &collector{o: &r.o, seen: map[string]bool{}}
 	wk.progress = func(n int) { r.report(PhaseScan, func() { r.st.Scanned = n }) }
 	var swept []string
 	present := roots[:0:0] // roots that exist: only they are recorded as roots
@@ -176,7 +176,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		} else {
 			f.Close()
 		}
-		wk.walkDir(root, info)
+		wk.walk(ctx, root, info)
 		if len(wk.files) == before && r.storedUnder(root) {
 			r.st.EmptyRoots = append(r.st.EmptyRoots, root)
 			wk.fail(root, errors.New("root holds no images but the store has entries under it (unmounted?); they are kept"))
@@ -195,6 +195,11 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 			continue
 		}
 		wk.addFile(f, info)
+	}
+	// A walk cut short by ctx saw only part of the roots: nothing may be
+	// swept from it.
+	if err := ctx.Err(); err != nil {
+		return r.st, err
 	}
 	for _, f := range wk.failures {
 		r.failure(f.Path, f.Err)

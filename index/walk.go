@@ -1,6 +1,7 @@
 package index
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,22 +11,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
-
-// imageExts are the extensions walked directories are searched for: the
-// formats infer/preprocess decodes. Choosing by name keeps an unchanged
-// re-index at one lstat per file; sniffing content would add an open and a
-// read for every file. A file named explicitly is tried whatever its name.
-var imageExts = map[string]bool{
-	".jpg": true, ".jpeg": true, ".jpe": true, ".jfif": true, ".png": true, ".gif": true,
-	".bmp": true, ".tif": true, ".tiff": true, ".webp": true,
-}
-
-// IsImageName reports whether a walked file with this name is indexed.
-func IsImageName(name string) bool {
-	return imageExts[strings.ToLower(filepath.Ext(name))]
-}
 
 // junk are directories never descended into, hidden or not: thumbnails and
 // metadata of NAS boxes and desktops, trash, version control, dependencies.
@@ -47,16 +35,101 @@ type file struct {
 	mtime time.Time
 }
 
-// walker collects image files under the roots.
-type walker struct {
+// collector gathers the files of one index run: walked ones and those
+// named explicitly, each once.
+type collector struct {
 	o        *Options
 	files    []file
 	seen     map[string]bool
 	failures []Failure
 	// unreadable directories: entries under them are never swept.
 	unreadable []string
-	visited    map[[2]uint64]bool // (dev, ino) of directories, with FollowSymlinks
 	progress   func(n int)
+}
+
+func (c *collector) fail(path string, err error) {
+	c.failures = append(c.failures, Failure{Path: path, Err: err})
+}
+
+func (c *collector) add(path string, info fs.FileInfo) bool {
+	if c.seen[path] {
+		return true
+	}
+	c.seen[path] = true
+	c.files = append(c.files, file{path: path, size: info.Size(), mtime: info.ModTime()})
+	if len(c.files)%1000 == 0 && c.progress != nil {
+		c.progress(len(c.files))
+	}
+	return true
+}
+
+// walk adds the image files under the folder root.
+func (c *collector) walk(ctx context.Context, root string, info fs.FileInfo) {
+	wo := WalkOptions{Exclude: c.o.Exclude, IncludeHidden: c.o.IncludeHidden, FollowSymlinks: c.o.FollowSymlinks}
+	w := &walker{ctx: ctx, o: wo, visit: c.add, fail: c.fail, visited: map[[2]uint64]bool{}}
+	w.walkDir(root, info)
+	c.unreadable = append(c.unreadable, w.unreadable...)
+}
+
+// addFile takes a file named explicitly (a root that is not a folder, or
+// one of Options.Files), whatever its name, if it is a regular file: a
+// device, FIFO or socket is a failure, never a root nor an entry. info is
+// from stat(2); a link is taken only when links are followed.
+// It reports whether the file was taken.
+func (c *collector) addFile(path string, info fs.FileInfo) bool {
+	if !c.o.FollowSymlinks {
+		if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			c.fail(path, fmt.Errorf("%w (a symbolic link; links are followed only when asked)", inputfile.ErrNotRegular))
+			return false
+		}
+	}
+	if !info.Mode().IsRegular() {
+		c.fail(path, fmt.Errorf("%w (%s)", inputfile.ErrNotRegular, inputfile.Kind(info.Mode())))
+		return false
+	}
+	return c.add(path, info)
+}
+
+// WalkOptions say which files a walk takes (index.Options carries the
+// same three).
+type WalkOptions struct {
+	// Exclude are filepath.Match patterns tested against the base name
+	// and the absolute path of every file and folder.
+	Exclude        []string
+	IncludeHidden  bool
+	FollowSymlinks bool
+}
+
+// Walk calls visit for every image file under the folder root, in name
+// order, and fail for every entry it cannot look at: the one walk of
+// embedsearch, so index and embed take the same files. Hidden files and
+// folders (unless IncludeHidden), junk folders (NAS thumbnails, trash,
+// version control, dependencies) and excluded names are skipped; symbolic
+// links are followed only with FollowSymlinks, loops detected. Files are
+// taken by name (preprocess.IsImageName): an unchanged re-index costs one
+// lstat per file. Walk stops early when ctx is done or visit returns
+// false, and then reports false.
+func Walk(ctx context.Context, root string, o WalkOptions, visit func(path string, info fs.FileInfo) bool, fail func(path string, err error)) bool {
+	info, err := os.Stat(root)
+	if err != nil {
+		fail(root, err)
+		return true
+	}
+	w := &walker{ctx: ctx, o: o, visit: visit, fail: fail, visited: map[[2]uint64]bool{}}
+	w.walkDir(root, info)
+	return !w.stopped
+}
+
+// walker is one Walk.
+type walker struct {
+	ctx     context.Context
+	o       WalkOptions
+	visit   func(path string, info fs.FileInfo) bool
+	fail    func(path string, err error)
+	stopped bool
+	// unreadable folders: entries under them are never swept.
+	unreadable []string
+	visited    map[[2]uint64]bool // (dev, ino) of folders, with FollowSymlinks
 }
 
 func (w *walker) excluded(path, name string) bool {
@@ -69,21 +142,6 @@ func (w *walker) excluded(path, name string) bool {
 		}
 	}
 	return false
-}
-
-func (w *walker) fail(path string, err error) {
-	w.failures = append(w.failures, Failure{Path: path, Err: err})
-}
-
-func (w *walker) add(path string, info fs.FileInfo) {
-	if w.seen[path] {
-		return
-	}
-	w.seen[path] = true
-	w.files = append(w.files, file{path: path, size: info.Size(), mtime: info.ModTime()})
-	if len(w.files)%1000 == 0 && w.progress != nil {
-		w.progress(len(w.files))
-	}
 }
 
 // skipped notes an entry that could not be looked at: one removed since
@@ -99,24 +157,10 @@ func (w *walker) skipped(path string, err error) {
 	w.fail(path, err)
 }
 
-// addFile takes a file named explicitly (a root that is not a folder, or
-// one of Options.Files), whatever its name, if it is a regular file: a
-// device, FIFO or socket is a failure, never a root nor an entry. info is
-// from stat(2); a link is taken only when links are followed.
-// It reports whether the file was taken.
-func (w *walker) addFile(path string, info fs.FileInfo) bool {
-	if !w.o.FollowSymlinks {
-		if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-			w.fail(path, fmt.Errorf("%w (a symbolic link; links are followed only when asked)", inputfile.ErrNotRegular))
-			return false
-		}
+func (w *walker) take(path string, info fs.FileInfo) {
+	if !w.visit(path, info) {
+		w.stopped = true
 	}
-	if !info.Mode().IsRegular() {
-		w.fail(path, fmt.Errorf("%w (%s)", inputfile.ErrNotRegular, inputfile.Kind(info.Mode())))
-		return false
-	}
-	w.add(path, info)
-	return true
 }
 
 func dirKey(info fs.FileInfo) ([2]uint64, bool) {
@@ -130,6 +174,10 @@ func dirKey(info fs.FileInfo) ([2]uint64, bool) {
 // walkDir walks one directory (already known to exist). Directory entries
 // are read in name order so runs are reproducible.
 func (w *walker) walkDir(dir string, info fs.FileInfo) {
+	if w.stopped || w.ctx.Err() != nil {
+		w.stopped = true
+		return
+	}
 	if w.o.FollowSymlinks {
 		if k, ok := dirKey(info); ok {
 			if w.visited[k] {
@@ -145,6 +193,9 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 		// ReadDir returns what it read before the error; go on with that.
 	}
 	for _, d := range ents {
+		if w.stopped {
+			return
+		}
 		name := d.Name()
 		path := filepath.Join(dir, name)
 		if (!w.o.IncludeHidden && strings.HasPrefix(name, ".")) || w.excluded(path, name) {
@@ -166,8 +217,8 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 				if !isJunk(name) {
 					w.walkDir(path, fi)
 				}
-			} else if fi.Mode().IsRegular() && IsImageName(name) {
-				w.add(path, fi)
+			} else if fi.Mode().IsRegular() && preprocess.IsImageName(name) {
+				w.take(path, fi)
 			}
 			continue
 		}
@@ -183,7 +234,7 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 			w.walkDir(path, fi)
 			continue
 		}
-		if !typ.IsRegular() || !IsImageName(name) {
+		if !typ.IsRegular() || !preprocess.IsImageName(name) {
 			continue
 		}
 		fi, err := d.Info()
@@ -191,6 +242,6 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 			w.skipped(path, err)
 			continue
 		}
-		w.add(path, fi)
+		w.take(path, fi)
 	}
 }

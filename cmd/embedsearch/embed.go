@@ -13,7 +13,6 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,11 +21,11 @@ import (
 
 	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/infer"
-	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
 type embedOptions struct {
 	engineOptions
+	index.WalkOptions
 	Format   string // jsonl | csv | npy
 	Null     bool   // stdin paths are NUL-separated
 	PathsOut string // file receiving the path of each output row
@@ -38,9 +37,10 @@ func newEmbedCommand() *cli.Command {
 		Usage:     "print one L2-normalised vector per image, in input order",
 		ArgsUsage: "IMAGE|DIR|- ...",
 		Description: "Embeds images with the model and prints their vectors to stdout in input order.\n" +
-			"A DIR is walked recursively in sorted order, taking image files (by extension, else by\n" +
-			"their first bytes) and skipping hidden files and folders; symbolic links to folders are\n" +
-			"not followed. '-' reads paths from stdin, one per line (-0: NUL-separated).\n\n" +
+			"A DIR is walked in sorted order exactly as index walks it (the same files: image files\n" +
+			"by extension; hidden files and folders and junk skipped; links followed only with\n" +
+			"--follow-symlinks); an IMAGE is tried whatever its name. '-' reads paths from stdin,\n" +
+			"one per line (-0: NUL-separated).\n\n" +
 			"Formats:\n" +
 			"  jsonl  one {\"path\":\"...\",\"vector\":[...]} per line (default); a name that is not\n" +
 			"         UTF-8 also gets \"path_bytes\", its exact bytes in base64\n" +
@@ -49,7 +49,7 @@ func newEmbedCommand() *cli.Command {
 			"         input order without the failed files; --paths-out FILE names each row\n\n" +
 			"A file that cannot be read or decoded is reported on stderr (one line) and skipped;\n" +
 			"the exit code is then 3.",
-		Flags: append(engineFlags(),
+		Flags: append(append(engineFlags(), walkFlags()...),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "jsonl", Usage: "output `FORMAT`: jsonl, csv or npy"},
 			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
 			&cli.StringFlag{Name: "paths-out", Usage: "write the path of each output row to `FILE`, one per line (NUL-separated with -0)"},
@@ -59,7 +59,11 @@ func newEmbedCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			o := embedOptions{engineOptions: eo, Format: c.String("format"), Null: c.Bool("0"), PathsOut: c.String("paths-out")}
+			wo, err := walkOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			o := embedOptions{engineOptions: eo, WalkOptions: wo, Format: c.String("format"), Null: c.Bool("0"), PathsOut: c.String("paths-out")}
 			switch o.Format {
 			case "jsonl", "csv":
 			case "npy":
@@ -138,7 +142,7 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	failed := &failures{w: stderr}
-	paths := inputPaths(ctx, args, stdin, o.Null, failed.add)
+	paths := inputPaths(ctx, args, stdin, o.Null, o.WalkOptions, failed.add)
 	sep := byte('\n')
 	if o.Null {
 		sep = 0
@@ -173,10 +177,10 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 }
 
 // inputPaths streams the paths named by args in order: files as given,
-// directories walked in sorted order (image files only), '-' as the paths
-// read from stdin. Walk errors go to fail. The channel closes at the end
-// or when ctx is cancelled.
-func inputPaths(ctx context.Context, args []string, stdin io.Reader, null bool, fail func(string, error)) <-chan string {
+// directories walked as index walks them (index.Walk), '-' as the paths read
+// from stdin. Walk errors go to fail. The channel closes at the end or when
+// ctx is cancelled.
+func inputPaths(ctx context.Context, args []string, stdin io.Reader, null bool, wo index.WalkOptions, fail func(string, error)) <-chan string {
 	ch := make(chan string)
 	send := func(p string) bool {
 		select {
@@ -202,7 +206,7 @@ func inputPaths(ctx context.Context, args []string, stdin io.Reader, null bool, 
 				}
 				continue
 			}
-			if !walkImages(a, send, fail) {
+			if !index.Walk(ctx, a, wo, func(p string, _ fs.FileInfo) bool { return send(p) }, fail) {
 				return
 			}
 		}
@@ -241,78 +245,6 @@ func readPaths(r io.Reader, null bool, send func(string) bool, fail func(string,
 		fail("-", fmt.Errorf("read paths from stdin: %w", err))
 	}
 	return true
-}
-
-// walkImages sends the image files under root in lexical order. Hidden
-// files and folders are skipped and links to folders are not followed.
-func walkImages(root string, send func(string) bool, fail func(string, error)) bool {
-	stopped := false
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			fail(p, err)
-			if d != nil && d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			if d.IsDir() {
-				return fs.SkipDir
-			}
-			return nil
-		}
-		if d.IsDir() {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			st, err := os.Stat(p)
-			if err != nil || !st.Mode().IsRegular() {
-				return nil
-			}
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		if !isImageFile(p) {
-			return nil
-		}
-		if !send(p) {
-			stopped = true
-			return fs.SkipAll
-		}
-		return nil
-	})
-	return !stopped
-}
-
-// isImageFile decides by extension (the same list index walks), and for
-// other names by the first bytes: embed is a one-off, so it can afford to
-// open unknown files, which a re-index of 100,000 files cannot.
-func isImageFile(p string) bool {
-	if index.IsImageName(p) {
-		return true
-	}
-	f, _, err := inputfile.Open(p, inputfile.Options{FollowLinks: true, MaxSize: -1})
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var head [12]byte
-	n, _ := io.ReadFull(f, head[:])
-	return sniffImage(head[:n])
-}
-
-func sniffImage(b []byte) bool {
-	switch {
-	case bytes.HasPrefix(b, []byte{0xFF, 0xD8, 0xFF}),
-		bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")),
-		bytes.HasPrefix(b, []byte("GIF87a")), bytes.HasPrefix(b, []byte("GIF89a")),
-		bytes.HasPrefix(b, []byte("BM")),
-		bytes.HasPrefix(b, []byte("II*\x00")), bytes.HasPrefix(b, []byte("MM\x00*")):
-		return true
-	case len(b) >= 12 && bytes.Equal(b[:4], []byte("RIFF")) && bytes.Equal(b[8:12], []byte("WEBP")):
-		return true
-	}
-	return false
 }
 
 // vectorWriter writes vectors to stdout in one of the output formats.

@@ -53,7 +53,7 @@ func imageDir(t *testing.T, n int) (string, []string) {
 		case 1:
 			name = filepath.Join("sub", "b.png")
 		case 2:
-			name = "picture.dat" // an image without an image extension: found by its bytes
+			name = "picture.dat" // an image without an image extension: taken only when named (walks go by name, as index's)
 		}
 		var buf bytes.Buffer
 		png.Encode(&buf, img)
@@ -64,7 +64,7 @@ func imageDir(t *testing.T, n int) (string, []string) {
 	os.WriteFile(filepath.Join(dir, ".hidden.png"), []byte("skipped"), 0o644)
 	// WalkDir order: lexical within each folder.
 	sorted := []string{}
-	for _, name := range []string{"img0.png", "img3.png", "img4.png", "img5.png", "picture.dat", "sub/b.png"} {
+	for _, name := range []string{"img0.png", "img3.png", "img4.png", "img5.png", "sub/b.png"} {
 		p := filepath.Join(dir, name)
 		for _, q := range paths {
 			if q == p {
@@ -113,6 +113,11 @@ func TestEmbedDirJSONL(t *testing.T) {
 	recs := parseJSONL(t, out)
 	if len(recs) != len(want) {
 		t.Fatalf("%d records, want %d (%v)", len(recs), len(want), want)
+	}
+	// An image named explicitly is tried whatever its name.
+	named := filepath.Join(dir, "picture.dat")
+	if code, out, errs := embedCLI(t, "", "embed", named, "--model", tinyModel); code != exitOK || len(parseJSONL(t, out)) != 1 {
+		t.Errorf("embed %s: exit %d, %q %q", named, code, out, errs)
 	}
 	for i, r := range recs {
 		if r.Path != want[i] {

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// TestEmbedAndIndexTakeTheSameFiles: embed DIR and index DIR walk one way
+// (index.Walk), with the same flags, over a tree with junk folders, hidden
+// files, excluded names, a link to a file, a link to a folder and a link
+// loop. Before, embed had its own walker: it took @eaDir thumbnails,
+// ignored --exclude and sniffed files without an image extension.
+func TestEmbedAndIndexTakeTheSameFiles(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "photos")
+	writePNGs(t, root, "a", 0, 2)
+	writePNGs(t, filepath.Join(root, "sub"), "b", 2, 2)
+	writePNGs(t, filepath.Join(root, "@eaDir"), "thumb", 4, 1)
+	writePNGs(t, filepath.Join(root, "node_modules"), "dep", 5, 1)
+	writePNGs(t, filepath.Join(root, ".hidden"), "h", 6, 1)
+	hiddenFile := writePNGs(t, root, ".dot", 7, 1)[0]
+	noExt := writePNGs(t, root, "noext", 8, 1)[0]
+	os.Rename(noExt, strings.TrimSuffix(noExt, ".png"))
+	outside := writePNGs(t, filepath.Join(t.TempDir(), "elsewhere"), "o", 9, 2)
+	os.Symlink(outside[0], filepath.Join(root, "link.png"))
+	os.Symlink(filepath.Dir(outside[0]), filepath.Join(root, "linkdir"))
+	os.Symlink(root, filepath.Join(root, "sub", "loop"))
+
+	for _, flags := range [][]string{
+		nil,
+		{"--include-hidden"},
+		{"--follow-symlinks"},
+		{"--exclude", "b*", "--exclude", filepath.Join(root, "a000.png")},
+	} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			args := append([]string{"embed"}, flags...)
+			code, out, errs := runCLI(t, append(args, root)...)
+			if code != exitOK {
+				t.Fatalf("embed: exit %d: %s", code, errs)
+			}
+			var embedded []string
+			sc := bufio.NewScanner(strings.NewReader(out))
+			sc.Buffer(nil, 1<<20)
+			for sc.Scan() {
+				var row struct{ Path string }
+				if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
+					t.Fatal(err)
+				}
+				abs, _ := filepath.Abs(row.Path)
+				embedded = append(embedded, abs)
+			}
+			sdir := filepath.Join(t.TempDir(), "store")
+			args = append([]string{"index", "--store", sdir, "-q"}, flags...)
+			if code, _, errs := runCLI(t, append(args, root)...); code != exitOK {
+				t.Fatalf("index: exit %d: %s", code, errs)
+			}
+			r, err := store.Open(sdir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var indexed []string
+			for id := range r.Len() {
+				indexed = append(indexed, r.Path(id))
+			}
+			slices.Sort(embedded)
+			slices.Sort(indexed)
+			if !slices.Equal(embedded, indexed) || len(indexed) == 0 {
+				t.Errorf("embed took %d files, index %d:\nembed %q\nindex %q", len(embedded), len(indexed), embedded, indexed)
+			}
+			if hidden := slices.Contains(flags, "--include-hidden"); slices.Contains(indexed, hiddenFile) != hidden {
+				t.Errorf("hidden file taken = %v with flags %q", !hidden, flags)
+			}
+			if follow := slices.Contains(flags, "--follow-symlinks"); slices.Contains(indexed, filepath.Join(root, "link.png")) != follow {
+				t.Errorf("link to a file taken = %v with flags %q", !follow, flags)
+			}
+			for _, p := range indexed {
+				for _, junk := range []string{"@eaDir", "node_modules", "noext"} {
+					if strings.Contains(p, junk) {
+						t.Errorf("took %s", p)
+					}
+				}
+			}
+		})
+	}
+}
