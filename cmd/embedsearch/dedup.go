@@ -155,8 +155,8 @@ func newDedupCommand() *cli.Command {
 			}
 			if c.IsSet("threshold") {
 				o.Threshold = c.Float64("threshold")
-				if !(o.Threshold > 0 && o.Threshold <= 2) {
-					return usagef("--threshold %g: must be a distance in (0, 2]", o.Threshold)
+				if err := checkDistance("--threshold", o.Threshold, false); err != nil {
+					return err
 				}
 				if c.IsSet("preset") {
 					return usagef("--threshold and --preset: give one")
@@ -204,22 +204,6 @@ func (o dedupOptions) op() (dedup.Op, error) {
 		return "", usagef("--delete removes files permanently: add --yes to confirm (or try --dry-run, or --trash)")
 	}
 	return ops[0], nil
-}
-
-// dedupAbsDirs makes folder arguments absolute and checks they exist.
-func dedupAbsDirs(flag string, dirs []string) ([]string, error) {
-	var out []string
-	for _, d := range dirs {
-		abs, err := filepath.Abs(d)
-		if err != nil {
-			return nil, err
-		}
-		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return nil, usagef("%s %s: not a folder", flag, d)
-		}
-		out = append(out, abs)
-	}
-	return out, nil
 }
 
 // dedupIndexDirs indexes DIRs (and reference folders) into the store before
@@ -292,11 +276,11 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return usageError{err}
 	}
-	dirs, err := dedupAbsDirs("folder", o.Dirs)
+	dirs, err := existingDirs("folder", o.Dirs)
 	if err != nil {
 		return err
 	}
-	in, err := dedupAbsDirs("--in", o.In)
+	in, err := existingDirs("--in", o.In)
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func newIndexCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "exclude", Usage: "skip files and folders matching `GLOB` (name or full path; repeatable)"},
 			&cli.BoolFlag{Name: "include-hidden", Usage: "also index hidden files and folders"},
 			&cli.BoolFlag{Name: "follow-symlinks", Usage: "follow symbolic links to files and folders"},
-			&cli.StringFlag{Name: "errors", Usage: "write every failed file to `FILE` (path<TAB>reason)"},
+			&cli.StringFlag{Name: "errors", Usage: "write every failed file to `FILE` (path<TAB>reason; odd paths Go-quoted)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no per-file lines; only the summary"},
 			&cli.BoolFlag{Name: "repair", Usage: "rebuild a damaged store: drop damaged segments (re-embedded), rebuild MANIFEST and catalog"},
 			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
@@ -102,7 +102,7 @@ func newIndexCommand() *cli.Command {
 	}
 }
 
-func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	var roots, files []string
 	for _, a := range args {
 		if a != "-" {
@@ -128,13 +128,26 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 
 	var errFile *bufio.Writer
 	if o.ErrorsFile != "" {
-		f, err := os.Create(o.ErrorsFile)
-		if err != nil {
-			return fmt.Errorf("--errors: %w", err)
+		f, cerr := os.Create(o.ErrorsFile)
+		if cerr != nil {
+			return fmt.Errorf("--errors: %w", cerr)
 		}
-		defer f.Close()
 		errFile = bufio.NewWriter(f)
-		defer errFile.Flush()
+		// A list that could not be written in full must not pass for
+		// complete: exit 1, whatever the run's own outcome.
+		defer func() {
+			ferr := errFile.Flush()
+			if cerr := f.Close(); ferr == nil {
+				ferr = cerr
+			}
+			switch {
+			case ferr == nil:
+			case err == nil:
+				err = fmt.Errorf("--errors %s: %w", o.ErrorsFile, ferr)
+			default:
+				err = fmt.Errorf("%v; and the --errors list %s is incomplete: %w", err, o.ErrorsFile, ferr)
+			}
+		}()
 	}
 
 	eng, err := openEngine(ctx, o.engineOptions, stderr)
@@ -173,7 +186,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		Progress: bar.update,
 		Failure: func(f index.Failure) {
 			if errFile != nil {
-				fmt.Fprintf(errFile, "%s\t%s\n", f.Path, oneLine(fileError(f.Err).Error()))
+				fmt.Fprintf(errFile, "%s\t%s\n", pathField(f.Path), oneLine(fileError(f.Err).Error()))
 			}
 			if o.Quiet {
 				return

@@ -90,6 +90,13 @@ func runQuery(c *cli.Context) error {
 	if k < 1 {
 		return usagef("-k must be at least 1 (got %d)", k)
 	}
+	if err := checkDistance("--max-distance", c.Float64("max-distance"), true); err != nil {
+		return err
+	}
+	inDirs, err := existingDirs("--in", c.StringSlice("in"))
+	if err != nil {
+		return err
+	}
 	if c.NArg() == 0 && c.String("vector") == "" {
 		return usagef("query needs an IMAGE, '-', TEXT or --vector FILE")
 	}
@@ -112,7 +119,7 @@ func runQuery(c *cli.Context) error {
 		inputs = []queryInput{meanQuery(inputs, r.Dim())}
 	}
 
-	allow, err := queryAllow(c, r, inputs)
+	allow, err := queryAllow(c, r, inputs, inDirs)
 	if err != nil {
 		return err
 	}
@@ -327,9 +334,9 @@ func meanQuery(inputs []queryInput, dim int) queryInput {
 	return queryInput{label: "mean(" + strings.Join(labels, ", ") + ")", vector: mean, selfID: -1}
 }
 
-// queryAllow combines --filter, --in and --exclude-self into one predicate
-// applied before ranking.
-func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput) (func(int) bool, error) {
+// queryAllow combines --filter, --in (inDirs, absolute) and --exclude-self
+// into one predicate applied before ranking.
+func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput, inDirs []string) (func(int) bool, error) {
 	var preds []func(int) bool
 	if q := c.String("filter"); q != "" {
 		f, err := storeFilter(r, q)
@@ -338,14 +345,10 @@ func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput) (func(int)
 		}
 		preds = append(preds, f)
 	}
-	if dirs := c.StringSlice("in"); len(dirs) > 0 {
-		prefixes := make([]string, len(dirs))
-		for i, d := range dirs {
-			abs, err := filepath.Abs(d)
-			if err != nil {
-				return nil, err
-			}
-			prefixes[i] = strings.TrimSuffix(abs, string(os.PathSeparator)) + string(os.PathSeparator)
+	if len(inDirs) > 0 {
+		prefixes := make([]string, len(inDirs))
+		for i, d := range inDirs {
+			prefixes[i] = strings.TrimSuffix(d, string(os.PathSeparator)) + string(os.PathSeparator)
 		}
 		preds = append(preds, func(id int) bool {
 			p := r.Path(id)
