@@ -2,10 +2,8 @@ package infer
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"strings"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -45,7 +43,6 @@ type EncoderOptions struct {
 type Encoder struct {
 	man     *models.Manifest
 	prep    *preprocess.Preparer
-	device  string
 	dim     int
 	batch   int // images per Run
 	fixed   bool
@@ -61,8 +58,7 @@ type Encoder struct {
 	pixelBound int64
 	maxPixels  int64
 
-	mu      sync.RWMutex // held for reading by Run, for writing by Close
-	session *ort.DynamicAdvancedSession
+	*tower
 }
 
 // NewEncoder checks the model's manifest against its image graph and
@@ -111,36 +107,10 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 		e.workers = runtime.GOMAXPROCS(0)
 	}
 
-	device := o.Device
-	if device == "" {
-		device = DeviceCPU
-	}
-	switch device {
-	case DeviceCPU:
-	case DeviceCUDA, DeviceAuto:
-		if ok, why := rt.CUDA(); !ok {
-			if device == DeviceCUDA {
-				return nil, fmt.Errorf("%w: --device cuda: %s", ErrDevice, why)
-			}
-			device = DeviceCPU
-		} else {
-			device = DeviceCUDA
-		}
-	default:
-		return nil, fmt.Errorf("%w: unknown device %q (want cpu, cuda or auto)", ErrDevice, o.Device)
-	}
-	s, err := newSession(graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, device, o.Threads)
-	if err != nil && device == DeviceCUDA && o.Device == DeviceAuto {
-		device = DeviceCPU
-		s, err = newSession(graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, device, o.Threads)
-	}
+	e.tower, err = openTower(rt, graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, o, "model "+man.ID, man.Dim)
 	if err != nil {
-		if device == DeviceCUDA {
-			return nil, fmt.Errorf("%w: cuda session for model %s: %s", ErrDevice, man.ID, oneLine(err.Error()))
-		}
-		return nil, fmt.Errorf("model %s: create session: %w", man.ID, err)
+		return nil, err
 	}
-	e.session, e.device = s, device
 	return e, nil
 }
 
@@ -271,16 +241,7 @@ func (e *Encoder) Preparer() *preprocess.Preparer { return e.prep }
 func (e *Encoder) MaxFileSize() int64 { return e.files.MaxSize }
 
 // Close releases the session. Calls in progress finish first.
-func (e *Encoder) Close() error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.session == nil {
-		return nil
-	}
-	err := e.session.Destroy()
-	e.session = nil
-	return err
-}
+func (e *Encoder) Close() error { return e.close() }
 
 // RunTensors embeds n ready tensors laid out back to back in batch (NCHW,
 // n*TensorLen() values) and returns n L2-normalised vectors. n may exceed
@@ -318,47 +279,7 @@ func (e *Encoder) run(in []float32, k int) ([][]float32, error) {
 		return nil, fmt.Errorf("run: input tensor: %w", err)
 	}
 	defer input.Destroy()
-	flat := make([]float32, rows*e.dim)
-	output, err := ort.NewTensor(ort.NewShape(int64(rows), int64(e.dim)), flat)
-	if err != nil {
-		return nil, fmt.Errorf("run: output tensor: %w", err)
-	}
-	defer output.Destroy()
-
-	e.mu.RLock()
-	if e.session == nil {
-		e.mu.RUnlock()
-		return nil, ErrClosed
-	}
-	err = e.session.Run([]ort.Value{input}, []ort.Value{output})
-	e.mu.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("run model %s: %w", e.man.ID, err)
-	}
-	vecs := make([][]float32, k)
-	for i := range vecs {
-		v := flat[i*e.dim : (i+1)*e.dim : (i+1)*e.dim]
-		normalize(v)
-		vecs[i] = v
-	}
-	return vecs, nil
-}
-
-// normalize scales v to unit L2 norm in place (a zero vector stays zero).
-// The sum is taken in float64 so the result does not depend on accumulated
-// float32 rounding.
-func normalize(v []float32) {
-	var s float64
-	for _, x := range v {
-		s += float64(x) * float64(x)
-	}
-	if s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
-		return
-	}
-	inv := 1 / math.Sqrt(s)
-	for i, x := range v {
-		v[i] = float32(float64(x) * inv)
-	}
+	return e.tower.run([]ort.Value{input}, rows, k)
 }
 
 // EmbedBytes decodes, prepares and embeds one image held in memory.
@@ -371,6 +292,9 @@ func (e *Encoder) EmbedBytes(data []byte) ([]float32, preprocess.Info, error) {
 	vecs, err := e.RunTensors(t, 1)
 	if err != nil {
 		return nil, info, err
+	}
+	if vecs[0] == nil {
+		return nil, info, ErrNoVector
 	}
 	return vecs[0], info, nil
 }

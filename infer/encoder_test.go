@@ -326,3 +326,18 @@ func TestTinyMatchesNumpyReference(t *testing.T) {
 		t.Errorf("max abs diff to the numpy reference %g (want <= 1e-5)", worst)
 	}
 }
+
+// TestNormalizeRefusesDirectionless: a model output without a direction
+// is reported (ErrNoVector upstream), never stored as a zero or NaN row
+// that every later search would have to step around.
+func TestNormalizeRefusesDirectionless(t *testing.T) {
+	for _, v := range [][]float32{{0, 0, 0}, {1, float32(math.NaN()), 0}, {float32(math.Inf(1)), 0, 0}} {
+		if normalize(v) {
+			t.Errorf("normalize(%v) = true", v)
+		}
+	}
+	v := []float32{3, 4, 0}
+	if !normalize(v) || v[0] != 0.6 || v[1] != 0.8 {
+		t.Errorf("normalize(3,4,0) = %v", v)
+	}
+}

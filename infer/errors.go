@@ -24,4 +24,8 @@ var (
 	ErrDevice = errors.New("device unavailable")
 	// ErrClosed: the encoder was used after Close.
 	ErrClosed = errors.New("encoder closed")
+	// ErrNoVector: the model's output for one input has no direction (all
+	// zeros, or a value that is not finite), so it cannot be normalised;
+	// it is never stored.
+	ErrNoVector = errors.New("the model gave no usable vector for this input (zero or not finite)")
 )

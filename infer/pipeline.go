@@ -120,7 +120,9 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 				n = 0
 				for _, j := range pending {
 					if j.item.Err == nil {
-						j.item.Vector = vecs[n]
+						if j.item.Vector = vecs[n]; j.item.Vector == nil {
+							j.item.Err = ErrNoVector
+						}
 						n++
 					}
 				}

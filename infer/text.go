@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -23,16 +22,13 @@ const DefaultTextBatch = 32
 type TextEncoder struct {
 	man     *models.Manifest
 	tok     *tokenizer.Tokenizer
-	device  string
 	dim     int
 	context int
 	batch   int
 	fixed   bool
 	ids32   bool // the graph takes int32 token ids
 	mask    bool // the graph takes an attention mask
-
-	mu      sync.RWMutex
-	session *ort.DynamicAdvancedSession
+	*tower
 }
 
 // NewTextEncoder checks the model's text tower against its graph, builds
@@ -67,35 +63,10 @@ func NewTextEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*TextEncode
 		t.batch = DefaultTextBatch
 	}
 
-	device := o.Device
-	if device == "" {
-		device = DeviceCPU
-	}
-	switch device {
-	case DeviceCPU:
-	case DeviceCUDA, DeviceAuto:
-		if ok, why := rt.CUDA(); ok {
-			device = DeviceCUDA
-		} else if o.Device == DeviceCUDA {
-			return nil, fmt.Errorf("%w: --device cuda: %s", ErrDevice, why)
-		} else {
-			device = DeviceCPU
-		}
-	default:
-		return nil, fmt.Errorf("%w: unknown device %q (want cpu, cuda or auto)", ErrDevice, o.Device)
-	}
-	s, err := newSession(graph, t.inputNames(), []string{t.man.Text.Output.Name}, device, o.Threads)
-	if err != nil && device == DeviceCUDA && o.Device == DeviceAuto {
-		device = DeviceCPU
-		s, err = newSession(graph, t.inputNames(), []string{t.man.Text.Output.Name}, device, o.Threads)
-	}
+	t.tower, err = openTower(rt, graph, t.inputNames(), []string{man.Text.Output.Name}, o, "the text tower of "+man.ID, man.Dim)
 	if err != nil {
-		if device == DeviceCUDA {
-			return nil, fmt.Errorf("%w: cuda session for the text tower of %s: %s", ErrDevice, man.ID, oneLine(err.Error()))
-		}
-		return nil, fmt.Errorf("model %s: create text session: %w", man.ID, err)
+		return nil, err
 	}
-	t.session, t.device = s, device
 	return t, nil
 }
 
@@ -228,16 +199,7 @@ func (t *TextEncoder) Dim() int { return t.dim }
 func (t *TextEncoder) Tokens(text string) []int64 { return t.tok.Tokens(text) }
 
 // Close releases the session. Calls in progress finish first.
-func (t *TextEncoder) Close() error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.session == nil {
-		return nil
-	}
-	err := t.session.Destroy()
-	t.session = nil
-	return err
-}
+func (t *TextEncoder) Close() error { return t.close() }
 
 // Embed returns one L2-normalised vector per text, in order. Texts longer
 // than the context are truncated (the end token is kept).
@@ -297,28 +259,14 @@ func (t *TextEncoder) run(texts []string) ([][]float32, error) {
 			return nil, err
 		}
 	}
-	flat := make([]float32, rows*t.dim)
-	output, err := ort.NewTensor(ort.NewShape(int64(rows), int64(t.dim)), flat)
+	vecs, err := t.tower.run(inputs, rows, k)
 	if err != nil {
-		return nil, fmt.Errorf("text output tensor: %w", err)
+		return nil, err
 	}
-	defer output.Destroy()
-
-	t.mu.RLock()
-	if t.session == nil {
-		t.mu.RUnlock()
-		return nil, ErrClosed
-	}
-	err = t.session.Run(inputs, []ort.Value{output})
-	t.mu.RUnlock()
-	if err != nil {
-		return nil, fmt.Errorf("run text tower of %s: %w", t.man.ID, err)
-	}
-	vecs := make([][]float32, k)
-	for i := range vecs {
-		v := flat[i*t.dim : (i+1)*t.dim : (i+1)*t.dim]
-		normalize(v)
-		vecs[i] = v
+	for i, v := range vecs {
+		if v == nil {
+			return nil, fmt.Errorf("text %q: %w", texts[i], ErrNoVector)
+		}
 	}
 	return vecs, nil
 }
