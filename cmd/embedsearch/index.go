@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -25,10 +24,8 @@ const indexShownFailures = 10
 
 type indexOptions struct {
 	engineOptions
-	Store          string
-	Exclude        []string
-	IncludeHidden  bool
-	FollowSymlinks bool
+	Store string
+	index.WalkOptions
 	ErrorsFile     string
 	Quiet          bool
 	Repair         bool
@@ -54,11 +51,8 @@ func newIndexCommand() *cli.Command {
 			"interrupted run (Ctrl-C, kill, power loss) keeps its work and the next run resumes.\n" +
 			"A file that fails is listed on stderr (the first " + fmt.Sprint(indexShownFailures) + ") and in --errors FILE, and\n" +
 			"the exit code is 3. The store is bound to the model: --store NEW_DIR for another model.",
-		Flags: append(engineFlags(),
+		Flags: append(append(engineFlags(), walkFlags()...),
 			storeFlag(),
-			&cli.StringSliceFlag{Name: "exclude", Usage: "skip files and folders matching `GLOB` (name or full path; repeatable)"},
-			&cli.BoolFlag{Name: "include-hidden", Usage: "also index hidden files and folders"},
-			&cli.BoolFlag{Name: "follow-symlinks", Usage: "follow symbolic links to files and folders"},
 			&cli.StringFlag{Name: "errors", Usage: "write every failed file to `FILE` (path<TAB>reason; odd paths Go-quoted)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no per-file lines; only the summary"},
 			&cli.BoolFlag{Name: "repair", Usage: "rebuild a damaged store: drop damaged segments (re-embedded), rebuild MANIFEST and catalog"},
@@ -68,6 +62,10 @@ func newIndexCommand() *cli.Command {
 		),
 		Action: func(c *cli.Context) error {
 			eo, err := engineOptionsFrom(c)
+			if err != nil {
+				return err
+			}
+			wo, err := walkOptionsFrom(c)
 			if err != nil {
 				return err
 			}
@@ -81,8 +79,7 @@ func newIndexCommand() *cli.Command {
 				}
 			}
 			o := indexOptions{
-				engineOptions: eo, Store: dir, Exclude: c.StringSlice("exclude"),
-				IncludeHidden: c.Bool("include-hidden"), FollowSymlinks: c.Bool("follow-symlinks"),
+				engineOptions: eo, Store: dir, WalkOptions: wo,
 				ErrorsFile: c.String("errors"), Quiet: c.Bool("quiet"), Repair: c.Bool("repair"),
 				Null: c.Bool("0"), CommitEvery: c.Int("commit-every"), CommitInterval: c.Duration("commit-interval"),
 			}
@@ -91,11 +88,6 @@ func newIndexCommand() *cli.Command {
 			}
 			if o.CommitEvery < 1 || o.CommitInterval <= 0 {
 				return usagef("--commit-every and --commit-interval must be positive")
-			}
-			for _, g := range o.Exclude {
-				if _, err := matchOK(g); err != nil {
-					return usagef("--exclude %q: %v", g, err)
-				}
 			}
 			return runIndex(c.Context, o, c.Args().Slice(), c.App.Reader, c.App.Writer, c.App.ErrWriter)
 		},
@@ -234,9 +226,6 @@ func indexSummary(st index.Stats) string {
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }
 
-// matchOK checks a glob pattern's syntax.
-func matchOK(g string) (bool, error) { return pathMatch(g, "") }
-
 // indexBar draws a one-line progress bar on a terminal.
 type indexBar struct {
 	mu        sync.Mutex
@@ -298,6 +287,3 @@ func (b *indexBar) clear() {
 		b.width = 0
 	}
 }
-
-// pathMatch is filepath.Match, named here so the flag check reads plainly.
-func pathMatch(pattern, name string) (bool, error) { return filepath.Match(pattern, name) }

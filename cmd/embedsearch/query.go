@@ -15,6 +15,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
@@ -290,8 +292,7 @@ func looksLikePath(s string) bool {
 	if strings.ContainsRune(s, os.PathSeparator) && !strings.ContainsRune(s, ' ') {
 		return true
 	}
-	switch strings.ToLower(filepath.Ext(s)) {
-	case ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp", ".heic":
+	if preprocess.IsImageName(s) || preprocess.UnsupportedImageName(s) != "" {
 		return !strings.ContainsRune(s, ' ')
 	}
 	return false
@@ -346,19 +347,7 @@ func queryAllow(c *cli.Context, r *store.Reader, inputs []queryInput, inDirs []s
 		preds = append(preds, f)
 	}
 	if len(inDirs) > 0 {
-		prefixes := make([]string, len(inDirs))
-		for i, d := range inDirs {
-			prefixes[i] = strings.TrimSuffix(d, string(os.PathSeparator)) + string(os.PathSeparator)
-		}
-		preds = append(preds, func(id int) bool {
-			p := r.Path(id)
-			for _, pre := range prefixes {
-				if strings.HasPrefix(p, pre) {
-					return true
-				}
-			}
-			return false
-		})
+		preds = append(preds, func(id int) bool { return fspath.WithinAny(inDirs, r.Path(id)) })
 	}
 	if c.Bool("exclude-self") {
 		self := map[int]bool{}
