@@ -19,7 +19,8 @@ var (
 	ErrChanged = errors.New("file changed since it was indexed")
 	// ErrNotRegular: not a regular file.
 	ErrNotRegular = errors.New("not a regular file")
-	// ErrCrossDevice: a hard link to a keeper on another file system.
+	// ErrCrossDevice: a hard link to a keeper on another file system (a
+	// symbolic link, OpSymlink, can cross).
 	ErrCrossDevice = errors.New("keeper is on another file system")
 	// ErrDiffers: a link would replace bytes that differ from the keeper's,
 	// and Config.LinkDiffering was not given (the CLI's --yes).

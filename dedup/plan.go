@@ -349,7 +349,7 @@ func (p *Plan) prepare(a Action, dests map[string]bool) (string, error) {
 		return dst, nil
 	case OpHardLink, OpSymlink:
 		if a.Op == OpHardLink && devOf(k.info) != devOf(t.info) {
-			return a.Keeper.Path, fmt.Errorf("%w: %s and %s; use --link sym", ErrCrossDevice, a.File.Path, a.Keeper.Path)
+			return a.Keeper.Path, fmt.Errorf("%w: %s and %s", ErrCrossDevice, a.File.Path, a.Keeper.Path)
 		}
 		return a.Keeper.Path, nil
 	case OpTrash:

@@ -273,7 +273,7 @@ func undoLink(e Entry, held string) error {
 		ok, err := matches(held, e)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && e.Purged:
-			return fmt.Errorf("%w: %s differed from the keeper %s, and its own bytes were released by 'dedup --purge'; it stays a link",
+			return fmt.Errorf("%w: %s differed from the keeper %s, and its own bytes were released by a purge of the journal; it stays a link",
 				ErrNotRestorable, e.Src, e.Dst)
 		case errors.Is(err, fs.ErrNotExist):
 			return fmt.Errorf("%w: %s differed from the keeper %s, and its held copy %s is missing; it stays a link",

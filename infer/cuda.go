@@ -2,6 +2,7 @@ package infer
 
 import (
 	"debug/elf"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -43,21 +44,21 @@ func missingLibraries(plugin string) []string {
 	return missing
 }
 
-// CUDA reports whether the CUDA execution provider can be used and, when it
-// cannot, the first reason found, as one line a user can act on. The checks
-// run once: the library's build, the provider library beside it, the CUDA
-// libraries it needs, a GPU the driver sees, and finally onnxruntime itself
-// accepting the provider.
-func (rt *Runtime) CUDA() (ok bool, why string) {
-	rt.cudaOnce.Do(func() { rt.cudaOK, rt.cudaWhy = rt.checkCUDA() })
-	return rt.cudaOK, rt.cudaWhy
+// CUDA reports how many GPUs the CUDA execution provider can use or, when
+// it cannot be used, the first reason found, one line (ErrCPUOnly when
+// the library itself cannot run on CUDA). The checks run once: the
+// library's build, the provider library beside it, the CUDA libraries it
+// needs, a GPU the driver sees, and finally onnxruntime itself accepting
+// the provider.
+func (rt *Runtime) CUDA() (devices int, err error) {
+	rt.cudaOnce.Do(func() { rt.cudaDevices, rt.cudaErr = rt.checkCUDA() })
+	return rt.cudaDevices, rt.cudaErr
 }
 
-func (rt *Runtime) checkCUDA() (bool, string) {
+func (rt *Runtime) checkCUDA() (int, error) {
 	if !slices.Contains(rt.providers, cudaProvider) {
-		return false, fmt.Sprintf("this onnxruntime build (%s, %s) has no CUDA provider (it offers %s); "+
-			"install Microsoft's onnxruntime-gpu build for CUDA 12 and pass --onnxruntime PATH/libonnxruntime.so",
-			rt.Version, rt.Path, strings.Join(rt.providers, ", "))
+		return 0, fmt.Errorf("%w: this build (%s, %s) has no CUDA provider (it offers %s)",
+			ErrCPUOnly, rt.Version, rt.Path, strings.Join(rt.providers, ", "))
 	}
 	// Builds list the provider even when its plugin library is absent (the
 	// pinned download is such a CPU-only package); onnxruntime loads the
@@ -65,26 +66,24 @@ func (rt *Runtime) checkCUDA() (bool, string) {
 	dir := filepath.Dir(rt.Path)
 	for _, plugin := range []string{"libonnxruntime_providers_shared.so", "libonnxruntime_providers_cuda.so"} {
 		if _, err := os.Stat(filepath.Join(dir, plugin)); err != nil {
-			return false, fmt.Sprintf("%s is not beside %s, so this onnxruntime is CPU-only; "+
-				"for CUDA install Microsoft's onnxruntime-gpu build for CUDA 12 (linux-x64) and pass --onnxruntime PATH/lib/libonnxruntime.so",
-				plugin, rt.Path)
+			return 0, fmt.Errorf("%w: %s is not beside %s", ErrCPUOnly, plugin, rt.Path)
 		}
 	}
 	if missing := missingLibraries(filepath.Join(dir, "libonnxruntime_providers_cuda.so")); len(missing) > 0 {
-		return false, fmt.Sprintf("CUDA libraries not found: %s (install the CUDA runtime, cuBLAS and cuDNN versions this onnxruntime was built for, or add their lib folders to LD_LIBRARY_PATH)",
+		return 0, fmt.Errorf("CUDA libraries not found: %s (install the CUDA runtime, cuBLAS and cuDNN versions this onnxruntime was built for, or add their lib folders to LD_LIBRARY_PATH)",
 			strings.Join(missing, ", "))
 	}
 	n, err := cudaDeviceCount()
 	if err != nil {
-		return false, err.Error()
+		return 0, err
 	}
 	if n == 0 {
-		return false, "the CUDA driver sees no GPU device"
+		return 0, errors.New("the CUDA driver sees no GPU device")
 	}
 	if err := cudaSessionOptions(); err != nil {
-		return false, "onnxruntime refused the CUDA provider: " + oneLine(err.Error())
+		return 0, fmt.Errorf("onnxruntime refused the CUDA provider: %s", oneLine(err.Error()))
 	}
-	return true, fmt.Sprintf("%d CUDA device(s)", n)
+	return n, nil
 }
 
 // cudaSessionOptions asks onnxruntime to append the CUDA provider to a

@@ -1,6 +1,7 @@
 package infer
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,15 +41,15 @@ func TestMissingLibraries(t *testing.T) {
 
 	// The reasons checkCUDA gives, in the order it checks.
 	rt := &Runtime{Path: filepath.Join(dir, "libonnxruntime.so.1"), Version: "1.24.3", providers: []string{"CPUExecutionProvider"}}
-	if ok, why := rt.checkCUDA(); ok || !strings.Contains(why, "has no CUDA provider") {
-		t.Errorf("build without the provider: %v, %q", ok, why)
+	if n, err := rt.checkCUDA(); !errors.Is(err, ErrCPUOnly) || !strings.Contains(err.Error(), "has no CUDA provider") {
+		t.Errorf("build without the provider: %d, %v; want ErrCPUOnly", n, err)
 	}
 	rt.providers = []string{cudaProvider, "CPUExecutionProvider"}
-	if ok, why := rt.checkCUDA(); ok || !strings.Contains(why, "libonnxruntime_providers_shared.so is not beside") {
-		t.Errorf("no plugin folder: %v, %q", ok, why)
+	if n, err := rt.checkCUDA(); !errors.Is(err, ErrCPUOnly) || !strings.Contains(err.Error(), "libonnxruntime_providers_shared.so is not beside") {
+		t.Errorf("no plugin folder: %d, %v; want ErrCPUOnly", n, err)
 	}
 	os.WriteFile(filepath.Join(dir, "libonnxruntime_providers_shared.so"), nil, 0o644)
-	if ok, why := rt.checkCUDA(); ok || !strings.Contains(why, "CUDA libraries not found: libesdep.so") {
-		t.Errorf("plugin with a missing dependency: %v, %q", ok, why)
+	if n, err := rt.checkCUDA(); err == nil || errors.Is(err, ErrCPUOnly) || !strings.Contains(err.Error(), "CUDA libraries not found: libesdep.so") {
+		t.Errorf("plugin with a missing dependency: %d, %v", n, err)
 	}
 }

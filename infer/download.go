@@ -57,8 +57,7 @@ func (p *Pin) cachePath(cacheDir string) string {
 
 func (p *Pin) platformOK() error {
 	if runtime.GOOS != p.GOOS || runtime.GOARCH != p.GOARCH {
-		return fmt.Errorf("no pinned onnxruntime download for %s/%s (only %s/%s): install onnxruntime >= %s "+
-			"and pass --onnxruntime PATH or set ONNXRUNTIME_LIB", runtime.GOOS, runtime.GOARCH, p.GOOS, p.GOARCH, MinVersion)
+		return fmt.Errorf("no pinned onnxruntime download for %s/%s (only %s/%s)", runtime.GOOS, runtime.GOARCH, p.GOOS, p.GOARCH)
 	}
 	return nil
 }

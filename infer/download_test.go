@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -222,26 +223,21 @@ func skipIfSystemRuntime(t *testing.T) {
 	}
 }
 
-func TestLocateOfflineSaysWhatToDo(t *testing.T) {
+func TestLocateOfflineSaysWhy(t *testing.T) {
 	skipIfSystemRuntime(t)
 	_, err := Locate(context.Background(), RuntimeOptions{CacheDir: t.TempDir(), Offline: true})
-	if !errors.Is(err, ErrRuntimeNotFound) {
-		t.Fatalf("err = %v, want ErrRuntimeNotFound", err)
-	}
-	for _, want := range []string{"--onnxruntime", "ONNXRUNTIME_LIB"} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("offline error %q does not mention %s", err, want)
-		}
+	if !errors.Is(err, ErrRuntimeNotFound) || !errors.Is(err, ErrOffline) || !strings.Contains(err.Error(), DefaultPin.Version) {
+		t.Fatalf("err = %v, want ErrRuntimeNotFound and ErrOffline naming the pinned version", err)
 	}
 }
 
-func TestLocateOtherPlatformSaysWhatToDo(t *testing.T) {
+func TestLocateOtherPlatformSaysWhy(t *testing.T) {
 	skipIfSystemRuntime(t)
 	_, pin := fakeTarball(t, "package/lib/libfake.so.1", []byte("x"))
 	pin.GOOS = "plan9"
 	_, err := Locate(context.Background(), RuntimeOptions{CacheDir: t.TempDir(), Pin: &pin, BaseURL: "http://127.0.0.1:1"})
-	if !errors.Is(err, ErrRuntimeNotFound) || !strings.Contains(err.Error(), "--onnxruntime") {
-		t.Fatalf("err = %v, want ErrRuntimeNotFound naming --onnxruntime", err)
+	if !errors.Is(err, ErrRuntimeNotFound) || !strings.Contains(err.Error(), "plan9") {
+		t.Fatalf("err = %v, want ErrRuntimeNotFound naming the pinned platform", err)
 	}
 }
 
@@ -262,11 +258,11 @@ func TestLocateExplicitFolder(t *testing.T) {
 func TestLocateExplicitRefusesNonLibrary(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "libonnxruntime.so")
 	os.WriteFile(p, []byte("not elf"), 0o644)
-	if _, err := Locate(context.Background(), RuntimeOptions{Library: p}); err == nil {
-		t.Fatal("a non-library was accepted")
+	if _, err := Locate(context.Background(), RuntimeOptions{Library: p}); !errors.Is(err, ErrRuntimeLibrary) {
+		t.Fatalf("a non-library: %v, want ErrRuntimeLibrary", err)
 	}
-	if _, err := Locate(context.Background(), RuntimeOptions{Library: p + ".missing"}); err == nil {
-		t.Fatal("a missing file was accepted")
+	if _, err := Locate(context.Background(), RuntimeOptions{Library: p + ".missing"}); !errors.Is(err, ErrRuntimeLibrary) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a missing file: %v, want ErrRuntimeLibrary and fs.ErrNotExist", err)
 	}
 }
 

@@ -20,7 +20,7 @@ const MinVersion = "1.24.0"
 
 // Where a runtime library came from (Runtime.Source).
 const (
-	SourceExplicit = "explicit" // RuntimeOptions.Library (--onnxruntime / ONNXRUNTIME_LIB)
+	SourceExplicit = "explicit" // RuntimeOptions.Library
 	SourceCache    = "cache"    // the user cache, put there by an earlier download
 	SourceSystem   = "system"   // a system library directory
 	SourceDownload = "download" // downloaded just now (and cached)
@@ -56,10 +56,10 @@ type Runtime struct {
 	Version string // as the library reports it, e.g. "1.24.3"
 	Source  string // SourceExplicit, SourceCache, SourceSystem or SourceDownload
 
-	providers []string
-	cudaOnce  sync.Once
-	cudaOK    bool
-	cudaWhy   string
+	providers   []string
+	cudaOnce    sync.Once
+	cudaDevices int
+	cudaErr     error
 }
 
 var (
@@ -119,7 +119,7 @@ func Locate(ctx context.Context, o RuntimeOptions) (Library, error) {
 		path := libraryIn(o.Library)
 		v, err := checkLibrary(path)
 		if err != nil {
-			return Library{}, fmt.Errorf("onnxruntime %s (from --onnxruntime / ONNXRUNTIME_LIB): %w", path, err)
+			return Library{}, fmt.Errorf("%w: %s: %w", ErrRuntimeLibrary, path, err)
 		}
 		return Library{path, v, SourceExplicit}, nil
 	}
@@ -148,8 +148,7 @@ func Locate(ctx context.Context, o RuntimeOptions) (Library, error) {
 		found = "system libraries not usable: " + strings.Join(rejected, "; ")
 	}
 	if o.Offline {
-		return Library{}, fmt.Errorf("%w (%s) and downloads are off: pass --onnxruntime PATH or set ONNXRUNTIME_LIB "+
-			"to a libonnxruntime.so >= %s, or allow the download of onnxruntime %s", ErrRuntimeNotFound, found, MinVersion, pin.Version)
+		return Library{}, fmt.Errorf("%w (%s) and %w (the pinned download is onnxruntime %s)", ErrRuntimeNotFound, found, ErrOffline, pin.Version)
 	}
 	if err := pin.platformOK(); err != nil {
 		return Library{}, fmt.Errorf("%w (%s): %v", ErrRuntimeNotFound, found, err)

@@ -31,10 +31,10 @@ func openTower(rt *Runtime, graph []byte, inputs, outputs []string, o EncoderOpt
 	switch device {
 	case DeviceCPU:
 	case DeviceCUDA, DeviceAuto:
-		if ok, why := rt.CUDA(); ok {
+		if _, err := rt.CUDA(); err == nil {
 			device = DeviceCUDA
 		} else if o.Device == DeviceCUDA {
-			return nil, fmt.Errorf("%w: cuda: %s", ErrDevice, why)
+			return nil, fmt.Errorf("%w: cuda: %w", ErrDevice, err)
 		} else {
 			device = DeviceCPU
 		}

@@ -20,7 +20,8 @@ import (
 // Errors of the model cache and its downloads. Wrap them with context; test
 // with errors.Is. (Size and digest mismatches are ErrChecksum.)
 var (
-	// ErrNotCached: a zoo model has not been downloaded into the cache.
+	// ErrNotCached: a zoo model has not been downloaded into the cache
+	// (Cache.Open says which with a *NotCachedError).
 	ErrNotCached = errors.New("model not downloaded")
 	// ErrOffline: a download was needed but offline mode forbids it.
 	ErrOffline = errors.New("offline mode")
@@ -159,13 +160,26 @@ func (c *Cache) Open(name string) (*Model, error) {
 	man, err := c.Manifest(name)
 	if err != nil {
 		if errors.Is(err, ErrNotCached) {
-			return nil, fmt.Errorf("%w: %s is a known model but is not in the cache %s; run 'embedsearch models pull %s' (or pass --model DIR with its files)",
-				ErrNotCached, name, c.Root, name)
+			return nil, &NotCachedError{Name: name, Cache: c.Root}
 		}
 		return nil, fmt.Errorf("model %s: %w", name, err)
 	}
 	return load(man, dir, os.DirFS(dir))
 }
+
+// NotCachedError is Cache.Open's ErrNotCached: a known model that has not
+// been pulled into the cache, named so that the caller can say how to pull it.
+type NotCachedError struct {
+	Name  string // the model's name
+	Cache string // the cache's root
+}
+
+func (e *NotCachedError) Error() string {
+	return fmt.Sprintf("%v: %s is a known model but is not in the cache %s", ErrNotCached, e.Name, e.Cache)
+}
+
+// Is makes errors.Is(err, ErrNotCached) hold.
+func (e *NotCachedError) Is(target error) bool { return target == ErrNotCached }
 
 // FileCheck is the result of verifying one cached file.
 type FileCheck struct {

@@ -217,8 +217,7 @@ func (c *Cache) fetch(ctx context.Context, o *PullOptions, model, url, name stri
 		}
 	}
 	if o.Offline {
-		return 0, "", fmt.Errorf("%w: model %s needs %s, which is not in the cache %s; run without --offline to download it, or pass --model DIR with the files",
-			ErrOffline, model, name, c.Root)
+		return 0, "", fmt.Errorf("%w: model %s needs %s, which is not in the cache %s", ErrOffline, model, name, c.Root)
 	}
 	if err := os.MkdirAll(filepath.Join(c.Root, "blobs"), 0o755); err != nil {
 		return 0, "", err

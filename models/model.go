@@ -46,7 +46,7 @@ func Builtin() (*Model, error) {
 	}
 	data, err := fs.ReadFile(sub, ManifestName)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: this build has no built-in model; pass --model DIR", ErrUnknownModel)
+		return nil, fmt.Errorf("%w: %w", ErrUnknownModel, ErrNoBuiltin)
 	}
 	if err != nil {
 		return nil, err
@@ -153,8 +153,7 @@ func RetiredBuiltin(id string) error {
 	if err != nil || !strings.HasPrefix(id, BuiltinName+"-") || id == b.Manifest.ID {
 		return nil
 	}
-	return fmt.Errorf("%w: it holds vectors of %s, this build ships %s, and the two are not comparable; "+
-		"index the same folders into a new store (`embedsearch index --store NEW_DIR DIR...`; `embedsearch status` lists the store's folders)",
+	return fmt.Errorf("%w: it holds vectors of %s, this build ships %s, and the two are not comparable",
 		ErrRetiredBuiltin, id, b.Manifest.ID)
 }
 
@@ -165,7 +164,7 @@ func OpenID(id string) (*Model, error) {
 	}
 	name, ok := NameForID(id)
 	if !ok {
-		return nil, fmt.Errorf("%w: no registered model has id %q; pass --model with the model directory the store was built with", ErrUnknownModel, id)
+		return nil, fmt.Errorf("%w: %w %q", ErrUnknownModel, ErrUnregisteredID, id)
 	}
 	return Open(name)
 }

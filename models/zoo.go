@@ -327,7 +327,7 @@ func TextModels() []string {
 }
 
 // Zoo names resolve through models.Open to the default cache; an entry that
-// has not been pulled gives ErrNotCached with the pull command to run.
+// has not been pulled gives a *NotCachedError (ErrNotCached) naming it.
 func init() {
 	for _, e := range zoo {
 		name := e.Name

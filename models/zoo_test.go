@@ -64,8 +64,12 @@ func TestZooEntriesAreConsistent(t *testing.T) {
 func TestZooNamesResolveThroughOpen(t *testing.T) {
 	t.Setenv(EnvCacheDir, t.TempDir())
 	_, err := Open("clip-vit-b32")
-	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "embedsearch models pull clip-vit-b32") {
-		t.Fatalf("Open of an un-pulled zoo model: %v", err)
+	var nc *NotCachedError
+	if !errors.Is(err, ErrNotCached) || !errors.As(err, &nc) || nc.Name != "clip-vit-b32" || !strings.Contains(err.Error(), "clip-vit-b32") {
+		t.Fatalf("Open of an un-pulled zoo model: %v, want a *NotCachedError naming clip-vit-b32", err)
+	}
+	if _, err := OpenID("no-such-id-v1"); !errors.Is(err, ErrUnknownModel) || !errors.Is(err, ErrUnregisteredID) || !strings.Contains(err.Error(), `"no-such-id-v1"`) {
+		t.Errorf("OpenID of an id no model has: %v, want ErrUnknownModel and ErrUnregisteredID naming it", err)
 	}
 	if _, err := Open("no-such-model"); !errors.Is(err, ErrUnknownModel) || !strings.Contains(err.Error(), "dinov2-small") {
 		t.Errorf("unknown name should list the zoo: %v", err)

@@ -88,7 +88,7 @@ func checkANNHeader(h []byte, size int64, gen uint64, count int, b Binding) (ANN
 		return ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
 	}
 	if v := binary.LittleEndian.Uint32(h[8:]); v != annVersion {
-		return ANNInfo{}, fmt.Errorf("%w: %s version %d, this build reads %d; `embedsearch index` rebuilds it", ErrVersion, annName, v, annVersion)
+		return ANNInfo{}, fmt.Errorf("%w: %s version %d, this build reads %d", ErrVersion, annName, v, annVersion)
 	}
 	if crc32.Checksum(h[:60], castagnoli) != binary.LittleEndian.Uint32(h[60:]) {
 		return ANNInfo{}, fmt.Errorf("%w: %s: header checksum mismatch", ErrCorrupt, annName)

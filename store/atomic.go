@@ -29,7 +29,7 @@ func syncDir(dir string) error { return atomicfile.SyncDir(dir) }
 // writeErr turns permission problems into ErrReadOnly with the directory named.
 func writeErr(dir string, err error) error {
 	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
-		return fmt.Errorf("%w: %s (%v); use --store to pick a writable location", ErrReadOnly, dir, err)
+		return fmt.Errorf("%w: %s (%v)", ErrReadOnly, dir, err)
 	}
 	return err
 }

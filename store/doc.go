@@ -61,8 +61,8 @@
 // bleve checks: the MANIFEST's catalog list stands in for them).
 // Open checks the manifest, the segment headers and entry-section CRCs;
 // vector CRCs are checked by Reader.Verify and by every OpenWriter (which
-// verifies everything it will build on). A damaged store is refused with a
-// hint to run `embedsearch index --repair` (WriterOptions.Repair), which
+// verifies everything it will build on). A damaged store is refused with
+// ErrCorrupt until a Writer opens it with WriterOptions.Repair, which
 // drops damaged segments, rebuilds a damaged MANIFEST from the segment files
 // and rebuilds the catalog; it never panics on bad bytes. A MANIFEST that is
 // missing beside segment files is damage too (ErrCorrupt), not an empty

@@ -3,7 +3,8 @@ package store
 import "errors"
 
 // Errors returned by this package. They are wrapped with context (file name,
-// what to do); test with errors.Is.
+// what is wrong); test with errors.Is. What to do about them is the
+// caller's to say (the CLI names its own commands).
 var (
 	// ErrNotExist: the directory holds no store (no MANIFEST).
 	ErrNotExist = errors.New("no store")
@@ -11,7 +12,9 @@ var (
 	// digest, preprocessing or dimension) than the one asked for.
 	ErrModelMismatch = errors.New("store was built with a different model")
 	// ErrCorrupt: an on-disk structure failed its magic, length or checksum
-	// check. `embedsearch index --repair` rebuilds what can be rebuilt.
+	// check. A Writer opened with WriterOptions.Repair repairs what can be:
+	// it rebuilds a damaged MANIFEST from the segments and drops damaged
+	// segments (their entries must be added again).
 	ErrCorrupt = errors.New("store is damaged")
 	// ErrVersion: a file was written by a newer (or unknown) format version.
 	ErrVersion = errors.New("unsupported store format version")
@@ -20,12 +23,13 @@ var (
 	// ErrReadOnly: the store directory cannot be written.
 	ErrReadOnly = errors.New("store directory is not writable")
 	// ErrCatalogStale: the metadata catalog lags behind the committed entries
-	// (an interrupted index); filters would be wrong until it is reconciled.
+	// (an interrupted index) or is missing; filters would be wrong until a
+	// Writer brings it up to date.
 	ErrCatalogStale = errors.New("metadata catalog is behind the store")
 	// ErrCatalogDamaged: the catalog's files differ from what the last
 	// commit recorded in the MANIFEST (sizes and checksums), so it is not
-	// opened: a damaged bleve index can crash the process. A writer
-	// (`embedsearch index`, with or without --repair) rebuilds it.
+	// opened: a damaged bleve index can crash the process. Any Writer
+	// (with or without WriterOptions.Repair) rebuilds it.
 	ErrCatalogDamaged = errors.New("catalog damaged")
 	// ErrBadFilter: a filter query does not parse.
 	ErrBadFilter = errors.New("invalid filter")

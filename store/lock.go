@@ -49,7 +49,7 @@ func acquireLock(dir string, wait time.Duration) (*lockFile, error) {
 			if pid > 0 {
 				who = "process " + strconv.Itoa(pid)
 			}
-			return nil, fmt.Errorf("%w: %s is writing %s (an `embedsearch index` still running?); wait for it to finish", ErrLocked, who, dir)
+			return nil, fmt.Errorf("%w: %s is writing %s; wait for it to finish", ErrLocked, who, dir)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

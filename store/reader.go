@@ -41,9 +41,6 @@ func Open(dir string) (*Reader, error) {
 	}
 	for attempt := 0; ; attempt++ {
 		man, err := readManifest(dir)
-		if errors.Is(err, ErrCorrupt) {
-			return nil, fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
-		}
 		if err != nil {
 			return nil, err
 		}
@@ -55,9 +52,6 @@ func Open(dir string) (*Reader, error) {
 				if m2, e2 := readManifest(dir); e2 == nil && m2.Generation != man.Generation {
 					continue
 				}
-			}
-			if errors.Is(err, ErrCorrupt) {
-				return nil, fmt.Errorf("open store %s: %w; run `embedsearch index --repair` to drop it (its images are embedded again)", dir, err)
 			}
 			return nil, fmt.Errorf("open store %s: %w", dir, err)
 		}
@@ -159,7 +153,7 @@ func (r *Reader) Lookup(path string) (int, bool) { return r.v.lookup(path) }
 func (r *Reader) Verify() error {
 	for _, s := range r.segs {
 		if err := s.verify(); err != nil {
-			return fmt.Errorf("%w (run `embedsearch index --repair` to drop damaged segments)", err)
+			return err
 		}
 	}
 	return nil
@@ -187,9 +181,6 @@ func (r *Reader) checkCatalog(full bool) error {
 	deadline := time.Now().Add(catalogWait)
 	for {
 		man, err := readManifest(r.dir)
-		if errors.Is(err, ErrCorrupt) {
-			return fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
-		}
 		if err != nil {
 			return err
 		}
@@ -285,7 +276,7 @@ func (r *Reader) filterOnce(q query.Query) (_ func(id int) bool, err error) {
 		return allow, nil
 	}
 	if _, err := os.Stat(filepath.Join(r.dir, catalogName)); err != nil {
-		return nil, fmt.Errorf("%w: %s has no metadata catalog; run `embedsearch index --repair`", ErrCatalogStale, r.dir)
+		return nil, fmt.Errorf("%w: %s has no metadata catalog", ErrCatalogStale, r.dir)
 	}
 	if err := r.checkCatalog(false); err != nil {
 		return nil, err
@@ -305,7 +296,7 @@ func (r *Reader) filterOnce(q query.Query) (_ func(id int) bool, err error) {
 	}
 	defer idx.Close()
 	if g, ok := readCatalogGen(idx); !ok || g < r.man.ContentGen {
-		return nil, fmt.Errorf("%w: run `embedsearch index` (or `index --repair`) on %s", ErrCatalogStale, r.dir)
+		return nil, fmt.Errorf("%w: %s", ErrCatalogStale, r.dir)
 	}
 	total, err := idx.DocCount()
 	if err != nil {

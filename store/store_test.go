@@ -148,8 +148,8 @@ func TestModelMismatch(t *testing.T) {
 		{ModelID: "test-v1", Digest: "d1", Preprocess: "p1", Dim: 8},
 	} {
 		_, err := OpenWriter(dir, b, WriterOptions{})
-		if !errors.Is(err, ErrModelMismatch) || !strings.Contains(err.Error(), "--store") {
-			t.Errorf("%+v: %v, want ErrModelMismatch with a --store hint", b, err)
+		if !errors.Is(err, ErrModelMismatch) || !strings.Contains(err.Error(), dir) {
+			t.Errorf("%+v: %v, want ErrModelMismatch naming the store", b, err)
 		}
 	}
 }
@@ -250,11 +250,11 @@ func TestCorruptionAndRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Verify(); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "--repair") {
+	if err := r.Verify(); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Verify: %v", err) // ... Verify does.
 	}
 	r.Close()
-	if _, err := OpenWriter(dir, testBinding, WriterOptions{}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "--repair") {
+	if _, err := OpenWriter(dir, testBinding, WriterOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("OpenWriter on damaged segment: %v", err)
 	}
 	w, err = OpenWriter(dir, testBinding, WriterOptions{Repair: true})
@@ -272,7 +272,7 @@ func TestCorruptionAndRepair(t *testing.T) {
 	if _, err := Open(dir); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("Open with damaged MANIFEST: %v", err)
 	}
-	if _, err := OpenWriter(dir, testBinding, WriterOptions{}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "--repair") {
+	if _, err := OpenWriter(dir, testBinding, WriterOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("OpenWriter with damaged MANIFEST: %v", err)
 	}
 	w, err = OpenWriter(dir, testBinding, WriterOptions{Repair: true})

@@ -105,14 +105,10 @@ func OpenWriter(dir string, b Binding, o WriterOptions) (w *Writer, err error) {
 			return nil, err
 		}
 	case err != nil:
-		if errors.Is(err, ErrCorrupt) {
-			return nil, fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
-		}
 		return nil, err
 	}
 	if man.Binding != b {
-		return nil, fmt.Errorf("%w: %s holds %s; use --store NEW_DIR for a store of this model (or --model with the store's model)",
-			ErrModelMismatch, dir, man.Binding.Mismatch(b))
+		return nil, fmt.Errorf("%w: %s holds %s", ErrModelMismatch, dir, man.Binding.Mismatch(b))
 	}
 	w.man = man
 	w.removeDebris()
@@ -129,7 +125,7 @@ func OpenWriter(dir string, b Binding, o WriterOptions) (w *Writer, err error) {
 		if err != nil {
 			if !o.Repair {
 				closeSegments(segs)
-				return nil, fmt.Errorf("%w; run `embedsearch index --repair` to drop it (its images are embedded again)", err)
+				return nil, err
 			}
 			w.repaired = append(w.repaired, fmt.Sprintf("dropped segment %s: %v", ref.Name, err))
 			continue

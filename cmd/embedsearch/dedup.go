@@ -143,7 +143,7 @@ func newDedupCommand() *cli.Command {
 				return err
 			}
 			o := dedupOptions{
-				Store: dir, StoreSet: c.IsSet("store") || os.Getenv(store.EnvStore) != "", Model: c.String("model"), ModelSet: c.IsSet("model"), Preset: c.String("preset"),
+				Store: dir, StoreSet: c.IsSet("store") || os.Getenv(envStore) != "", Model: c.String("model"), ModelSet: c.IsSet("model"), Preset: c.String("preset"),
 				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
@@ -229,7 +229,7 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 		Progress:    bar.update,
 		Failure: func(f index.Failure) {
 			bar.clear()
-			dedupWarn(stderr, "cannot index %s: %v", f.Path, fileError(f.Err))
+			dedupWarn(stderr, "cannot index %s: %s", f.Path, withHint(fileError(f.Err)))
 		},
 	})
 	bar.clear()
@@ -539,7 +539,7 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	for _, a := range plan.Actions {
 		act := &dedupAction{Op: string(a.Op), Dest: a.Dest, Status: "planned", Differs: a.Differs}
 		if a.Refused != nil {
-			act.Status, act.Reason = "refused", a.Refused.Error()
+			act.Status, act.Reason = "refused", withHint(a.Refused)
 		} else if !o.DryRun {
 			act.Status = "not-run"
 		}
@@ -592,7 +592,7 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 		case res.Done:
 			act.Status = "done"
 		case res.Refused != nil:
-			act.Status, act.Reason = "refused", res.Refused.Error()
+			act.Status, act.Reason = "refused", withHint(res.Refused)
 		}
 	}
 	if held > 0 {
@@ -700,7 +700,7 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 		case u.Already:
 			l.Status = "already"
 		default:
-			l.Status, l.Reason = "refused", u.Refused.Error()
+			l.Status, l.Reason = "refused", withHint(u.Refused)
 			refused++
 		}
 		lines = append(lines, l)

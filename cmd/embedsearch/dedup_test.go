@@ -437,7 +437,7 @@ func TestDedupMoveUndo(t *testing.T) {
 	}
 
 	// Without --store, undo updates the store the journal names.
-	t.Setenv(store.EnvStore, "")
+	t.Setenv(envStore, "")
 	code, out, errs = embedCLI(t, "", "dedup", "--undo", o.Journal)
 	if code != 0 || strings.Count(out, "restored") != 3 {
 		t.Fatalf("undo exit %d: %s %s", code, out, errs)
@@ -515,7 +515,7 @@ func TestDedupTrashAndRefusal(t *testing.T) {
 		t.Error("refused file was trashed")
 	}
 	// Without --store, undo uses the store the journal names.
-	t.Setenv(store.EnvStore, "")
+	t.Setenv(envStore, "")
 	code, out, _ = embedCLI(t, "", "dedup", "--undo", o.Journal, "--json")
 	if code != 0 || strings.Count(out, `"restored"`) != 2 {
 		t.Errorf("undo trash: %d %s", code, out)
@@ -755,7 +755,7 @@ func TestDedupPurgeThenUndo(t *testing.T) {
 	}
 	code, out, errs = f.run(t, "--undo", o.Journal)
 	if code != exitRefused || len(regexp.MustCompile(`(?m)^restored `).FindAllString(out, -1)) != 1 ||
-		strings.Count(out, "released by 'dedup --purge'") != 2 {
+		strings.Count(out, "released by a purge of the journal") != 2 {
 		t.Errorf("undo after purge: exit %d %s %s", code, out, errs)
 	}
 	if fi, err := os.Lstat(f.paths["b/two.jpg"]); err != nil || !fi.Mode().IsRegular() {

@@ -101,7 +101,7 @@ func (f *failures) add(path string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
-	fmt.Fprintf(f.w, "embedsearch: %s: %v\n", path, fileError(err))
+	fmt.Fprintf(f.w, "embedsearch: %s: %s\n", path, withHint(fileError(err)))
 }
 
 // fileError drops the path an *fs.PathError repeats.

@@ -134,7 +134,7 @@ func openEngineFor(ctx context.Context, m *models.Model, o engineOptions, stderr
 		return nil, err
 	}
 	if o.Device == infer.DeviceAuto && enc.Device() != infer.DeviceCUDA {
-		_, why := rt.CUDA()
+		_, why := cudaState(rt)
 		fmt.Fprintf(stderr, "embedsearch: using the CPU: %s\n", why)
 	}
 	return &engine{Runtime: rt, Model: m, Encoder: enc}, nil
@@ -149,10 +149,6 @@ func loadRuntime(ctx context.Context, o infer.RuntimeOptions, stderr io.Writer) 
 	o.Progress = p.update
 	rt, err := infer.LoadRuntime(ctx, o)
 	p.finish(err)
-	if err != nil && !strings.Contains(err.Error(), "--onnxruntime") {
-		return nil, fmt.Errorf("%w; to use an installed libonnxruntime.so >= %s pass --onnxruntime PATH or set %s",
-			err, infer.MinVersion, envRuntimeLib)
-	}
 	return rt, err
 }
 

@@ -97,7 +97,7 @@ func report(stderr io.Writer, err error, interrupted bool) int {
 		fmt.Fprintf(stderr, "embedsearch: %s\nRun 'embedsearch --help' or 'embedsearch COMMAND --help' for usage.\n", msg)
 		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "embedsearch: %v%s\n", err, hint(err))
+		fmt.Fprintf(stderr, "embedsearch: %s\n", withHint(err))
 		return exitError
 	}
 }

@@ -2,21 +2,77 @@ package main
 
 import (
 	"errors"
+	"fmt"
 
+	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/internal/download"
 	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
 )
 
 // hint is what to do about err, keyed on the libraries' sentinel errors:
-// the libraries say what happened, only the CLI knows its flags and
-// variables. "" when there is nothing to add.
+// the libraries say what happened, only the CLI knows its commands, flags
+// and variables. "" when there is nothing to add, else it starts with "; ".
 func hint(err error) string {
+	var notCached *models.NotCachedError
 	switch {
-	case errors.Is(err, download.ErrUnreachable) && errors.Is(err, infer.ErrDownload):
-		return "; check the network or point " + envORTBaseURL + " at a mirror"
+	// The store.
+	case errors.Is(err, store.ErrCorrupt):
+		return "; run `embedsearch index --repair` to repair the store (damaged segments are dropped and their images embedded again)"
+	case errors.Is(err, store.ErrCatalogDamaged):
+		return "; run `embedsearch index --repair` to rebuild it"
+	case errors.Is(err, store.ErrCatalogStale):
+		return "; run `embedsearch index` (or `embedsearch index --repair`) to bring it up to date"
+	case errors.Is(err, models.ErrRetiredBuiltin):
+		return "; index the same folders into a new store (`embedsearch index --store NEW_DIR DIR...`; `embedsearch status` lists the store's folders)"
+	case errors.Is(err, store.ErrModelMismatch):
+		return "; use --store NEW_DIR for a store of this model, or --model with the store's model"
+	case errors.Is(err, store.ErrReadOnly):
+		return "; use --store to pick a writable location"
+	case errors.Is(err, store.ErrLocked):
+		return "; wait for it to finish (an `embedsearch index` still running?)"
+
+	// Models.
+	case errors.As(err, &notCached):
+		return "; run 'embedsearch models pull " + notCached.Name + "' (or pass --model DIR with its files)"
+	case errors.Is(err, models.ErrOffline):
+		return "; run without --offline to download it, or pass --model DIR with the files"
+	case errors.Is(err, models.ErrNoBuiltin):
+		return "; pass --model DIR"
+	case errors.Is(err, models.ErrUnregisteredID):
+		return "; pass --model with the model directory the store was built with"
 	case errors.Is(err, download.ErrUnreachable) && errors.Is(err, models.ErrDownload):
 		return "; check the network, point " + models.EnvBaseURL + " at a mirror, or pass --model DIR with the files"
+
+	// onnxruntime.
+	case errors.Is(err, infer.ErrRuntimeLibrary):
+		return fmt.Sprintf("; --onnxruntime or %s named it: give a libonnxruntime.so >= %s (or its folder), or neither to use the cache, the system or a download",
+			envRuntimeLib, infer.MinVersion)
+	case errors.Is(err, infer.ErrOffline):
+		return fmt.Sprintf("; pass --onnxruntime PATH or set %s to a libonnxruntime.so >= %s, or unset %s to allow the download of onnxruntime %s",
+			envRuntimeLib, infer.MinVersion, envOffline, infer.DefaultPin.Version)
+	case errors.Is(err, infer.ErrRuntimeNotFound) || errors.Is(err, infer.ErrRuntimeVersion) || errors.Is(err, infer.ErrDownload):
+		h := fmt.Sprintf("; to use an installed libonnxruntime.so >= %s pass --onnxruntime PATH or set %s", infer.MinVersion, envRuntimeLib)
+		if errors.Is(err, download.ErrUnreachable) {
+			h += "; check the network or point " + envORTBaseURL + " at a mirror"
+		}
+		return h
+	case errors.Is(err, infer.ErrCPUOnly):
+		return "; for CUDA install Microsoft's onnxruntime-gpu build for CUDA 12 (linux-x64) and pass --onnxruntime PATH/lib/libonnxruntime.so"
+
+	// One file or one dedup action.
+	case errors.Is(err, preprocess.ErrTooLarge):
+		return "; raise the limit with --max-megapixels"
+	case errors.Is(err, dedup.ErrCrossDevice):
+		return "; use --link sym"
 	}
 	return ""
 }
+
+// withHint is err's message followed by what to do about it: the one way
+// an error becomes text for the user, whether it ends the command (report)
+// or only one file or action (the failure lines of index, embed and dedup,
+// dedup's refusals).
+func withHint(err error) string { return err.Error() + hint(err) }

@@ -178,7 +178,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		Progress: bar.update,
 		Failure: func(f index.Failure) {
 			if errFile != nil {
-				fmt.Fprintf(errFile, "%s\t%s\n", pathField(f.Path), oneLine(fileError(f.Err).Error()))
+				fmt.Fprintf(errFile, "%s\t%s\n", pathField(f.Path), oneLine(withHint(fileError(f.Err))))
 			}
 			if o.Quiet {
 				return
@@ -187,7 +187,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 			switch {
 			case shown <= indexShownFailures:
 				bar.clear()
-				fmt.Fprintf(stderr, "embedsearch: %s: %v\n", f.Path, fileError(f.Err))
+				fmt.Fprintf(stderr, "embedsearch: %s: %s\n", f.Path, withHint(fileError(f.Err)))
 			case shown == indexShownFailures+1 && errFile == nil:
 				bar.clear()
 				fmt.Fprintln(stderr, "embedsearch: more files failed; --errors FILE lists them all")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/embedsearch/embedsearch/infer"
 	"github.com/urfave/cli/v2"
 )
 
@@ -23,7 +24,7 @@ func newRuntimeCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			ok, why := rt.CUDA()
+			ok, why := cudaState(rt)
 			w := c.App.Writer
 			if c.Bool("json") {
 				return json.NewEncoder(w).Encode(struct {
@@ -46,4 +47,14 @@ func newRuntimeCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// cudaState is whether CUDA can be used and, in words, how many GPUs it
+// has or why it cannot be used (with what to do about it).
+func cudaState(rt *infer.Runtime) (ok bool, why string) {
+	n, err := rt.CUDA()
+	if err != nil {
+		return false, withHint(err)
+	}
+	return true, fmt.Sprintf("%d CUDA device(s)", n)
 }

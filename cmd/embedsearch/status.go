@@ -105,7 +105,7 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 			return err
 		}
 		if err := r.VerifyCatalog(); err != nil {
-			return repairHint(err)
+			return err
 		}
 	}
 	bytes, err := store.DiskUsage(r.Dir())
@@ -159,18 +159,9 @@ func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
 	return tw.Flush()
 }
 
-// repairHint adds to a damaged-catalog error the command that fixes it:
-// the store says what is wrong, the CLI says what to run.
-func repairHint(err error) error {
-	if errors.Is(err, store.ErrCatalogDamaged) {
-		return fmt.Errorf("%w; run `embedsearch index --repair` to rebuild it", err)
-	}
-	return err
-}
-
 // storeFilter evaluates --filter for query and dedup, so that both say
 // the same: a filter that does not parse is a usage error (exit 2); a
-// stale or damaged catalog is an error (exit 1) that says what to run.
+// stale or damaged catalog is an error (exit 1), whose hint says what to run.
 func storeFilter(r *store.Reader, q string) (func(int) bool, error) {
 	f, err := r.Filter(q)
 	switch {
@@ -179,6 +170,6 @@ func storeFilter(r *store.Reader, q string) (func(int) bool, error) {
 	case errors.Is(err, store.ErrBadFilter):
 		return nil, usageError{fmt.Errorf("--filter: %w", err)}
 	default:
-		return nil, fmt.Errorf("--filter %q: %w", q, repairHint(err))
+		return nil, fmt.Errorf("--filter %q: %w", q, err)
 	}
 }

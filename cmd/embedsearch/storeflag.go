@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
@@ -11,10 +13,13 @@ import (
 	"github.com/embedsearch/embedsearch/store"
 )
 
+// envStore is the environment variable that overrides the default store.
+const envStore = "EMBEDSEARCH_STORE"
+
 // storeFlag is the --store flag of every command that uses a store.
 func storeFlag() cli.Flag {
 	return &cli.StringFlag{Name: "store", Aliases: []string{"s"},
-		Usage: "store `DIR` (default: $" + store.EnvStore + ", else the user data directory)"}
+		Usage: "store `DIR` (default: $" + envStore + ", else the user data directory)"}
 }
 
 // storeDir is the store directory a command works on: --store, else
@@ -23,7 +28,24 @@ func storeDir(c *cli.Context) (string, error) {
 	if d := c.String("store"); d != "" {
 		return d, nil
 	}
-	return store.DefaultDir()
+	return defaultStoreDir()
+}
+
+// defaultStoreDir is where the store lives when neither --store nor
+// $EMBEDSEARCH_STORE says otherwise: $XDG_DATA_HOME/embedsearch/store, or
+// ~/.local/share/embedsearch/store (the XDG default).
+func defaultStoreDir() (string, error) {
+	if d := os.Getenv(envStore); d != "" {
+		return filepath.Abs(d)
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "embedsearch", "store"), nil
+	}
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return "", errors.New("cannot find a home directory for the default store; pass --store DIR")
+	}
+	return filepath.Join(home, ".local", "share", "embedsearch", "store"), nil
 }
 
 // openStoreReader opens the command's store for reading, with a hint when
@@ -72,8 +94,7 @@ func storeModel(spec string, set bool, b store.Binding) (*models.Model, error) {
 		return nil, err
 	}
 	if got := index.Binding(m); got != b {
-		return nil, fmt.Errorf("%w: the store holds %s; use the store's model, or index into another --store",
-			store.ErrModelMismatch, b.Mismatch(got))
+		return nil, fmt.Errorf("%w: the store holds %s", store.ErrModelMismatch, b.Mismatch(got))
 	}
 	return m, nil
 }

@@ -222,9 +222,9 @@ func TestBMPRefused(t *testing.T) {
 		{"width 0", set(valid, 18, 0), ErrCorrupt, "0x2 pixels"},
 		{"negative width", set(valid, 18, uint32(0xfffffffb)), ErrCorrupt, "-5x2 pixels"},
 		{"height 0", set(valid, 22, 0), ErrCorrupt, "2x0 pixels"},
-		{"huge and short", set(set(valid, 18, 100_000), 22, 100_000), ErrTooLarge, "--max-megapixels"},
-		{"most negative height", set(set(valid, 18, 1<<30), 22, 1<<31), ErrTooLarge, "--max-megapixels"},
-		{"widest row", set(valid, 18, math.MaxInt32), ErrTooLarge, "--max-megapixels"},
+		{"huge and short", set(set(valid, 18, 100_000), 22, 100_000), ErrTooLarge, "megapixels, over the limit of"},
+		{"most negative height", set(set(valid, 18, 1<<30), 22, 1<<31), ErrTooLarge, "megapixels, over the limit of"},
+		{"widest row", set(valid, 18, math.MaxInt32), ErrTooLarge, "megapixels, over the limit of"},
 		{"mask not one run of bits", set(valid, 54, 0xff00ff), ErrUnsupported, "red mask 0x00ff00ff"},
 		{"RLE", set(valid, 30, 1), ErrUnsupported, "bmp"},
 	} {

@@ -222,7 +222,7 @@ func checkPixels(w, h int, lim Limits) error {
 		return fmt.Errorf("%w: header declares %dx%d pixels", ErrCorrupt, w, h)
 	}
 	if int64(w)*int64(h) > lim.maxPixels() {
-		return fmt.Errorf("%w: %dx%d is %.1f megapixels, over the limit of %.1f (raise it with --max-megapixels)",
+		return fmt.Errorf("%w: %dx%d is %.1f megapixels, over the limit of %.1f",
 			ErrTooLarge, w, h, float64(w)*float64(h)/1e6, float64(lim.maxPixels())/1e6)
 	}
 	return nil

@@ -56,9 +56,9 @@
 //
 // The pixel count declared by the header (and, for GIF, the first frame's
 // extent) is checked against Limits.MaxPixels before any pixel is decoded;
-// larger images fail with ErrTooLarge, naming the size and the
-// --max-megapixels flag. Decoders allocate in proportion to the declared
-// size (the TIFF decoder also caps each decompressed block), so the memory
+// larger images fail with ErrTooLarge, naming the size and the limit.
+// Decoders allocate in proportion to the declared size (the TIFF decoder
+// also caps each decompressed block), so the memory
 // one image takes is bounded by its pixel count. Preparer.Bytes keeps a
 // JPEG (without a 90° orientation) in the decoder's YCbCr planes, 1.5–3
 // bytes per pixel, and converts rows as the resampler reads them: about
