@@ -196,15 +196,16 @@ func (u *ANNUpdater) Update(ctx context.Context, w *store.Writer, o ANNOptions) 
 	return st, nil
 }
 
-// addChunked inserts ids in chunks so that a cancellation stops within one
-// chunk.
+// addChunked inserts ids in chunks so that progress is reported between
+// them; Add itself stops within the insertions under way when ctx is
+// cancelled (a chunk can take seconds: the README's 1,000,000 × 128 build,
+// 18 min 31 s on 2 cores, is about 4.5 s per 4,096 nodes).
 func addChunked(ctx context.Context, ix *search.HNSW, m search.Matrix, ids []int, progress func(done, total int)) error {
 	const chunk = 4096
 	for i := 0; i < len(ids); i += chunk {
-		if err := ctx.Err(); err != nil {
+		if err := ix.Add(ctx, m, ids[i:min(i+chunk, len(ids))]); err != nil {
 			return err
 		}
-		ix.Add(m, ids[i:min(i+chunk, len(ids))])
 		if progress != nil {
 			progress(min(i+chunk, len(ids)), len(ids))
 		}

@@ -28,7 +28,7 @@ func ExactBatch(m Matrix, qs Matrix, k int, o Options) [][]Neighbor {
 	}
 	k = min(k, n)
 	less := neighborLess(o.TieLess)
-	parts := split(n, m.Dim, Workers)
+	parts := split(n, m.Dim, workerCount(o.Workers))
 	heaps := make([][]topK, len(parts)-1)
 	run(len(heaps), func(w int) {
 		hs := make([]topK, nq)
@@ -69,7 +69,7 @@ func Within(m Matrix, q []float32, maxDist float32, o Options) []Neighbor {
 		return nil
 	}
 	floor := dotBound(maxDist)
-	parts := split(n, m.Dim, Workers)
+	parts := split(n, m.Dim, workerCount(o.Workers))
 	found := make([][]Neighbor, len(parts)-1)
 	run(len(found), func(w int) {
 		buf := make([]float32, chunkRows)

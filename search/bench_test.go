@@ -40,7 +40,7 @@ func BenchmarkStream(b *testing.B) {
 	b.SetBytes(int64(len(m.Data) * 4))
 	b.ReportAllocs()
 	for b.Loop() {
-		Stream(m.Data)
+		Stream(m.Data, 0)
 	}
 }
 
@@ -62,7 +62,7 @@ func BenchmarkDamagedRows(b *testing.B) {
 	b.SetBytes(int64(len(m.Data) * 4))
 	b.ReportAllocs()
 	for b.Loop() {
-		if DamagedRows(m) != nil {
+		if DamagedRows(m, 0) != nil {
 			b.Fatal("damaged rows in the benchmark matrix")
 		}
 	}
@@ -97,14 +97,14 @@ func BenchmarkHNSWBuild(b *testing.B) {
 	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows()/4, 128, 0)
 	b.ReportAllocs()
 	for b.Loop() {
-		BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
+		buildHNSW(b, m, HNSWOptions{M: 16, EfConstruction: 100})
 	}
 }
 
 // BenchmarkHNSWSearch is one query at ef=64 on benchRows() random 128-d rows.
 func BenchmarkHNSWSearch(b *testing.B) {
 	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows(), 128, 0)
-	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
+	ix := buildHNSW(b, m, HNSWOptions{M: 16, EfConstruction: 100})
 	qs := randMatrix(rand.New(rand.NewPCG(4, 4)), 100, 128, 0)
 	b.ReportAllocs()
 	i := 0
@@ -119,7 +119,7 @@ func BenchmarkHNSWSearch(b *testing.B) {
 // one exact scan of the same rows as the peer.
 func BenchmarkOpenHNSW(b *testing.B) {
 	m := randMatrix(rand.New(rand.NewPCG(3, 3)), benchRows(), 128, 0)
-	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 40})
+	ix := buildHNSW(b, m, HNSWOptions{M: 16, EfConstruction: 40})
 	var buf bytes.Buffer
 	ix.WriteTo(&buf)
 	b.Run("read", func(b *testing.B) {

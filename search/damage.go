@@ -38,15 +38,16 @@ func Damaged(row []float32) bool {
 }
 
 // DamagedRows returns the IDs of m's damaged rows (see Damaged),
-// ascending: one pass over the matrix, split across Workers, about as
-// long as one Exact scan. Callers that check only the rows they report
-// (Refine, Groups) use it to leave every damaged row out at once.
-func DamagedRows(m Matrix) []int {
+// ascending: one pass over the matrix, split across workers goroutines (0:
+// GOMAXPROCS), about as long as one Exact scan. Callers that check only
+// the rows they report (Refine, Groups) use it to leave every damaged row
+// out at once.
+func DamagedRows(m Matrix, workers int) []int {
 	n := m.Len()
 	if n == 0 {
 		return nil
 	}
-	parts := split(n, m.Dim, Workers)
+	parts := split(n, m.Dim, workerCount(workers))
 	found := make([][]int, len(parts)-1)
 	run(len(found), func(w int) {
 		for id := parts[w]; id < parts[w+1]; id++ {

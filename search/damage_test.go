@@ -95,15 +95,13 @@ func damagedMatrix(t *testing.T, n, dim int) (m Matrix, q []float32, bad []int) 
 }
 
 func TestDamagedRows(t *testing.T) {
-	defer func(w int) { Workers = w }(Workers)
 	m, _, bad := damagedMatrix(t, 3000, 24)
 	for _, w := range []int{1, 3} {
-		Workers = w
-		if got := DamagedRows(m); !slices.Equal(got, bad) {
+		if got := DamagedRows(m, w); !slices.Equal(got, bad) {
 			t.Fatalf("workers %d: DamagedRows %v, want %v", w, got, bad)
 		}
 	}
-	if got := DamagedRows(Matrix{Dim: 4}); got != nil {
+	if got := DamagedRows(Matrix{Dim: 4}, 0); got != nil {
 		t.Fatalf("empty matrix: %v", got)
 	}
 }
@@ -157,7 +155,7 @@ func TestRefineLeavesOutDamaged(t *testing.T) {
 	}
 	// Search again without them.
 	bits := make([]bool, m.Len())
-	for _, id := range DamagedRows(m) {
+	for _, id := range DamagedRows(m, 0) {
 		bits[id] = true
 	}
 	o := Options{Allow: func(id int) bool { return !bits[id] }}
@@ -177,7 +175,7 @@ func TestRefineLeavesOutDamaged(t *testing.T) {
 func TestHNSWLeavesOutDamaged(t *testing.T) {
 	m, q, bad := damagedMatrix(t, 400, 24)
 	sound := randMatrix(rand.New(rand.NewPCG(23, 24)), 400, 24, 0) // the same rows, undamaged
-	ix := BuildHNSW(sound, HNSWOptions{M: 16, EfConstruction: 200})
+	ix := buildHNSW(t, sound, HNSWOptions{M: 16, EfConstruction: 200})
 	found := ix.Search(m, q, 10, 400, Options{})
 	if found[0].ID != 0 || found[0].Dist != 0 {
 		t.Fatalf("the damaged nearest row does not come first: %+v", found)
@@ -186,7 +184,7 @@ func TestHNSWLeavesOutDamaged(t *testing.T) {
 		t.Fatalf("Refine: damaged %v (of %v)", damaged, bad)
 	}
 	bits := make([]bool, m.Len())
-	for _, id := range DamagedRows(m) {
+	for _, id := range DamagedRows(m, 0) {
 		bits[id] = true
 	}
 	o := Options{Allow: func(id int) bool { return !bits[id] }}
@@ -204,7 +202,7 @@ func TestHNSWLeavesOutDamaged(t *testing.T) {
 func TestGroupsLeaveOutDamaged(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	m := nearDupMatrix(rng, 400, 32, 0.02)
-	pairs := Pairs(m, 0.3, nil)
+	pairs := allPairs(t, m, 0.3, nil)
 	sound, _ := Groups(m, pairs, 0.3, nil)
 	if len(sound) < 5 {
 		t.Fatalf("only %d groups: test data too sparse", len(sound))
@@ -222,13 +220,13 @@ func TestGroupsLeaveOutDamaged(t *testing.T) {
 	m.Row(sound[2].Members[0])[1] = float32(math.NaN())
 	slices.Sort(want)
 
-	pairs = Pairs(m, 0.3, nil)
+	pairs = allPairs(t, m, 0.3, nil)
 	got, damaged := Groups(m, pairs, 0.3, nil)
 	if !slices.Equal(damaged, want) {
 		t.Fatalf("damaged %v, want %v", damaged, want)
 	}
 	bits := map[int]bool{want[0]: true, want[1]: true, sound[2].Members[0]: true}
-	ref, none := Groups(m, Pairs(m, 0.3, func(id int) bool { return !bits[id] }), 0.3, nil)
+	ref, none := Groups(m, allPairs(t, m, 0.3, func(id int) bool { return !bits[id] }), 0.3, nil)
 	if none != nil {
 		t.Fatalf("damaged %v with the damaged rows left out", none)
 	}

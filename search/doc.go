@@ -44,11 +44,34 @@
 // (kernel_amd64.s: one 8-lane accumulator per product, four rows per pass
 // for one query, 4 rows × 3 queries per pass for batches); elsewhere, or
 // with the purego build tag, in portable Go. Exact splits the rows across
-// Workers goroutines, each with a bounded top-k heap; ExactBatch and Pairs
-// work in cache-sized tiles so the matrix streams from memory once per
-// block of queries. With AVX-512 VNNI, Pairs first screens pairs with int8
+// Options.Workers goroutines, each with a bounded top-k heap; ExactBatch
+// and Pairs work in cache-sized tiles so the matrix streams from memory
+// once per block of queries. With AVX-512 VNNI, Pairs first screens pairs with int8
 // inner products under a proven error bound and measures every candidate
 // in float32, so its result is the same as the float32 path's.
+//
+// # Workers and cancellation
+//
+// A function that splits its work across goroutines takes the count from
+// the options it already has: Options.Workers (Exact, ExactBatch, Within,
+// Pairs, HNSW.Pairs) or HNSWOptions.Workers (HNSW.Add and BuildHNSW; the
+// index keeps it, its file does not, so a graph from ReadHNSW or MapHNSW
+// uses the default). DamagedRows and Stream, which take no options, take
+// a workers argument. Zero means runtime.GOMAXPROCS(0); there is no
+// package-level setting. Exact results do not depend on the count; an
+// HNSW graph built with one worker is the same on every run.
+//
+// The operations that run for seconds to minutes take a context.Context:
+// Pairs (n²/2 inner products: 26 s at 200,000 × 512), HNSW.Pairs (one
+// graph search per row), HNSW.Add and BuildHNSW (one graph search per
+// insertion). Once ctx is cancelled they finish the work under way (a
+// tile of ~3M multiply-adds, a graph search, an insertion: well under a
+// millisecond to a few milliseconds) and return ctx.Err(); Pairs and
+// HNSW.Pairs return no partial result, and HNSW.Add leaves the index
+// with some of the rows (see Add). The check is a non-blocking receive on
+// ctx.Done() between those units, a few nanoseconds each. A k-NN query
+// (Exact, ExactBatch, Within, HNSW.Search: milliseconds) and DamagedRows
+// (one scan) take no context.
 //
 // # Concurrency
 //

@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,6 +14,10 @@ type HNSWOptions struct {
 	M              int    // links per node above layer 0 (layer 0 has 2M); default 16
 	EfConstruction int    // candidate list size while inserting; default 200
 	Seed           uint64 // seeds the level draws; default 1
+	// Workers is how many goroutines Add inserts with; 0 means
+	// runtime.GOMAXPROCS(0). With 1 the graph is the same on every run.
+	// It is not stored in the file: a graph from ReadHNSW uses the default.
+	Workers int
 }
 
 func (o HNSWOptions) withDefaults() HNSWOptions {
@@ -38,6 +43,7 @@ type HNSW struct {
 	dim, m, m0, efc int
 	seed            uint64
 	levelMult       float64
+	workers         int // HNSWOptions.Workers, as given
 
 	n       int      // nodes 0..n-1 exist (a row ID never added has level -1)
 	level   []int8   // -1: not in the graph
@@ -60,19 +66,22 @@ func NewHNSW(dim int, o HNSWOptions) *HNSW {
 	return &HNSW{
 		dim: dim, m: o.M, m0: 2 * o.M, efc: o.EfConstruction, seed: o.Seed,
 		levelMult: 1 / math.Log(float64(o.M)),
-		entry:     -1,
+		entry:     -1, workers: o.Workers,
 	}
 }
 
-// BuildHNSW indexes every row of m.
-func BuildHNSW(m Matrix, o HNSWOptions) *HNSW {
+// BuildHNSW indexes every row of m. It stops early when ctx is cancelled
+// and returns ctx.Err() (see Add).
+func BuildHNSW(ctx context.Context, m Matrix, o HNSWOptions) (*HNSW, error) {
 	ix := NewHNSW(m.Dim, o)
 	ids := make([]int, m.Len())
 	for i := range ids {
 		ids[i] = i
 	}
-	ix.Add(m, ids)
-	return ix
+	if err := ix.Add(ctx, m, ids); err != nil {
+		return nil, err
+	}
+	return ix, nil
 }
 
 // Dim is the vector dimension the index was built for.
@@ -158,9 +167,15 @@ func (ix *HNSW) drawLevel(id int) int {
 }
 
 // Add inserts rows of m (new IDs; re-adding a live ID is a no-op, re-adding
-// a removed one revives it without relinking). It uses Workers goroutines;
-// with Workers = 1 the graph is the same on every run.
-func (ix *HNSW) Add(m Matrix, ids []int) {
+// a removed one revives it without relinking). It uses HNSWOptions.Workers
+// goroutines; with Workers = 1 the graph is the same on every run.
+//
+// When ctx is cancelled, Add finishes the insertions under way (one graph
+// search each, milliseconds) and returns ctx.Err(): the index then holds
+// some of ids, and they may not all be reachable from the entry point
+// until an Add of the rest completes. Discard it, or Add the same ids
+// again.
+func (ix *HNSW) Add(ctx context.Context, m Matrix, ids []int) error {
 	ix.mustWrite()
 	if m.Dim != ix.dim {
 		panic("search: HNSW.Add with a matrix of another dimension")
@@ -182,7 +197,7 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 		}
 	}
 	if len(todo) == 0 {
-		return
+		return nil
 	}
 	ix.locks = make([]sync.Mutex, ix.n)
 	defer func() { ix.locks = nil }()
@@ -196,8 +211,9 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 	var next atomic.Int64
 	next.Store(int64(start))
 	var global sync.RWMutex
-	run(max(1, min(Workers, len(todo)-start)), func(int) {
-		for {
+	done := ctx.Done()
+	run(max(1, min(workerCount(ix.workers), len(todo)-start)), func(int) {
+		for !stopped(done) {
 			i := int(next.Add(1) - 1)
 			if i >= len(todo) {
 				return
@@ -205,7 +221,21 @@ func (ix *HNSW) Add(m Matrix, ids []int) {
 			ix.insert(m, todo[i], &global)
 		}
 	})
+	// Stopped early: the IDs never inserted leave the graph. When none is
+	// left the work is done, and a later Add of the same IDs (a no-op)
+	// could not make the nodes reachable, so finish it.
+	left := 0
+	for _, id := range todo {
+		if ix.level[id] == -2 {
+			ix.level[id] = -1
+			left++
+		}
+	}
+	if left > 0 {
+		return ctx.Err()
+	}
 	ix.linkUnreached(m)
+	return nil
 }
 
 // linkUnreached makes every live node reachable from the entry point on

@@ -1,29 +1,33 @@
 package search
 
 import (
+	"context"
 	"slices"
 	"sync/atomic"
 )
 
 // Pairs is the approximate counterpart of the package-level Pairs for
-// stores too big for all-pairs: every live, allowed row searches its k
-// nearest neighbours in the graph (k ≥ 64 recommended; ef = 2k) and the
-// pairs within maxDist are kept, sorted by (A, B). A pair is missed only
-// when neither row finds the other; distances are exact, so every pair
-// returned is a true pair.
-func (ix *HNSW) Pairs(m Matrix, k int, maxDist float32, allow func(id int) bool) []Pair {
+// stores too big for all-pairs: every live row that o.Allow lets through
+// searches its k nearest neighbours in the graph (k ≥ 64 recommended;
+// ef = 2k), split across o.Workers, and the pairs within maxDist are kept,
+// sorted by (A, B). A pair is missed only when neither row finds the
+// other; distances are exact, so every pair returned is a true pair. It
+// checks ctx between searches and, once ctx is cancelled, returns
+// ctx.Err() after the searches under way (milliseconds).
+func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o Options) ([]Pair, error) {
 	n := min(ix.n, m.Len())
 	var next atomic.Int64
-	found := make([][]Pair, max(1, Workers))
-	o := Options{Allow: allow}
+	done := ctx.Done()
+	found := make([][]Pair, workerCount(o.Workers))
+	allow := o.Allow
 	run(len(found), func(w int) {
 		var got []Pair
-		for {
+		for !stopped(done) {
 			start := int(next.Add(256) - 256)
 			if start >= n {
 				break
 			}
-			for a := start; a < min(start+256, n); a++ {
+			for a := start; a < min(start+256, n) && !stopped(done); a++ {
 				if !ix.Has(a) || (allow != nil && !allow(a)) {
 					continue
 				}
@@ -39,7 +43,10 @@ func (ix *HNSW) Pairs(m Matrix, k int, maxDist float32, allow func(id int) bool)
 		}
 		found[w] = got
 	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ps := slices.Concat(found...)
 	slices.SortFunc(ps, comparePairs)
-	return slices.CompactFunc(ps, func(a, b Pair) bool { return a.A == b.A && a.B == b.B })
+	return slices.CompactFunc(ps, func(a, b Pair) bool { return a.A == b.A && a.B == b.B }), nil
 }

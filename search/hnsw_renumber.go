@@ -11,7 +11,7 @@ package search
 // send kept nodes to distinct slots below n; Renumber panics otherwise
 // (a programming error, like an index out of range).
 func (ix *HNSW) Renumber(newID []int, n int) *HNSW {
-	out := NewHNSW(ix.dim, HNSWOptions{M: ix.m, EfConstruction: ix.efc, Seed: ix.seed})
+	out := NewHNSW(ix.dim, HNSWOptions{M: ix.m, EfConstruction: ix.efc, Seed: ix.seed, Workers: ix.workers})
 	out.m0 = ix.m0
 	out.grow(n)
 	mapID := func(old uint32) (uint32, bool) {

@@ -25,6 +25,17 @@ func clusteredMatrix(rng *rand.Rand, c Matrix, n int, spread float64) Matrix {
 	return m
 }
 
+// buildHNSW is BuildHNSW under the test's context, which is never
+// cancelled while the test runs.
+func buildHNSW(tb testing.TB, m Matrix, o HNSWOptions) *HNSW {
+	tb.Helper()
+	ix, err := BuildHNSW(tb.Context(), m, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ix
+}
+
 // recallAt10 compares ix against Exact on nq queries.
 func recallAt10(ix *HNSW, m, qs Matrix, ef int) float64 {
 	hit, total := 0, 0
@@ -58,7 +69,7 @@ func TestHNSWRecall(t *testing.T) {
 		{"random", randMatrix(rand.New(rand.NewPCG(21, 22)), n, 32, 0)},
 		{"clustered", clusteredMatrix(rand.New(rand.NewPCG(23, 24)), centres, n, 0.1)},
 	} {
-		ix := BuildHNSW(tc.m, HNSWOptions{M: 16, EfConstruction: 100})
+		ix := buildHNSW(t, tc.m, HNSWOptions{M: 16, EfConstruction: 100})
 		qs := randMatrix(rand.New(rand.NewPCG(25, 26)), 200, tc.m.Dim, 0)
 		if tc.name == "clustered" {
 			qs = clusteredMatrix(rand.New(rand.NewPCG(27, 28)), centres, 200, 0.1)
@@ -79,13 +90,17 @@ func TestHNSWRoundTripAndUpdates(t *testing.T) {
 	for i := range first {
 		first[i] = i
 	}
-	ix.Add(m, first)
+	if err := ix.Add(t.Context(), m, first); err != nil {
+		t.Fatal(err)
+	}
 	// Incremental: add the rest, remove some.
 	rest := make([]int, 1000)
 	for i := range rest {
 		rest[i] = 2000 + i
 	}
-	ix.Add(m, rest)
+	if err := ix.Add(t.Context(), m, rest); err != nil {
+		t.Fatal(err)
+	}
 	removed := []int{5, 2500, 17}
 	ix.Remove(removed...)
 	if ix.Len() != 3000-3 || ix.Removed() != 3 {
@@ -146,7 +161,7 @@ func TestHNSWRoundTripAndUpdates(t *testing.T) {
 
 func FuzzReadHNSW(f *testing.F) {
 	m := randMatrix(rand.New(rand.NewPCG(1, 2)), 40, 8, 0)
-	ix := BuildHNSW(m, HNSWOptions{M: 4, EfConstruction: 16})
+	ix := buildHNSW(f, m, HNSWOptions{M: 4, EfConstruction: 16})
 	var buf bytes.Buffer
 	ix.WriteTo(&buf)
 	f.Add(buf.Bytes())
@@ -183,9 +198,12 @@ func FuzzReadHNSW(f *testing.F) {
 
 func TestHNSWPairsRecall(t *testing.T) {
 	m := nearDupMatrix(rand.New(rand.NewPCG(33, 34)), 6000, 48, 0.02)
-	ix := BuildHNSW(m, HNSWOptions{M: 16, EfConstruction: 100})
-	want := Pairs(m, 0.25, nil)
-	got := ix.Pairs(m, 64, 0.25, nil)
+	ix := buildHNSW(t, m, HNSWOptions{M: 16, EfConstruction: 100})
+	want := allPairs(t, m, 0.25, nil)
+	got, err := ix.Pairs(t.Context(), m, 64, 0.25, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	in := map[[2]int]float32{}
 	for _, p := range want {
 		in[[2]int{p.A, p.B}] = p.Dist
@@ -207,7 +225,7 @@ func TestHNSWPairsRecall(t *testing.T) {
 
 func TestHNSWAllowAndSmall(t *testing.T) {
 	m := randMatrix(rand.New(rand.NewPCG(35, 36)), 500, 16, 5)
-	ix := BuildHNSW(m, HNSWOptions{M: 8, EfConstruction: 50})
+	ix := buildHNSW(t, m, HNSWOptions{M: 8, EfConstruction: 50})
 	even := func(id int) bool { return id%2 == 0 }
 	hit := 0
 	for j := range 20 {
@@ -236,7 +254,7 @@ func TestHNSWAllowAndSmall(t *testing.T) {
 	}
 	// k larger than the index returns everything, sorted like Exact.
 	small := Matrix{Data: m.Data[:5*16], Dim: 16}
-	six := BuildHNSW(small, HNSWOptions{})
+	six := buildHNSW(t, small, HNSWOptions{})
 	if got, want := six.Search(small, small.Row(0), 50, 0, Options{}), Exact(small, small.Row(0), 50, Options{}); !slices.Equal(got, want) {
 		t.Fatalf("k > n: got %v, want %v", got, want)
 	}
@@ -251,7 +269,7 @@ func TestHNSWAllowAndSmall(t *testing.T) {
 func TestMapHNSW(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	m := clusteredMatrix(rng, randMatrix(rng, 30, 32, 0), 3000, 0.3)
-	ix := BuildHNSW(m, HNSWOptions{M: 8, EfConstruction: 64})
+	ix := buildHNSW(t, m, HNSWOptions{M: 8, EfConstruction: 64})
 	ix.Remove(3, 300)
 	var buf bytes.Buffer
 	if _, err := ix.WriteTo(&buf); err != nil {
@@ -338,7 +356,9 @@ func TestMapHNSW(t *testing.T) {
 	for i := range ids {
 		ids[i] = 3000 + i
 	}
-	back.Add(more, ids)
+	if err := back.Add(t.Context(), more, ids); err != nil {
+		t.Fatal(err)
+	}
 	var b1 bytes.Buffer
 	back.WriteTo(&b1)
 	if _, err := ReadHNSW(bytes.NewReader(b1.Bytes())); err != nil {
@@ -377,7 +397,7 @@ func TestHNSWReachesEveryNode(t *testing.T) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 2))
 		m := randMatrix(rng, 41, 8, 0)
 		copy(m.Row(40), m.Row(0))
-		ix := BuildHNSW(m, HNSWOptions{})
+		ix := buildHNSW(t, m, HNSWOptions{})
 		for j := range m.Len() {
 			want := Exact(m, m.Row(j), 10, Options{})
 			got := ix.Search(m, m.Row(j), 10, 200, Options{})

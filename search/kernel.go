@@ -98,10 +98,11 @@ func dotGeneric(a, b []float32) float32 {
 }
 
 // Stream returns the sum of data, reading it once as fast as the machine
-// allows (SIMD, split across Workers like Exact). Benchmarks use it as the
-// memory-bandwidth yardstick that Exact is measured against.
-func Stream(data []float32) float32 {
-	parts := split(len(data), 1, Workers)
+// allows (SIMD, split across workers goroutines like Exact; 0:
+// GOMAXPROCS). Benchmarks use it as the memory-bandwidth yardstick that
+// Exact is measured against.
+func Stream(data []float32, workers int) float32 {
+	parts := split(len(data), 1, workerCount(workers))
 	sums := make([]float32, len(parts))
 	run(len(parts)-1, func(w int) {
 		sums[w] = sumSlice(data[parts[w]:parts[w+1]])

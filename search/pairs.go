@@ -2,6 +2,7 @@ package search
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"sync/atomic"
 )
@@ -12,20 +13,30 @@ type Pair struct {
 	Dist float32
 }
 
-// Pairs returns every pair of allowed rows at distance ≤ maxDist, sorted
-// by (A, B): exact all-pairs by a blocked matrix multiply, split across
-// Workers. Memory beyond the result is a few tiles per worker (plus a
-// compacted copy of the allowed rows when allow is not nil).
-func Pairs(m Matrix, maxDist float32, allow func(id int) bool) []Pair {
-	if m.Len() < 2 || maxDist < 0 {
-		return nil
+// Pairs returns every pair of rows that o.Allow lets through at distance
+// ≤ maxDist, sorted by (A, B): exact all-pairs by a blocked matrix
+// multiply, split across o.Workers (o.TieLess plays no part). Memory
+// beyond the result is a few tiles per worker (plus a compacted copy of
+// the allowed rows when o.Allow is not nil). It costs n²/2 inner products
+// (seconds to minutes), so it checks ctx between tiles and, once ctx is
+// cancelled, returns ctx.Err() within about a millisecond (the copy of
+// the allowed rows, one pass, runs to its end).
+func Pairs(ctx context.Context, m Matrix, maxDist float32, o Options) ([]Pair, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
-	sub, ids := compact(m, allow)
+	if m.Len() < 2 || maxDist < 0 {
+		return nil, nil
+	}
+	sub, ids := compact(m, o.Allow)
 	var ps []Pair
 	if useVNNI && sub.Len() >= int8Minimum {
-		ps = pairsInt8(sub, maxDist)
+		ps = pairsInt8(ctx, sub, maxDist, workerCount(o.Workers))
 	} else {
-		ps = pairsOf(sub, maxDist)
+		ps = pairsOf(ctx, sub, maxDist, workerCount(o.Workers))
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	if ids != nil {
 		for i := range ps {
@@ -33,7 +44,7 @@ func Pairs(m Matrix, maxDist float32, allow func(id int) bool) []Pair {
 		}
 	}
 	slices.SortFunc(ps, comparePairs)
-	return ps
+	return ps, nil
 }
 
 func comparePairs(a, b Pair) int {
@@ -67,17 +78,20 @@ func compact(m Matrix, allow func(int) bool) (Matrix, []int) {
 
 // pairsOf is the float32 all-pairs path: blocks of tileQueries rows (kept
 // in cache) meet every later row in tiles of tileRows. Blocks are handed
-// out in order through a counter, so uneven triangle rows balance.
-func pairsOf(m Matrix, maxDist float32) []Pair {
+// out in order through a counter, so uneven triangle rows balance. Workers
+// stop between tiles once ctx is cancelled (the caller checks ctx.Err()
+// and drops the partial result); a tile is ~3M multiply-adds.
+func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
 	n, dim := m.Len(), m.Dim
 	floor := dotBound(maxDist)
 	nblocks := (n + tileQueries - 1) / tileQueries
 	var next atomic.Int64
-	found := make([][]Pair, max(1, min(Workers, nblocks)))
+	done := ctx.Done()
+	found := make([][]Pair, max(1, min(nw, nblocks)))
 	run(len(found), func(w int) {
 		buf := make([]float32, tileRows*tileQueries)
 		var got []Pair
-		for {
+		for !stopped(done) {
 			b := int(next.Add(1) - 1)
 			if b >= nblocks {
 				break
@@ -85,7 +99,7 @@ func pairsOf(m Matrix, maxDist float32) []Pair {
 			i0 := b * tileQueries
 			ni := min(tileQueries, n-i0)
 			qs := m.Data[i0*dim : (i0+ni)*dim]
-			for r0 := i0; r0 < n; r0 += tileRows {
+			for r0 := i0; r0 < n && !stopped(done); r0 += tileRows {
 				nr := min(tileRows, n-r0)
 				dotTile(qs, ni, m.Data[r0*dim:(r0+nr)*dim], nr, dim, buf)
 				for j := range ni {

@@ -1,17 +1,20 @@
 package search
 
 import (
+	"context"
 	"math/rand/v2"
 	"testing"
 )
 
-func benchPairs(b *testing.B, f func(Matrix, float32) []Pair) {
+// benchPairs runs f under a cancellable context (b.Context), as commands
+// do, so the cost of its cancellation checks is in the numbers.
+func benchPairs(b *testing.B, f func(context.Context, Matrix, float32, int) []Pair) {
 	n := benchRows() / 4
 	m := nearDupMatrix(rand.New(rand.NewPCG(5, 5)), n, 512, 0.004)
 	b.SetBytes(int64(n) * int64(n) / 2 * 512 * 4) // float32 bytes multiplied
 	b.ReportAllocs()
 	for b.Loop() {
-		f(m, 0.3)
+		f(b.Context(), m, 0.3, workerCount(0))
 	}
 }
 

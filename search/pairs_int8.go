@@ -1,6 +1,7 @@
 package search
 
 import (
+	"context"
 	"math"
 	"slices"
 	"sync/atomic"
@@ -34,7 +35,7 @@ type quantized struct {
 	neg          []int32 // −(threshold of row i as the broadcast query)
 }
 
-func quantize(m Matrix, minDot float32) *quantized {
+func quantize(m Matrix, minDot float32, nw int) *quantized {
 	n, dim := m.Len(), m.Dim
 	dim4 := (dim + 3) &^ 3
 	var maxAbs float64
@@ -54,7 +55,7 @@ func quantize(m Matrix, minDot float32) *quantized {
 	}
 	sums := make([]int64, n)
 	var l1max int64
-	parts := split(n, dim, Workers)
+	parts := split(n, dim, nw)
 	l1s := make([]int64, len(parts)-1)
 	run(len(l1s), func(w int) {
 		for i := parts[w]; i < parts[w+1]; i++ {
@@ -96,30 +97,32 @@ func quantize(m Matrix, minDot float32) *quantized {
 	return z
 }
 
-// pairsInt8 finds the same pairs as pairsOf, faster.
-func pairsInt8(m Matrix, maxDist float32) []Pair {
+// pairsInt8 finds the same pairs as pairsOf, faster; like pairsOf, it
+// stops early once ctx is cancelled (between panels of 32 rows).
+func pairsInt8(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
 	floor := dotBound(maxDist)
-	z := quantize(m, floor)
+	z := quantize(m, floor, nw)
 	if z == nil {
-		return pairsOf(m, maxDist)
+		return pairsOf(ctx, m, maxDist, nw)
 	}
 	n, dim, dim4 := z.n, z.dim, z.dim4
 	np := (n + panelRows - 1) / panelRows
 	nsuper := (n + superRows - 1) / superRows
 	var next atomic.Int64
-	found := make([][]Pair, max(1, min(Workers, nsuper)))
+	done := ctx.Done()
+	found := make([][]Pair, max(1, min(nw, nsuper)))
 	run(len(found), func(w int) {
 		out := make([]int32, blockRows*panelRows)
 		var d [1]float32
 		var got []Pair
-		for {
+		for !stopped(done) {
 			sb := int(next.Add(1) - 1)
 			if sb >= nsuper {
 				break
 			}
 			s0 := sb * superRows
 			s1 := min(s0+superRows, n)
-			for p := s0 / panelRows; p < np; p++ {
+			for p := s0 / panelRows; p < np && !stopped(done); p++ {
 				panel := z.panels[p*panelRows*dim4:]
 				pEnd := (p + 1) * panelRows
 				for i0 := s0; i0 < s1 && i0 < pEnd; i0 += blockRows {

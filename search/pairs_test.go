@@ -25,6 +25,17 @@ func naivePairs(m Matrix, maxDist float32, allow func(int) bool) []Pair {
 	return ps
 }
 
+// allPairs is Pairs under the test's context, which is never cancelled
+// while the test runs.
+func allPairs(tb testing.TB, m Matrix, maxDist float32, allow func(int) bool) []Pair {
+	tb.Helper()
+	ps, err := Pairs(tb.Context(), m, maxDist, Options{Allow: allow})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ps
+}
+
 // nearDupMatrix plants groups of near copies among random rows.
 func nearDupMatrix(rng *rand.Rand, n, dim int, noise float64) Matrix {
 	m := randMatrix(rng, n, dim, 0)
@@ -43,16 +54,17 @@ func nearDupMatrix(rng *rand.Rand, n, dim int, noise float64) Matrix {
 
 func TestPairsEqualsNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 14))
-	defer func(w int) { Workers = w }(Workers)
 	for _, workers := range []int{1, 2} {
-		Workers = workers
 		for _, tc := range []struct {
 			n, dim  int
 			maxDist float32
 		}{{2, 8, 2}, {300, 16, 0.5}, {700, 64, 0.3}, {500, 5, 0.2}} {
 			m := nearDupMatrix(rng, tc.n, tc.dim, 0.01)
 			for _, allow := range []func(int) bool{nil, func(id int) bool { return id%4 != 1 }} {
-				got := Pairs(m, tc.maxDist, allow)
+				got, err := Pairs(t.Context(), m, tc.maxDist, Options{Allow: allow, Workers: workers})
+				if err != nil {
+					t.Fatal(err)
+				}
 				want := naivePairs(m, tc.maxDist, allow)
 				if !slices.Equal(got, want) {
 					t.Fatalf("n=%d dim=%d: got %d pairs, want %d", tc.n, tc.dim, len(got), len(want))
@@ -68,7 +80,7 @@ func TestPairsEqualsNaive(t *testing.T) {
 func TestGroupsOrderIndependent(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 16))
 	m := nearDupMatrix(rng, 400, 32, 0.05)
-	pairs := Pairs(m, 0.45, nil)
+	pairs := allPairs(t, m, 0.45, nil)
 	if len(pairs) < 20 {
 		t.Fatalf("only %d pairs: test data too sparse", len(pairs))
 	}
@@ -145,9 +157,9 @@ func TestPairsInt8EqualsFloat(t *testing.T) {
 		{33, 8, 0.5, 0.02}, {1000, 13, 0.3, 0.02}, {2100, 64, 0.25, 0.01}, {1500, 512, 0.2, 0.003}, {700, 16, 1.2, 0.1},
 	} {
 		m := nearDupMatrix(rng, tc.n, tc.dim, tc.noise)
-		got := pairsInt8(m, tc.maxDist)
+		got := pairsInt8(t.Context(), m, tc.maxDist, workerCount(0))
 		slices.SortFunc(got, comparePairs)
-		want := pairsOf(m, tc.maxDist)
+		want := pairsOf(t.Context(), m, tc.maxDist, workerCount(0))
 		slices.SortFunc(want, comparePairs)
 		if !slices.Equal(got, want) {
 			t.Fatalf("n=%d dim=%d maxDist=%v: int8 path found %d pairs, float path %d", tc.n, tc.dim, tc.maxDist, len(got), len(want))
@@ -166,7 +178,7 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 		m.Row(i)[0] = float32(math.Cos(ang))
 		m.Row(i)[1] = float32(math.Sin(ang))
 	}
-	pairs := Pairs(m, 0.25, nil)
+	pairs := allPairs(t, m, 0.25, nil)
 	if len(pairs) != 2 {
 		t.Fatalf("chain: %d pairs, want 2 (%v)", len(pairs), pairs)
 	}

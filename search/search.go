@@ -35,8 +35,9 @@ type Neighbor struct {
 	Dist float32
 }
 
-// Options restrict and order a search. Both functions are called from
-// several goroutines at once and must be safe for that (pure lookups are).
+// Options restrict, order and parallelise a search. Its two functions are
+// called from several goroutines at once and must be safe for that (pure
+// lookups are).
 type Options struct {
 	// Allow reports whether a row may appear in results; nil allows all.
 	// It is applied before ranking, so k results come back when k
@@ -45,11 +46,31 @@ type Options struct {
 	// TieLess orders rows at exactly equal distance; nil means ID ascending.
 	// It must be a strict total order on IDs (e.g. path order).
 	TieLess func(a, b int) bool
+	// Workers is how many goroutines the search splits its rows across;
+	// 0 means runtime.GOMAXPROCS(0). Exact results do not depend on it;
+	// HNSW.Search (one walk) ignores it.
+	Workers int
 }
 
-// Workers is the number of goroutines a search splits its rows across.
-// It defaults to GOMAXPROCS at start-up; tests and benchmarks may lower it.
-var Workers = runtime.GOMAXPROCS(0)
+// workerCount resolves a Workers setting: n when positive, else GOMAXPROCS.
+func workerCount(n int) int {
+	if n > 0 {
+		return n
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
+// stopped reports whether done (a context's Done channel) is closed, in a
+// few nanoseconds: long loops check it between tiles and stop early, and
+// the function returns ctx.Err(). A nil done (context.Background) never is.
+func stopped(done <-chan struct{}) bool {
+	select {
+	case <-done:
+		return true
+	default:
+		return false
+	}
+}
 
 // checkDim panics when a query does not match the matrix: a programming
 // error the caller prevents by checking the store's model first.
@@ -89,7 +110,7 @@ func dotBound(dist float32) float32 {
 
 // Exact returns the k rows nearest to q among the allowed ones, sorted by
 // distance and then by o.TieLess. It reads every row once, split across
-// Workers goroutines with a bounded top-k heap each. q must be
+// o.Workers goroutines with a bounded top-k heap each. q must be
 // L2-normalised and have m.Dim elements (Exact panics otherwise, like an
 // out-of-range index). k ≤ 0 or an empty matrix gives nil.
 func Exact(m Matrix, q []float32, k int, o Options) []Neighbor {
@@ -102,7 +123,7 @@ func Exact(m Matrix, q []float32, k int, o Options) []Neighbor {
 		k = n
 	}
 	less := neighborLess(o.TieLess)
-	parts := split(n, m.Dim, Workers)
+	parts := split(n, m.Dim, workerCount(o.Workers))
 	heaps := make([]topK, len(parts)-1)
 	run(len(heaps), func(w int) {
 		h := &heaps[w]

@@ -97,9 +97,7 @@ func TestTileEqualsRowsBitForBit(t *testing.T) {
 
 func TestExactEqualsNaive(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	defer func(w int) { Workers = w }(Workers)
 	for _, workers := range []int{1, 3} {
-		Workers = workers
 		for _, tc := range []struct{ n, dim, k int }{
 			{1, 8, 1}, {10, 3, 4}, {500, 16, 10}, {3000, 64, 25}, {20000, 33, 7}, {100, 8, 1000},
 		} {
@@ -109,7 +107,7 @@ func TestExactEqualsNaive(t *testing.T) {
 				if trial%2 == 1 {
 					q = randMatrix(rng, 1, tc.dim, 0).Data
 				}
-				got := Exact(m, q, tc.k, Options{})
+				got := Exact(m, q, tc.k, Options{Workers: workers})
 				want := naiveExact(m, q, tc.k, Options{})
 				if !slices.Equal(got, want) {
 					t.Fatalf("n=%d dim=%d k=%d workers=%d:\n got %v\nwant %v", tc.n, tc.dim, tc.k, workers, head(got), head(want))
@@ -185,7 +183,7 @@ func TestStream(t *testing.T) {
 			data[i] = float32(i%7) - 3
 			want += float64(data[i])
 		}
-		if got := Stream(data); math.Abs(float64(got)-want) > 1e-3*math.Max(1, math.Abs(want)) {
+		if got := Stream(data, 0); math.Abs(float64(got)-want) > 1e-3*math.Max(1, math.Abs(want)) {
 			t.Fatalf("n=%d: Stream=%v want %v", n, got, want)
 		}
 	}
@@ -193,14 +191,12 @@ func TestStream(t *testing.T) {
 
 func TestExactBatchEqualsExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	defer func(w int) { Workers = w }(Workers)
-	Workers = 2
 	for _, dim := range []int{7, 64, 130} {
 		m := randMatrix(rng, 5000, dim, 5)
 		qs := randMatrix(rng, 200, dim, 0)
 		copy(qs.Row(3), m.Row(10)) // a query equal to a row (and its duplicates)
 		allow := func(id int) bool { return id%3 != 0 }
-		for _, o := range []Options{{}, {Allow: allow}} {
+		for _, o := range []Options{{Workers: 2}, {Allow: allow, Workers: 2}} {
 			got := ExactBatch(m, qs, 9, o)
 			for j := range qs.Len() {
 				if want := Exact(m, qs.Row(j), 9, o); !slices.Equal(got[j], want) {

@@ -6,6 +6,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -62,7 +63,7 @@ func main() {
 		defer os.RemoveAll(d)
 		dir = d
 	}
-	fmt.Fprintf(os.Stderr, "GOMAXPROCS %d, workers %d, dir %s\n", runtime.GOMAXPROCS(0), search.Workers, dir)
+	fmt.Fprintf(os.Stderr, "GOMAXPROCS %d (the search workers), dir %s\n", runtime.GOMAXPROCS(0), dir)
 	for _, exp := range strings.Split(*only, ",") {
 		switch exp {
 		case "exact":
@@ -234,7 +235,7 @@ func exact(dir string) {
 	defer fs.close()
 	var stream, ours, peerT time.Duration = 1 << 62, 1 << 62, 1 << 62
 	for i := range *reps {
-		stream = min(stream, timeMin(1, func(int) { search.Stream(m.Data) }))
+		stream = min(stream, timeMin(1, func(int) { search.Stream(m.Data, 0) }))
 		ours = min(ours, timeMin(1, func(int) { search.Exact(m, qs.Row(i%qs.Len()), 10, search.Options{}) }))
 		peerT = min(peerT, fs.time(fmt.Sprintf("exact %d", i%qs.Len())))
 	}
@@ -285,10 +286,11 @@ func ann(dir string, n, dim int, kind string) {
 	writeI32(ddir+"/gt.i32", gt)
 
 	t, cpu0 := time.Now(), cpuTime()
-	ix := search.BuildHNSW(m, search.HNSWOptions{M: *annM, EfConstruction: *annEfc})
+	ix, err := search.BuildHNSW(context.Background(), m, search.HNSWOptions{M: *annM, EfConstruction: *annEfc})
+	must(err)
 	build, buildCPU := time.Since(t), cpuTime()-cpu0
 	var file bytes.Buffer
-	_, err := ix.WriteTo(&file)
+	_, err = ix.WriteTo(&file)
 	must(err)
 	// Opening as query does: in place, checking the small sections.
 	t = time.Now()
@@ -397,7 +399,7 @@ func parallelSearch(ix *search.HNSW, m, qs search.Matrix, ef int) [][]search.Nei
 	res := make([][]search.Neighbor, qs.Len())
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range search.Workers {
+	for range runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -469,7 +471,8 @@ func dedup(dir string) {
 	writeF32(ddir+"/data.f32", m.Data)
 
 	t, cpu0 := time.Now(), cpuTime()
-	pairs := search.Pairs(m, float32(*dedupDist), nil)
+	pairs, err := search.Pairs(context.Background(), m, float32(*dedupDist), search.Options{})
+	must(err)
 	groups, _ := search.Groups(m, pairs, float32(*dedupDist), nil) // the rows are generated: none is damaged
 	ours, oursCPU := time.Since(t), cpuTime()-cpu0
 	found := map[pair]bool{}
@@ -496,10 +499,12 @@ func dedup(dir string) {
 		return
 	}
 	t = time.Now()
-	ix := search.BuildHNSW(m, search.HNSWOptions{M: *annM, EfConstruction: *annEfc})
+	ix, err := search.BuildHNSW(context.Background(), m, search.HNSWOptions{M: *annM, EfConstruction: *annEfc})
+	must(err)
 	build := time.Since(t)
 	t = time.Now()
-	approx := ix.Pairs(m, 64, float32(*dedupDist), nil)
+	approx, err := ix.Pairs(context.Background(), m, 64, float32(*dedupDist), search.Options{})
+	must(err)
 	graph := time.Since(t)
 	exactSet := map[pair]bool{}
 	for _, p := range pairs {

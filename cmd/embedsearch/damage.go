@@ -38,7 +38,7 @@ func (d *leftOut) add(ids ...int) {
 // (BenchmarkDamagedRows: about one exact scan).
 func (d *leftOut) scan(m search.Matrix) {
 	if !d.scanned {
-		d.add(search.DamagedRows(m)...)
+		d.add(search.DamagedRows(m, 0)...)
 		d.scanned = true
 	}
 }

@@ -369,12 +369,16 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	method := "exact"
 	ix, note := queryANN(r, o.Exact, r.Len())
 	if ix != nil {
-		pairs, method = ix.Pairs(m, dedupANNK, float32(threshold), allow), "hnsw"
+		method = "hnsw"
+		pairs, err = ix.Pairs(ctx, m, dedupANNK, float32(threshold), search.Options{Allow: allow})
 	} else {
 		if note != "" {
 			dedupWarn(stderr, "%s", note)
 		}
-		pairs = search.Pairs(m, float32(threshold), allow)
+		pairs, err = search.Pairs(ctx, m, float32(threshold), search.Options{Allow: allow})
+	}
+	if err != nil {
+		return err
 	}
 	files := map[int]dedup.File{}
 	file := func(id int) dedup.File {
@@ -401,7 +405,9 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	if len(more) > 0 && ix != nil {
 		// In the graph, a damaged row may have pushed real neighbours out
 		// of an image's nearest dedupANNK: pair again without it.
-		pairs = ix.Pairs(m, dedupANNK, float32(threshold), allow)
+		if pairs, err = ix.Pairs(ctx, m, dedupANNK, float32(threshold), search.Options{Allow: allow}); err != nil {
+			return err
+		}
 		groups, more = search.Groups(m, pairs, float32(threshold), better)
 		damaged.add(more...)
 		allow = damaged.allow(scope)
