@@ -53,18 +53,7 @@ func (o *PullOptions) defaults() {
 		o.BaseURL = DefaultBaseURL()
 	}
 	o.BaseURL = strings.TrimRight(o.BaseURL, "/")
-	if o.Client == nil {
-		o.Client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
-	if o.Retries <= 0 {
-		o.Retries = 5
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = 500 * time.Millisecond
-	}
-	if o.StallTimeout <= 0 {
-		o.StallTimeout = time.Minute
-	}
+	// Client, Retries, Backoff and StallTimeout: download.Options' defaults.
 }
 
 // Pull makes sure the named zoo model is in the cache, downloading what is

@@ -71,8 +71,11 @@ type manifest struct {
 	// ContentGen is the generation of the last commit that changed the set
 	// of entries (a compaction does not). The catalog records the same
 	// number once it has applied that commit.
-	ContentGen  uint64       `json:"content_gen"`
-	Binding     Binding      `json:"binding"`
+	ContentGen uint64  `json:"content_gen"`
+	Binding    Binding `json:"binding"`
+	// ModelSource is where the model was opened from when that was not a
+	// registered name (a model folder): how to find it again.
+	ModelSource string       `json:"model_source,omitempty"`
 	Segments    []segmentRef `json:"segments"`
 	Roots       []string     `json:"roots,omitempty"`
 	Created     time.Time    `json:"created"`

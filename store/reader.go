@@ -106,6 +106,11 @@ func (r *Reader) Model() Binding { return r.man.Binding }
 // Generation is the committed generation this Reader sees.
 func (r *Reader) Generation() uint64 { return r.man.Generation }
 
+// ModelSource is where the store's model was opened from, when that was
+// not a registered name: a model folder. "" for registered models (the
+// model id finds them) and for stores that did not record it.
+func (r *Reader) ModelSource() string { return r.man.ModelSource }
+
 // Roots are the folders and files given to the last index runs.
 func (r *Reader) Roots() []string { return append([]string(nil), r.man.Roots...) }
 

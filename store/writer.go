@@ -436,6 +436,15 @@ func (w *Writer) AddRoots(roots ...string) {
 	}
 }
 
+// SetModelSource records where the store's model was opened from (see
+// Reader.ModelSource), committed with the next Commit.
+func (w *Writer) SetModelSource(src string) {
+	if w.man.ModelSource != src {
+		w.man.ModelSource = src
+		w.metaDirty = true
+	}
+}
+
 // RemoveRoots forgets recorded roots.
 func (w *Writer) RemoveRoots(roots ...string) {
 	set := slices.DeleteFunc(append([]string(nil), w.man.Roots...), func(r string) bool { return slices.Contains(roots, r) })

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -219,25 +218,19 @@ func TestDedupANNLeavesOutDamagedRows(t *testing.T) {
 	os.WriteFile(victim, []byte("image bytes of a/one-huge.jpg"), 0o644)
 	fi, _ := os.Stat(victim)
 
-	w, err := store.OpenWriter(f.storeDir, r.Model(), store.WriterOptions{})
+	col, err := collection.Open(context.Background(), f.storeDir, collection.Options{ANNThreshold: annThreshold})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ann := index.PrepareANN(w)
-	if err := w.Put(store.Entry{Path: victim, Size: fi.Size(), ModTime: fi.ModTime(), Width: 10, Height: 10, Format: "jpeg"}, bad); err != nil {
+	if err := col.Writer().Put(store.Entry{Path: victim, Size: fi.Size(), ModTime: fi.ModTime(), Width: 10, Height: 10, Format: "jpeg"}, bad); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Commit(); err != nil {
+	if _, err := col.Forget(context.Background()); err != nil { // commits the Put; Close rebuilds the graph
 		t.Fatal(err)
 	}
-	if err := w.Compact(); err != nil {
+	if err := col.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := updateANN(context.Background(), ann, w, true, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	ann.Close()
-	w.Close()
 
 	code, out, errs := f.run(t, "--json", "--threshold", "0.3")
 	wantDamaged(t, "dedup via the graph", code, errs, victim)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/models"
@@ -36,7 +37,8 @@ func runtimeFlags() []cli.Flag {
 func engineFlags() []cli.Flag {
 	return append([]cli.Flag{
 		&cli.StringFlag{Name: "model", Aliases: []string{"m"}, Value: models.BuiltinName,
-			Usage: "model `NAME`, directory or .onnx file with its manifest.json"},
+			DefaultText: "the store's own model; built-in for a new store and for embed",
+			Usage:       "model `NAME`, directory or .onnx file with its manifest.json"},
 		&cli.StringFlag{Name: "device", Value: infer.DeviceCPU, Usage: "`DEVICE`: cpu, cuda or auto (cuda when usable, else cpu)"},
 		&cli.IntFlag{Name: "threads", Usage: "onnxruntime threads `N` (0: one per core)"},
 		&cli.IntFlag{Name: "batch", Value: infer.DefaultBatch, Usage: "images per inference call `N`"},
@@ -141,6 +143,30 @@ func openEngineFor(ctx context.Context, m *models.Model, o engineOptions, stderr
 }
 
 func (e *engine) Close() error { return e.Encoder.Close() }
+
+// openCollectionEngine is openEngineFor the model of a collection.
+func openCollectionEngine(ctx context.Context, col *collection.Collection, o engineOptions, stderr io.Writer) (*engine, error) {
+	m, err := col.Model()
+	if err != nil {
+		return nil, err
+	}
+	return openEngineFor(ctx, m, o, stderr)
+}
+
+// noteTo prints a collection's notes on stderr: all of them, or with
+// quiet only those that say something is wrong or was repaired.
+func noteTo(stderr io.Writer, quiet bool) func(collection.Note) {
+	return func(n collection.Note) {
+		if quiet && (n.Kind == collection.NoteANN || n.Kind == collection.NoteStaleLock) {
+			return
+		}
+		if n.Kind == collection.NoteRepair {
+			fmt.Fprintf(stderr, "embedsearch: repair: %s\n", n.Text)
+			return
+		}
+		fmt.Fprintf(stderr, "embedsearch: %s\n", n.Text)
+	}
+}
 
 // loadRuntime loads onnxruntime; a download reports its progress on stderr
 // (a live counter on a terminal, start and end lines otherwise).

@@ -7,8 +7,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/embedsearch/embedsearch/index"
-	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/collection"
 )
 
 func newForgetCommand() *cli.Command {
@@ -27,32 +26,26 @@ func newForgetCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := openStoreReader(c)
+			r, err := openStoreReader(c) // no store: the message says what to do
 			if err != nil {
 				return err
 			}
-			b := r.Model()
 			r.Close()
-			return runForget(dir, b, c.Args().Slice(), c.App.Writer)
+			return runForget(c.Context, dir, c.Args().Slice(), c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
 
-func runForget(dir string, b store.Binding, paths []string, stdout io.Writer) error {
-	w, err := store.OpenWriter(dir, b, store.WriterOptions{})
+func runForget(ctx context.Context, dir string, paths []string, stdout, stderr io.Writer) error {
+	col, err := collection.Open(ctx, dir, collection.Options{ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
 	if err != nil {
 		return err
 	}
-	defer w.Close()
-	ann := index.PrepareANN(w)
-	defer ann.Close()
-	n, err := index.Forget(w, paths...)
+	defer col.Close(ctx)
+	n, err := col.Forget(ctx, paths...)
 	if err != nil {
-		return err
-	}
-	if err := w.Compact(); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "forgot %d entries\n", n)
-	return updateANN(context.Background(), ann, w, true, io.Discard)
+	return col.Close(ctx)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/infer/preprocess"
@@ -33,6 +34,13 @@ func hint(err error) string {
 		return "; use --store to pick a writable location"
 	case errors.Is(err, store.ErrLocked):
 		return "; wait for it to finish (an `embedsearch index` still running?)"
+
+	case errors.Is(err, collection.ErrStoreChanged):
+		return "; an index run changed it: run dedup again"
+	case errors.Is(err, collection.ErrStoreBehind):
+		return "; `embedsearch index` on those folders brings it in step"
+	case errors.Is(err, collection.ErrModelGone):
+		return "; put the model back there, or pass --model DIR with it"
 
 	// Models.
 	case errors.As(err, &notCached):

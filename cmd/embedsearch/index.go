@@ -13,9 +13,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/index"
-	"github.com/embedsearch/embedsearch/models"
-	"github.com/embedsearch/embedsearch/store"
 )
 
 // indexShownFailures is how many per-file failures index prints on stderr;
@@ -74,9 +73,7 @@ func newIndexCommand() *cli.Command {
 				return err
 			}
 			if !c.IsSet("model") {
-				if name := storeModelName(dir); name != "" {
-					eo.Model = name
-				}
+				eo.Model = "" // the store's own (collection.Model)
 			}
 			o := indexOptions{
 				engineOptions: eo, Store: dir, WalkOptions: wo,
@@ -142,36 +139,20 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		}()
 	}
 
-	eng, err := openEngine(ctx, o.engineOptions, stderr)
+	col, err := collection.Open(ctx, o.Store, collection.Options{Model: o.Model, Repair: o.Repair,
+		ANNThreshold: annThreshold, Note: noteTo(stderr, o.Quiet)})
+	if err != nil {
+		return err
+	}
+	defer col.Close(ctx)
+	eng, err := openCollectionEngine(ctx, col, o.engineOptions, stderr)
 	if err != nil {
 		return err
 	}
 	defer eng.Close()
-	w, err := store.OpenWriter(o.Store, index.Binding(eng.Model), store.WriterOptions{Repair: o.Repair})
-	if errors.Is(err, store.ErrModelMismatch) {
-		if r, rerr := store.Open(o.Store); rerr == nil {
-			if old := models.RetiredBuiltin(r.Model().ModelID); old != nil {
-				err = old
-			}
-			r.Close()
-		}
-	}
-	if err != nil {
-		return err
-	}
-	defer w.Close()
-	if pid := w.StaleLockPID(); pid != 0 && !o.Quiet {
-		fmt.Fprintf(stderr, "embedsearch: took over the lock of process %d, which ended without releasing it\n", pid)
-	}
-	for _, r := range w.Repairs() {
-		fmt.Fprintf(stderr, "embedsearch: repair: %s\n", r)
-	}
-
-	ann := index.PrepareANN(w)
-	defer ann.Close()
 	bar := &indexBar{w: stderr, tty: !o.Quiet && isTerminal(stderr)}
 	shown := 0
-	st, err := index.Run(ctx, w, eng.Encoder, index.Options{
+	st, err := col.Index(ctx, eng.Encoder, index.Options{
 		Roots: roots, Files: files, Exclude: o.Exclude,
 		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks, MaxFileSize: eng.Encoder.MaxFileSize(),
 		CommitEvery: o.CommitEvery, CommitInterval: o.CommitInterval,
@@ -200,7 +181,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 	}
 	fmt.Fprintln(stdout, indexSummary(st))
 	if err == nil {
-		err = updateANN(ctx, ann, w, o.Quiet, stderr)
+		err = col.Close(ctx)
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {

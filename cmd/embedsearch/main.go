@@ -89,8 +89,3 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	}
 	return app
 }
-
-// errf writes one diagnostic line to the command's stderr.
-func errf(c *cli.Context, format string, args ...any) {
-	fmt.Fprintf(c.App.ErrWriter, format+"\n", args...)
-}

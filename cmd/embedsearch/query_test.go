@@ -244,10 +244,13 @@ func TestQueryInputs(t *testing.T) {
 	os.WriteFile(outside, data, 0o644)
 	_, out, _ = f.query(t, "", "--json", "-k", "3", "--model", tinyModel, outside)
 	samePaths(t, "unindexed file", parseAnswer(t, out).Results, f.naive(f.vecs[img3])[:3])
-	// Without --model the store's model id must be resolvable: a clear error.
-	if code, _, errs := f.query(t, "", outside); code != exitError || !strings.Contains(errs, "--model") {
-		t.Fatalf("unregistered model: %d %s", code, errs)
+	// Without --model: the store remembers the model folder it was built
+	// with (it used to need --model again, the folder being unregistered).
+	code, out, errs = f.query(t, "", "--json", "-k", "3", outside)
+	if code != 0 {
+		t.Fatalf("unindexed file without --model: %d %s", code, errs)
 	}
+	samePaths(t, "unindexed file, the store's model", parseAnswer(t, out).Results, f.naive(f.vecs[img3])[:3])
 }
 
 func TestQueryErrors(t *testing.T) {
@@ -265,7 +268,8 @@ func TestQueryErrors(t *testing.T) {
 		{"nothing to query", nil, exitUsage, "query needs"},
 		{"missing file", []string{filepath.Join(f.dir, "nosuch.jpg")}, exitError, "no such file"},
 		{"text without text tower", []string{"--model", tinyModel, "a dog on the beach"}, exitError, "text tower"},
-		{"wrong model", []string{"--model", "../../testdata/models/clip-tiny", filepath.Join(t.TempDir(), "x")}, exitError, "no such file"},
+		// --model is checked against the store first, even for a missing file.
+		{"wrong model", []string{"--model", "../../testdata/models/clip-tiny", filepath.Join(t.TempDir(), "x")}, exitError, "holds vectors of tiny-test-v1"},
 	}
 	for _, tc := range cases {
 		code, _, errs := f.query(t, "", tc.args...)

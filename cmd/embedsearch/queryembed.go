@@ -1,45 +1,39 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 
-	"github.com/urfave/cli/v2"
-
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/infer"
 	"github.com/embedsearch/embedsearch/models"
-	"github.com/embedsearch/embedsearch/store"
 )
 
 // queryEmbedder embeds query images and texts with the store's model. It
 // opens the model and onnxruntime only when a query needs them: a query by an
 // indexed, unchanged file reuses its stored vector and never loads a model.
 type queryEmbedder struct {
-	c       *cli.Context
-	r       *store.Reader
+	ctx     context.Context
+	dir     string // the store's
+	spec    string // --model ("" for the store's own)
+	engine  engineOptions
+	stderr  io.Writer
 	eng     *engine
 	textEnc *infer.TextEncoder
 	model   *models.Model
-}
-
-func newQueryEmbedder(c *cli.Context, r *store.Reader) *queryEmbedder {
-	return &queryEmbedder{c: c, r: r}
 }
 
 func (q *queryEmbedder) open() error {
 	if q.eng != nil {
 		return nil
 	}
-	o, err := engineOptionsFrom(q.c)
+	m, _, err := collection.Model(q.dir, q.spec)
 	if err != nil {
 		return err
 	}
-	m, err := storeModel(q.c.String("model"), q.c.IsSet("model"), q.r.Model())
-	if err != nil {
-		return err
-	}
-	o.Model = ""
-	eng, err := openEngineFor(q.c.Context, m, o, q.c.App.ErrWriter)
+	eng, err := openEngineFor(q.ctx, m, q.engine, q.stderr)
 	if err != nil {
 		return err
 	}
@@ -63,8 +57,7 @@ func (q *queryEmbedder) text(s string) ([]float32, error) {
 		return nil, err
 	}
 	if q.textEnc == nil {
-		o, _ := engineOptionsFrom(q.c) // validated in open
-		t, err := infer.NewTextEncoder(q.eng.Runtime, q.model, infer.EncoderOptions{Device: o.Device, Threads: o.Threads})
+		t, err := infer.NewTextEncoder(q.eng.Runtime, q.model, infer.EncoderOptions{Device: q.engine.Device, Threads: q.engine.Threads})
 		if errors.Is(err, models.ErrNoTextTower) {
 			return nil, fmt.Errorf("%q is not a file, and a text query needs a model with a text tower: "+
 				"this store's model %s has none (text-capable models: %v)", s, q.model.Manifest.ID, models.TextModels())

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -89,17 +90,28 @@ func newStatusCommand() *cli.Command {
 			if c.NArg() > 0 {
 				return usagef("status takes no arguments (use --store DIR)")
 			}
-			r, err := openStoreReader(c)
+			dir, err := storeDir(c)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
-			return runStatus(r, c.Bool("json"), c.Bool("verify"), c.App.Writer)
+			return runStatus(c.Context, statusOptions{Store: dir, JSON: c.Bool("json"), Verify: c.Bool("verify")}, c.App.Writer)
 		},
 	}
 }
 
-func runStatus(r *store.Reader, asJSON, verify bool, stdout io.Writer) error {
+// statusOptions are status's flags.
+type statusOptions struct {
+	Store        string
+	JSON, Verify bool
+}
+
+func runStatus(ctx context.Context, o statusOptions, stdout io.Writer) error {
+	r, err := openStore(o.Store)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	asJSON, verify := o.JSON, o.Verify
 	if verify {
 		if err := r.Verify(); err != nil {
 			return err

@@ -8,8 +8,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/embedsearch/embedsearch/index"
-	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -55,6 +53,12 @@ func openStoreReader(c *cli.Context) (*store.Reader, error) {
 	if err != nil {
 		return nil, err
 	}
+	return openStore(dir)
+}
+
+// openStore opens the store at dir for reading, with a hint when there is
+// none yet.
+func openStore(dir string) (*store.Reader, error) {
 	r, err := store.Open(dir)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil, fmt.Errorf("no store at %s: run 'embedsearch index DIR' first, or pass --store", dir)
@@ -63,38 +67,4 @@ func openStoreReader(c *cli.Context) (*store.Reader, error) {
 		return nil, fmt.Errorf("store %s: %w", dir, err)
 	}
 	return r, nil
-}
-
-// storeModelName is the registry name of the model an existing store is
-// bound to, so that commands that embed into it (index) use that model when
-// --model is not given. "" when there is no store or its model is not
-// registered (a local model directory: --model is then required).
-func storeModelName(dir string) string {
-	r, err := store.Open(dir)
-	if err != nil {
-		return ""
-	}
-	defer r.Close()
-	name, _ := models.NameForID(r.Model().ModelID)
-	return name
-}
-
-// storeModel opens the model a store is bound to: spec (--model) when the
-// user set it, otherwise the registered model with the store's model id;
-// either way it must match the store's binding exactly.
-func storeModel(spec string, set bool, b store.Binding) (*models.Model, error) {
-	var m *models.Model
-	var err error
-	if set {
-		m, err = models.Open(spec)
-	} else {
-		m, err = models.OpenID(b.ModelID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if got := index.Binding(m); got != b {
-		return nil, fmt.Errorf("%w: the store holds %s", store.ErrModelMismatch, b.Mismatch(got))
-	}
-	return m, nil
 }

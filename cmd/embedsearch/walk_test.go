@@ -90,3 +90,35 @@ func TestEmbedAndIndexTakeTheSameFiles(t *testing.T) {
 		})
 	}
 }
+
+// TestStoreRemembersItsModel: a store built with --model DIR needs no
+// --model afterwards: dedup DIR indexes into it with its own model (it
+// used the built-in and failed with a model mismatch), and forget and
+// index work on it; another --model is refused, never ignored.
+func TestStoreRemembersItsModel(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "photos")
+	writePNGs(t, root, "a", 0, 3)
+	sdir := filepath.Join(t.TempDir(), "store")
+	if code, _, errs := runCLI(t, "index", "--store", sdir, "--model", tinyModel, "-q", root); code != exitOK {
+		t.Fatalf("index --model: exit %d: %s", code, errs)
+	}
+	writePNGs(t, root, "b", 3, 2) // new files for dedup DIR to index
+	if code, out, errs := runCLI(t, "dedup", "--store", sdir, "--json", root); code != exitOK || !strings.Contains(out, `"groups"`) {
+		t.Fatalf("dedup DIR on a store of another model: exit %d: %s %s", code, out, errs)
+	}
+	r, err := store.Open(sdir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := r.Len()
+	r.Close()
+	if n != 5 {
+		t.Errorf("dedup DIR indexed into a store of %d images, want 5", n)
+	}
+	if code, _, errs := runCLI(t, "index", "--store", sdir, "-q", root); code != exitOK {
+		t.Errorf("index without --model: exit %d: %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "dedup", "--store", sdir, "--model", "builtin", root); code != exitError || !strings.Contains(errs, "holds vectors of") {
+		t.Errorf("dedup --model builtin: exit %d: %s", code, errs)
+	}
+}

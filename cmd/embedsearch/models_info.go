@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/embedsearch/embedsearch/models"
+)
+
+// modelInfo is `models info --json`.
+type modelInfo struct {
+	Name       string             `json:"name"`
+	Cached     bool               `json:"cached"`
+	Local      bool               `json:"local"` // a model directory (or the built-in model), not a zoo name
+	Dir        string             `json:"dir,omitempty"`
+	Manifest   *models.Manifest   `json:"manifest"`
+	Files      []modelInfoFile    `json:"files"`
+	Unverified []string           `json:"unverified"`
+	Provenance *models.Provenance `json:"provenance,omitempty"`
+}
+
+type modelInfoFile struct {
+	Name   string `json:"name"`
+	Size   int64  `json:"size"`   // 0 when not known yet
+	SHA256 string `json:"sha256"` // "" when not known yet
+	// Digest: "registry" (known in advance), "first-download" (recorded at
+	// the first download, checked on every use), "unknown" (not pulled yet),
+	// or "manifest" for local and built-in models.
+	Digest string `json:"digest"`
+}
+
+func runModelsInfo(ctx context.Context, o modelsOptions, spec string, stdout io.Writer) error {
+	cacheDir, asJSON := o.CacheDir, o.JSON
+	cache, err := models.NewCache(cacheDir)
+	if err != nil {
+		return err
+	}
+	info := modelInfo{Name: spec, Unverified: []string{}}
+	if e, ok := models.LookupZoo(spec); ok {
+		info.Manifest = &e.Manifest
+		info.Unverified = append(info.Unverified, e.Unverified...)
+		if cache.Cached(spec) {
+			info.Cached, info.Dir = true, cache.ModelDir(spec)
+			if m, err := cache.Manifest(spec); err == nil {
+				info.Manifest = m
+			}
+			if p, err := cache.Provenance(spec); err == nil {
+				info.Provenance = p
+			}
+		}
+		src := map[string]string{}
+		if info.Provenance != nil {
+			for _, f := range info.Provenance.Files {
+				src[f.Name] = f.DigestSource
+			}
+		}
+		for i, f := range info.Manifest.Files {
+			d := src[f.Name]
+			switch {
+			case d != "":
+			case e.Manifest.Files[i].SHA256 != "":
+				d = "registry"
+			default:
+				d = "unknown"
+			}
+			info.Files = append(info.Files, modelInfoFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256, Digest: d})
+		}
+	} else {
+		m, err := models.Open(spec)
+		if err != nil {
+			return err
+		}
+		info.Manifest, info.Cached, info.Local, info.Dir = m.Manifest, true, true, m.Dir
+		for _, f := range m.Manifest.Files {
+			info.Files = append(info.Files, modelInfoFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256, Digest: "manifest"})
+		}
+	}
+	if asJSON {
+		return writeJSON(stdout, info)
+	}
+	printModelInfo(stdout, &info)
+	return nil
+}
+
+func printModelInfo(w io.Writer, info *modelInfo) {
+	m := info.Manifest
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	line := func(k, format string, args ...any) {
+		fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, args...)...)
+	}
+	line("name", "%s", info.Name)
+	line("id", "%s", m.ID)
+	if m.Description != "" {
+		line("description", "%s", m.Description)
+	}
+	line("licence", "%s", m.License)
+	if m.Source != nil {
+		line("source", "%s @ %s", m.Source.Repo, m.Source.Revision)
+	}
+	line("dim", "%d", m.Dim)
+	in := m.Image.Input
+	batch := "fixed batch"
+	if in.DynamicBatch {
+		batch = "dynamic batch"
+	}
+	line("image tower", "%s: %s [N,%d,%d,%d] %s (%s) -> %s", m.Image.File, in.Name, in.Channels, in.Height, in.Width, in.DType, batch, m.Image.Output.Name)
+	if m.Text != nil {
+		line("text tower", "%s: %s [N,%d] %s -> %s", m.Text.File, m.Text.Input.Name, m.Text.Input.Context, m.Text.Input.DType, m.Text.Output.Name)
+		if t := m.Tokenizer; t != nil {
+			vocab := t.Vocab
+			if vocab == "" {
+				vocab = "built-in CLIP vocabulary"
+			}
+			line("tokenizer", "%s (%s), context %d, pad id %d", t.Kind, vocab, t.Context, t.PadID)
+		}
+	} else {
+		line("text tower", "none (text queries need one of: %s)", strings.Join(models.TextModels(), ", "))
+	}
+	p := m.Preprocess
+	resize := fmt.Sprintf("%s %d", p.Resize, p.Size)
+	if p.Resize == models.ResizeSquash {
+		resize = "squash"
+	}
+	line("preprocess", "%s -> %dx%d, %s, rescale %.6g, mean %v, std %v", resize, p.Crop[0], p.Crop[1], p.Interpolation, p.Rescale, p.Mean, p.Std)
+	line("thresholds", "exact %.3g, near %.3g, similar %.3g (Euclidean, unit vectors)", m.Thresholds.Exact, m.Thresholds.Near, m.Thresholds.Similar)
+	switch {
+	case info.Local && info.Dir != "":
+		line("location", "%s", info.Dir)
+	case info.Local:
+		line("location", "built into the binary")
+	case info.Cached:
+		line("cached", "yes, %s", info.Dir)
+	default:
+		line("cached", "no (embedsearch models pull %s)", info.Name)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "files:")
+	for _, f := range info.Files {
+		size, sum := "size unknown", "sha256 unknown"
+		if f.Size > 0 {
+			size = humanBytes(f.Size)
+		}
+		if f.SHA256 != "" {
+			sum = "sha256 " + f.SHA256
+		}
+		how := map[string]string{
+			"registry":       "digest known in advance",
+			"first-download": "digest recorded at first download, checked on every use",
+			"unknown":        "digest not known in advance: recorded at first download, then checked on every use",
+			"manifest":       "from the manifest",
+		}[f.Digest]
+		fmt.Fprintf(w, "  %s  %s  %s  (%s)\n", f.Name, size, sum, how)
+	}
+	if len(info.Unverified) > 0 {
+		fmt.Fprintln(w, "unverified:")
+		for _, u := range info.Unverified {
+			fmt.Fprintf(w, "  - %s\n", u)
+		}
+	}
+}
