@@ -154,10 +154,11 @@ func openCollectionEngine(ctx context.Context, col *collection.Collection, o eng
 }
 
 // noteTo prints a collection's notes on stderr: all of them, or with
-// quiet only those that say something is wrong or was repaired.
+// quiet only those that say something was wrong (a stale lock, a repair,
+// an unreadable graph), which every command reports alike.
 func noteTo(stderr io.Writer, quiet bool) func(collection.Note) {
 	return func(n collection.Note) {
-		if quiet && (n.Kind == collection.NoteANN || n.Kind == collection.NoteStaleLock) {
+		if quiet && n.Kind == collection.NoteANN {
 			return
 		}
 		if n.Kind == collection.NoteRepair {
