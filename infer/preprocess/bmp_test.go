@@ -2,14 +2,11 @@ package preprocess
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"image"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -64,31 +61,9 @@ func bmpPixels(t *testing.T, data []byte) (full, lazy []uint8, info Info) {
 // mask and row-order variants) and all of pngsuite's (BITMAPV5 with a gap
 // before the pixels), and requires PIL's pixels exactly.
 func TestBMPMatchesPIL(t *testing.T) {
-	var index struct {
-		Entries []bmpReference
-	}
-	raw, err := os.ReadFile("testdata/bmp_reference.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(raw, &index); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open("testdata/bmp_reference.bin.gz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	zr, err := gzip.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	blob, err := io.ReadAll(zr)
-	if err != nil {
-		t.Fatal(err)
-	}
+	entries, blob := loadReferenceFiles[bmpReference](t, "bmp_reference")
 	pngsuite := 0
-	for _, ref := range index.Entries {
+	for _, ref := range entries {
 		if strings.HasPrefix(ref.Image, "pngsuite/") {
 			pngsuite++
 		}

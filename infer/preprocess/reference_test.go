@@ -29,16 +29,23 @@ type reference struct {
 }
 
 func loadReferences(t *testing.T) ([]reference, []byte) {
+	return loadReferenceFiles[reference](t, "reference")
+}
+
+// loadReferenceFiles reads a set of PIL references made by a generator in
+// testdata: NAME.json (the entries, each naming its offset and length) and
+// NAME.bin.gz (the pixels or tensors, back to back).
+func loadReferenceFiles[T any](t *testing.T, name string) ([]T, []byte) {
 	t.Helper()
-	var index struct{ Entries []reference }
-	raw, err := os.ReadFile("testdata/reference.json")
+	var index struct{ Entries []T }
+	raw, err := os.ReadFile(filepath.Join("testdata", name+".json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, &index); err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open("testdata/reference.bin.gz")
+	f, err := os.Open(filepath.Join("testdata", name+".bin.gz"))
 	if err != nil {
 		t.Fatal(err)
 	}
