@@ -58,6 +58,10 @@ type Options struct {
 	// Failure, when set, is called for each per-file failure as it happens
 	// (they are also returned in Stats.Failures).
 	Failure func(Failure)
+	// Skipped, when set, is called for each file of a walked folder that
+	// is not taken (WalkOptions.Skipped); they are counted in
+	// Stats.Skipped. A skipped file is no failure.
+	Skipped func(Skip)
 }
 
 // Phases of Progress.
@@ -92,6 +96,8 @@ type Stats struct {
 	Removed   int // entries swept because their file is gone
 	Failed    int
 	Failures  []Failure
+	// Skipped counts the files of walked folders that were not taken.
+	Skipped SkipCounts
 	// MissingRoots did not exist or could not be read: their entries are
 	// kept. EmptyRoots exist but hold no images while the store has entries
 	// under them (an unmounted drive's mount point): also kept. Both are
@@ -205,6 +211,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 		r.failure(f.Path, f.Err)
 	}
 	r.st.Scanned = len(wk.files)
+	r.st.Skipped = wk.skipped
 
 	// 2. Compare with the store.
 	r.changed = map[string]bool{}

@@ -42,6 +42,7 @@ type collector struct {
 	files    []file
 	seen     map[string]bool
 	failures []Failure
+	skipped  SkipCounts
 	// unreadable directories: entries under them are never swept.
 	unreadable []string
 	progress   func(n int)
@@ -49,6 +50,13 @@ type collector struct {
 
 func (c *collector) fail(path string, err error) {
 	c.failures = append(c.failures, Failure{Path: path, Err: err})
+}
+
+func (c *collector) skip(s Skip) {
+	c.skipped.Add(s)
+	if c.o.Skipped != nil {
+		c.o.Skipped(s)
+	}
 }
 
 func (c *collector) add(path string, info fs.FileInfo) bool {
@@ -65,7 +73,7 @@ func (c *collector) add(path string, info fs.FileInfo) bool {
 
 // walk adds the image files under the folder root.
 func (c *collector) walk(ctx context.Context, root string, info fs.FileInfo) {
-	wo := WalkOptions{Exclude: c.o.Exclude, IncludeHidden: c.o.IncludeHidden, FollowSymlinks: c.o.FollowSymlinks}
+	wo := WalkOptions{Exclude: c.o.Exclude, IncludeHidden: c.o.IncludeHidden, FollowSymlinks: c.o.FollowSymlinks, Skipped: c.skip}
 	w := &walker{ctx: ctx, o: wo, visit: c.add, fail: c.fail, visited: map[[2]uint64]bool{}}
 	w.walkDir(root, info)
 	c.unreadable = append(c.unreadable, w.unreadable...)
@@ -98,7 +106,64 @@ type WalkOptions struct {
 	Exclude        []string
 	IncludeHidden  bool
 	FollowSymlinks bool
+	// Skipped, when set, is called for every file in a walked folder that
+	// the walk does not take, so that nothing vanishes without a count:
+	// files with a name of another format, symbolic links not followed
+	// and files that are not images. What is never looked at (hidden
+	// entries, junk folders, excluded names) is not reported.
+	Skipped func(Skip)
 }
+
+// Reasons of a Skip.
+const (
+	SkipUnsupported = "unsupported" // an image format Decode does not read (by name)
+	SkipNotImage    = "not an image"
+	SkipLink        = "link not followed" // a symbolic link, without FollowSymlinks
+)
+
+// Skip is a file a walk did not take.
+type Skip struct {
+	Path   string
+	Reason string // SkipUnsupported, SkipNotImage or SkipLink
+	// Format is the extension (lower case, without the dot: "jxl", "psd")
+	// of a SkipUnsupported file.
+	Format string
+}
+
+// SkipCounts count the files walks did not take, by reason.
+type SkipCounts struct {
+	Unsupported map[string]int // by Skip.Format
+	NotImages   int
+	Links       int
+}
+
+// Add counts s.
+func (c *SkipCounts) Add(s Skip) {
+	switch s.Reason {
+	case SkipUnsupported:
+		if c.Unsupported == nil {
+			c.Unsupported = map[string]int{}
+		}
+		c.Unsupported[s.Format]++
+	case SkipLink:
+		c.Links++
+	default:
+		c.NotImages++
+	}
+}
+
+// Total is the number of files counted.
+func (c SkipCounts) Total() int {
+	n := c.NotImages + c.Links
+	for _, k := range c.Unsupported {
+		n += k
+	}
+	return n
+}
+
+// junkFiles are files of desktops and file managers, never reported as
+// skipped: they are not the user's.
+var junkFiles = map[string]bool{"Thumbs.db": true, "ehthumbs.db": true, "desktop.ini": true, "Icon\r": true}
 
 // Walk calls visit for every image file under the folder root, in name
 // order, and fail for every entry it cannot look at: the one walk of
@@ -157,6 +222,18 @@ func (w *walker) skipped(path string, err error) {
 	w.fail(path, err)
 }
 
+// notTaken reports a file of a walked folder that is not taken.
+func (w *walker) notTaken(path, name, reason string) {
+	if w.o.Skipped == nil || junkFiles[name] {
+		return
+	}
+	s := Skip{Path: path, Reason: reason}
+	if reason == SkipNotImage && preprocess.UnsupportedImageName(name) != "" {
+		s.Reason, s.Format = SkipUnsupported, strings.ToLower(strings.TrimPrefix(filepath.Ext(name), "."))
+	}
+	w.o.Skipped(s)
+}
+
 func (w *walker) take(path string, info fs.FileInfo) {
 	if !w.visit(path, info) {
 		w.stopped = true
@@ -204,6 +281,7 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 		typ := d.Type()
 		if typ&fs.ModeSymlink != 0 {
 			if !w.o.FollowSymlinks {
+				w.notTaken(path, name, SkipLink)
 				continue
 			}
 			fi, err := os.Stat(path)
@@ -219,6 +297,8 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 				}
 			} else if fi.Mode().IsRegular() && preprocess.IsImageName(name) {
 				w.take(path, fi)
+			} else {
+				w.notTaken(path, name, SkipNotImage)
 			}
 			continue
 		}
@@ -235,6 +315,7 @@ func (w *walker) walkDir(dir string, info fs.FileInfo) {
 			continue
 		}
 		if !typ.IsRegular() || !preprocess.IsImageName(name) {
+			w.notTaken(path, name, SkipNotImage)
 			continue
 		}
 		fi, err := d.Info()

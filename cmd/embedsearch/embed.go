@@ -44,7 +44,8 @@ func newEmbedCommand() *cli.Command {
 			"  npy    a float32 array of shape (N, dim) (stdout must not be a terminal); rows follow\n" +
 			"         input order without the failed files; --paths-out FILE names each row\n\n" +
 			"A file that cannot be read or decoded is reported on stderr (one line) and skipped;\n" +
-			"the exit code is then 3.",
+			"the exit code is then 3. Files a walk does not take are counted on stderr at the end\n" +
+			"(skipped: N unsupported (by format), N not images, N links not followed).",
 		Flags: append(append(engineFlags(), walkFlags()...),
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "jsonl", Usage: "output `FORMAT`: jsonl, csv or npy"},
 			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
@@ -138,6 +139,16 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	failed := &failures{w: stderr}
+	var skipMu sync.Mutex
+	var skipped index.SkipCounts
+	o.WalkOptions.Skipped = func(s index.Skip) { skipMu.Lock(); skipped.Add(s); skipMu.Unlock() }
+	defer func() {
+		skipMu.Lock()
+		defer skipMu.Unlock()
+		if s := skippedSummary(skipped); s != "" {
+			fmt.Fprintf(stderr, "embedsearch: %s\n", s)
+		}
+	}()
 	paths := inputPaths(ctx, args, stdin, o.Null, o.WalkOptions, failed.add)
 	sep := byte('\n')
 	if o.Null {

@@ -49,10 +49,13 @@ func newIndexCommand() *cli.Command {
 			"Progress is committed every --commit-every images or --commit-interval, so an\n" +
 			"interrupted run (Ctrl-C, kill, power loss) keeps its work and the next run resumes.\n" +
 			"A file that fails is listed on stderr (the first " + fmt.Sprint(indexShownFailures) + ") and in --errors FILE, and\n" +
-			"the exit code is 3. The store is bound to the model: --store NEW_DIR for another model.",
+			"the exit code is 3. Files of walked folders that are not taken (other image formats, files\n" +
+			"that are not images, links not followed) are counted in the summary (skipped: ...) and\n" +
+			"listed in --errors FILE as 'skipped: REASON'; they do not change the exit code.\n" +
+			"The store is bound to the model: --store NEW_DIR for another model.",
 		Flags: append(append(engineFlags(), walkFlags()...),
 			storeFlag(),
-			&cli.StringFlag{Name: "errors", Usage: "write every failed file to `FILE` (path<TAB>reason; odd paths Go-quoted)"},
+			&cli.StringFlag{Name: "errors", Usage: "write every failed and every skipped file to `FILE` (path<TAB>reason; odd paths Go-quoted)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress and no per-file lines; only the summary"},
 			&cli.BoolFlag{Name: "repair", Usage: "rebuild a damaged store: drop damaged segments (re-embedded), rebuild MANIFEST and catalog"},
 			&cli.BoolFlag{Name: "0", Usage: "paths on stdin are NUL-separated (find -print0)"},
@@ -157,6 +160,11 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks, MaxFileSize: eng.Encoder.MaxFileSize(),
 		CommitEvery: o.CommitEvery, CommitInterval: o.CommitInterval,
 		Progress: bar.update,
+		Skipped: func(s index.Skip) {
+			if errFile != nil {
+				fmt.Fprintf(errFile, "%s\t%s\n", pathField(s.Path), skipReason(s))
+			}
+		},
 		Failure: func(f index.Failure) {
 			if errFile != nil {
 				fmt.Fprintf(errFile, "%s\t%s\n", pathField(f.Path), oneLine(withHint(fileError(f.Err))))
@@ -201,8 +209,12 @@ func indexSummary(st index.Stats) string {
 	if secs > 0 {
 		rate = float64(st.New+st.Changed+st.Moved) / secs
 	}
-	return fmt.Sprintf("scanned %d, new %d, changed %d, moved %d, removed %d, failed %d; %s, %.1f images/s",
-		st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed, st.Elapsed.Round(10*time.Millisecond), rate)
+	skipped := ""
+	if s := skippedSummary(st.Skipped); s != "" {
+		skipped = "; " + s
+	}
+	return fmt.Sprintf("scanned %d, new %d, changed %d, moved %d, removed %d, failed %d%s; %s, %.1f images/s",
+		st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed, skipped, st.Elapsed.Round(10*time.Millisecond), rate)
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }

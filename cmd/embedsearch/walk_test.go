@@ -122,3 +122,47 @@ func TestStoreRemembersItsModel(t *testing.T) {
 		t.Errorf("dedup --model builtin: exit %d: %s", code, errs)
 	}
 }
+
+// TestSkippedFilesAreCounted: files a walk does not take no longer vanish.
+// index's summary counts them by reason, --errors lists each with a
+// "skipped:" reason, embed counts them on stderr, and none of them changes
+// the exit code; a file that fails to decode still does.
+func TestSkippedFilesAreCounted(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "photos")
+	writePNGs(t, root, "a", 0, 2)
+	for _, name := range []string{"b.jxl", "c.JXL", "d.psd", "notes.txt", "Thumbs.db", ".hidden.psd"} {
+		os.WriteFile(filepath.Join(root, name), []byte("x"), 0o644)
+	}
+	os.Symlink(filepath.Join(root, "a000.png"), filepath.Join(root, "link.png"))
+	const want = "skipped: 3 unsupported (jxl 2, psd 1), 1 not an image, 1 link not followed"
+
+	sdir := filepath.Join(t.TempDir(), "store")
+	errFile := filepath.Join(t.TempDir(), "errors.tsv")
+	code, out, errs := runCLI(t, "index", "--store", sdir, "--model", tinyModel, "--errors", errFile, root)
+	if code != exitOK || !strings.Contains(out, "failed 0; "+want+"; ") {
+		t.Fatalf("index: exit %d\n%s\n%s", code, out, errs)
+	}
+	data, _ := os.ReadFile(errFile)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	wantLines := []string{
+		filepath.Join(root, "b.jxl") + "\tskipped: unsupported image format (jxl)",
+		filepath.Join(root, "c.JXL") + "\tskipped: unsupported image format (jxl)",
+		filepath.Join(root, "d.psd") + "\tskipped: unsupported image format (psd)",
+		filepath.Join(root, "link.png") + "\tskipped: symbolic link not followed (--follow-symlinks follows links)",
+		filepath.Join(root, "notes.txt") + "\tskipped: not an image (by its name)",
+	}
+	if !slices.Equal(lines, wantLines) {
+		t.Errorf("--errors lists\n%s\nwant\n%s", data, strings.Join(wantLines, "\n"))
+	}
+
+	code, _, errs = runCLI(t, "embed", root)
+	if code != exitOK || !strings.Contains(errs, "embedsearch: "+want+"\n") {
+		t.Errorf("embed: exit %d, stderr %q", code, errs)
+	}
+
+	os.WriteFile(filepath.Join(root, "broken.png"), []byte("\x89PNG\r\n\x1a\n broken"), 0o644)
+	code, out, _ = runCLI(t, "index", "--store", sdir, "--model", tinyModel, root)
+	if code != exitPartial || !strings.Contains(out, "failed 1; "+want) {
+		t.Errorf("index with a broken file: exit %d, %s", code, out)
+	}
+}
