@@ -15,6 +15,17 @@ if command -v npm >/dev/null && [ -f bench/crosscheck/package-lock.json ] && [ !
 	(cd bench/crosscheck && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# Optional: zsh, fish and groff for the completion-script and man-page tests,
+# which skip (saying so) without them.
+missing=""
+for c in zsh fish groff; do command -v "$c" >/dev/null || missing="$missing ${c/groff/groff-base}"; done
+if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	echo "== apt-get install$missing (optional)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1; } ||
+		echo "note: could not install$missing; their tests skip"
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then

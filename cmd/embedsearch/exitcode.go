@@ -92,7 +92,7 @@ func report(stderr io.Writer, err error, interrupted bool) int {
 	case errors.As(err, &ue) || isCLIUsage(err):
 		msg := err.Error()
 		if name, ok := strings.CutPrefix(msg, "No help topic for "); ok {
-			msg = "unknown command " + name
+			msg = "unknown command " + name + suggestCommand(strings.Trim(name, "'"))
 		}
 		fmt.Fprintf(stderr, "embedsearch: %s\nRun 'embedsearch --help' or 'embedsearch COMMAND --help' for usage.\n", msg)
 		return exitUsage

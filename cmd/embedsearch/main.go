@@ -50,6 +50,9 @@ func interruptContext(stderr io.Writer) (context.Context, func()) {
 // check the exit code, stdout and stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	if n := len(args); n > 1 && args[n-1] == completionFlag {
+		return complete(app, args)
+	}
 	err := app.RunContext(ctx, intersperse(app, args))
 	return report(stderr, err, ctx.Err() != nil)
 }
@@ -61,13 +64,14 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Usage: "embed image collections and search them by visual similarity",
 		Description: "Runs contrastive image encoders (built-in, CLIP, SigLIP, DINOv2, ...) through onnxruntime,\n" +
 			"keeps the vectors in an on-disk store and answers nearest-neighbour questions.\n\n" + exitCodeHelp,
-		Writer:          stdout,
-		ErrWriter:       stderr,
-		HideHelpCommand: true,
+		Version:              readBuildInfo().Version,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
 		// Errors are reported once, by main, with an exit code; not by cli.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return usageError{err}
+			return usageError{withFlagSuggestion(c, err)}
 		},
 		Commands: []*cli.Command{
 			newIndexCommand(),
@@ -80,6 +84,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newTokenizeCommand(),
 			newRuntimeCommand(),
 			newVersionCommand(),
+			newCompletionCommand(),
+			newManCommand(),
 		},
 	}
 	for _, cmd := range app.Commands {

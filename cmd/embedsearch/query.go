@@ -20,7 +20,9 @@ func newQueryCommand() *cli.Command {
 			"Results are ordered by distance, then path.",
 		Flags: append([]cli.Flag{
 			storeFlag(),
-			&cli.IntFlag{Name: "k", Aliases: []string{"n"}, Value: 10, Usage: "results per query"},
+			&cli.IntFlag{Name: "k", Value: 10, Usage: "results per query"},
+			// -n was -k's alias; it means --dry-run (dedup) now: refused, not ignored.
+			&cli.IntFlag{Name: "n", Hidden: true},
 			&cli.Float64Flag{Name: "max-distance", Usage: "drop results farther than `D` (0 = no limit)"},
 			&cli.StringSliceFlag{Name: "in", Usage: "only results under `DIR` (repeatable)"},
 			&cli.StringFlag{Name: "filter", Usage: "bleve query over the catalog, e.g. 'ext:png width:>1000' (see README)"},
@@ -73,6 +75,9 @@ func queryOptionsFrom(c *cli.Context) (queryOptions, error) {
 			}
 			o.Format = f
 		}
+	}
+	if c.IsSet("n") {
+		return o, usagef("query -n is now -k: use -k %d (-n means --dry-run, in dedup)", c.Int("n"))
 	}
 	if o.Null && o.Format != "paths" {
 		return o, usagef("-0 only goes with --paths")
