@@ -3,7 +3,9 @@
 # reports it: `embedsearch embed` of every image into bench/score_neardup.py
 # (pairwise P/R/F1 at the manifest's `near` threshold, recall@1 of the
 # original, per copy type, threshold sweep, semantic precision@10), then
-# bench/dedup/score.py (the groups `dedup` forms).
+# bench/dedup/score.py (the groups `dedup` forms at the default preset and
+# at exact and similar: pairwise P/R/F1, wrong groups, purity, innocents,
+# keeper quality).
 #
 #   sh bench/score_model.sh [MODEL]      # default: the built-in model
 #
@@ -32,4 +34,4 @@ done
 if [ -n "${SKIP_DEDUP:-}" ]; then exit 0; fi
 /usr/bin/python3 bench/dedup/score.py --bin "$OUT/embedsearch" --model "$MODEL" >"$OUT/dedup.txt"
 echo "== dedup groups: $OUT/dedup.txt"
-tail -12 "$OUT/dedup.txt"
+grep -E '^(## |run |default)' "$OUT/dedup.txt"

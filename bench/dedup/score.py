@@ -1,22 +1,36 @@
 #!/usr/bin/python3
 """Near-duplicate quality of `embedsearch dedup`, through the CLI.
 
-    /usr/bin/python3 bench/dedup/score.py [--bin BIN] [--model M] [--thresholds 0.1,0.2,...]
-                                          [--data DIR] [--datasets a,b] [-- EXTRA DEDUP ARGS]
+    /usr/bin/python3 bench/dedup/score.py [--bin BIN] [--model M] [--runs default,preset:exact,t:0.4,...]
+                                          [--data DIR] [--datasets a,b] [--rename] [--json-out FILE]
+                                          [-- EXTRA DEDUP ARGS]
 
 For each data set (default: caltech101-neardup, pdq-bridge-variants,
 imagededup-ukbench, caltech101-faces-crops under ../shared/data), it indexes
-the folder into a fresh temporary store with `embedsearch dedup DIR --json`,
-then runs `embedsearch dedup --in DIR --threshold D --json` for every
-threshold D of the sweep. The pairs implied by the groups (every unordered
-pair inside a group: what a user acting on the groups would treat as
-duplicates, chains included) are scored against groups.tsv: pairwise
-precision, recall and F1. Pairs listed in ignore_pairs.tsv count neither way.
-Images the tool could not index stay in the truth, so their pairs are misses.
+the folder into a fresh temporary store with `embedsearch dedup DIR --json`
+(the default preset: what a new user gets), then runs `embedsearch dedup
+--in DIR --json` once for each further run of --runs: `default` (no
+threshold flag), `preset:NAME` (--preset NAME) or `t:D` (--threshold D).
 
-Prints one table per data set (largest: the biggest group, where chains
-show; maxd: the largest distance inside any group), then the macro-average F1 per threshold (the
-number to choose the default threshold from) and each set's best threshold.
+Scores, against groups.tsv (pairs in ignore_pairs.tsv count neither way;
+images the tool could not index stay in the truth, so their pairs are
+misses):
+  - pairwise precision, recall, F1 over the pairs the groups imply (every
+    unordered pair inside a group: what a user acting on the groups treats
+    as duplicates);
+  - groups, and wrong groups: a group holding two members that are not
+    copies of each other; purity = 1 - wrong/groups;
+  - innocents: images put in a group that holds no true copy of them (an
+    action on the group would take them);
+  - keeper quality, for sets that say which files are undegraded
+    (caltech101-neardup: original, png, exif8, and distractors): of the
+    groups that hold an undegraded member, the share whose keeper is one.
+    `keeper` prints it as kept/eligible.
+
+--rename scores a copy of each set in which every file has a random name
+(hard links when possible, else copies keeping the modification time), so
+that nothing can depend on file names: keeper quality must not change.
+--json-out writes every row as JSON (for the calibration notes).
 BIN defaults to a fresh `go build` of ./cmd/embedsearch. Needs only the
 Python standard library.
 """
@@ -24,6 +38,8 @@ import argparse
 import itertools
 import json
 import os
+import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +47,14 @@ import tempfile
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATASETS = ["caltech101-neardup", "pdq-bridge-variants", "imagededup-ukbench", "caltech101-faces-crops"]
 OK_CODES = (0, 3, 4)  # ok, some files failed to index (corrupt on purpose), duplicates found
+UNDEGRADED_STEMS = {"original", "png", "exif8"}
+
+
+def undegraded_rule(name):
+    """Which files of a set are undegraded copies (None: the set does not say)."""
+    if name.startswith("caltech101-neardup"):
+        return lambda rel: rel.startswith("distractors/") or os.path.splitext(os.path.basename(rel))[0] in UNDEGRADED_STEMS
+    return None
 
 
 def read_tsv(path):
@@ -49,7 +73,7 @@ def pairs_of(groups):
 
 
 def run_dedup(args, cmd_args):
-    cmd = [args.bin, "dedup", "--json", "--model", args.model] + cmd_args + args.extra
+    cmd = [args.bin, "dedup", "--json"] + (["--model", args.model] if args.model else []) + cmd_args + args.extra
     p = subprocess.run(cmd, capture_output=True, text=True)
     if p.returncode not in OK_CODES:
         sys.exit("command failed (exit %d): %s\n%s" % (p.returncode, " ".join(cmd), p.stderr))
@@ -65,56 +89,139 @@ def score(pred, truth, ignore):
     return p, r, f1, tp
 
 
+def group_scores(groups, keepers, truth, ignore, undegraded):
+    """Wrong groups, innocents and keeper quality of the groups dedup reported."""
+    def dup(a, b):
+        k = (min(a, b), max(a, b))
+        return k in truth or k in ignore
+    wrong = 0
+    innocents = 0
+    for g in groups:
+        if any(not dup(a, b) for a, b in itertools.combinations(g, 2)):
+            wrong += 1
+        for m in g:
+            if not any(dup(m, o) for o in g if o != m):
+                innocents += 1
+    kept = eligible = 0
+    if undegraded is not None:
+        for g, k in zip(groups, keepers):
+            if any(undegraded(m) for m in g):
+                eligible += 1
+                kept += undegraded(k)
+    return {
+        "groups": len(groups), "wrong": wrong,
+        "purity": 1 - wrong / len(groups) if groups else 1.0,
+        "innocents": innocents,
+        "keeper": kept / eligible if eligible else None, "keeper_kept": kept, "keeper_eligible": eligible,
+    }
+
+
+def renamed_copy(root, dest, seed):
+    """Copies root's images to dest under random names; returns {new rel: old rel}."""
+    rng = random.Random(seed)
+    back = {}
+    for dirpath, _, files in os.walk(root):
+        for f in sorted(files):
+            rel = os.path.relpath(os.path.join(dirpath, f), root)
+            if rel.endswith((".tsv", ".md", ".txt")):
+                continue
+            ext = os.path.splitext(f)[1]
+            new = "%016x%s" % (rng.getrandbits(64), ext)
+            src, dst = os.path.join(root, rel), os.path.join(dest, new)
+            try:
+                os.link(src, dst)
+            except OSError:
+                shutil.copy2(src, dst)
+            back[new] = rel
+    return back
+
+
+def parse_run(spec):
+    if spec == "default":
+        return []
+    kind, _, v = spec.partition(":")
+    if kind == "preset":
+        return ["--preset", v]
+    if kind == "t":
+        return ["--threshold", v]
+    sys.exit("bad run %r: use default, preset:NAME or t:D" % spec)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", help="embedsearch binary (default: go build)")
-    ap.add_argument("--model", default="builtin")
-    ap.add_argument("--thresholds", default="0.05,0.1,0.15,0.2,0.25,0.3,0.35,0.4,0.45,0.5,0.6,0.7,0.8")
+    ap.add_argument("--model", default="", help="--model for dedup (default: the store's, i.e. the built-in model)")
+    ap.add_argument("--runs", default="default,preset:exact,preset:similar",
+                    help="comma-separated: default | preset:NAME | t:D (the first run indexes)")
+    ap.add_argument("--thresholds", help="shorthand: append t:D for each D of this comma-separated list")
     ap.add_argument("--data", default=os.path.join(os.path.dirname(REPO), "shared", "data"))
     ap.add_argument("--datasets", default=",".join(DATASETS))
+    ap.add_argument("--rename", action="store_true", help="score copies of the sets with every file renamed at random")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json-out", help="write every row as JSON to FILE")
     ap.add_argument("extra", nargs="*", help="more dedup flags, after --")
     args = ap.parse_args()
-    thresholds = [float(t) for t in args.thresholds.split(",")]
+    runs = args.runs.split(",") if args.runs else []
+    if args.thresholds:
+        runs += ["t:" + t for t in args.thresholds.split(",")]
+    if not runs:
+        sys.exit("nothing to run")
     if not os.path.isdir(args.data):
         sys.exit("no test data at %s (see DESIGN.md, 'Test data')" % args.data)
+    rows = []
     with tempfile.TemporaryDirectory(prefix="dedup-score-") as tmp:
         if not args.bin:
             args.bin = os.path.join(tmp, "embedsearch")
             subprocess.run(["go", "build", "-o", args.bin, "./cmd/embedsearch"], cwd=REPO, check=True)
         summary = {}
-        for name in args.datasets.split(","):
-            root = os.path.realpath(os.path.join(args.data, name))
-            truth = pairs_of(read_tsv(os.path.join(root, "groups.tsv")))
-            ignore = pairs_of(read_tsv(os.path.join(root, "ignore_pairs.tsv")))
+        names = args.datasets.split(",")
+        for name in names:
+            src = os.path.realpath(os.path.join(args.data, name))
+            truth = pairs_of(read_tsv(os.path.join(src, "groups.tsv")))
+            ignore = pairs_of(read_tsv(os.path.join(src, "ignore_pairs.tsv")))
+            undegraded = undegraded_rule(name)
+            root, back = src, None
+            if args.rename:
+                root = os.path.join(tmp, "renamed-" + name)
+                os.makedirs(root)
+                back = renamed_copy(src, root, args.seed)
             st = os.path.join(tmp, "store-" + name)
-            # Index once (and group at the first threshold), then re-group.
-            out, err = run_dedup(args, ["--store", st, "--threshold", str(thresholds[0]), root])
-            print("\n## %s (%d true pairs%s, %d images indexed)" % (
-                name, len(truth - ignore), ", %d ignored" % len(ignore) if ignore else "",
-                out["stats"]["images"]))
-            print("%-9s %7s %8s %10s %9s %7s %7s %6s" % ("threshold", "groups", "largest", "pred_pairs", "precision", "recall", "F1", "maxd"))
-            for t in thresholds:
-                if t != thresholds[0]:
-                    out, _ = run_dedup(args, ["--store", st, "--threshold", str(t), "--in", root])
-                groups = [[os.path.relpath(m["path"], root) for m in g["members"]] for g in out["groups"]]
+            print("\n## %s (%d true pairs%s)%s" % (name, len(truth - ignore),
+                  ", %d ignored" % len(ignore) if ignore else "", " renamed at random" if back else ""))
+            print("%-16s %6s %6s %6s %9s %7s %7s %7s %6s %6s %6s %9s" % (
+                "run", "images", "groups", "wrong", "purity", "innoc", "largest", "precis", "recall", "F1", "maxd", "keeper"))
+            for i, run in enumerate(runs):
+                extra = parse_run(run)
+                if i == 0:
+                    out, _ = run_dedup(args, ["--store", st] + extra + [root])
+                else:
+                    out, _ = run_dedup(args, ["--store", st, "--in", root] + extra)
+                rel = lambda p: back[os.path.relpath(p, root)] if back else os.path.relpath(p, root)
+                groups = [[rel(m["path"]) for m in g["members"]] for g in out["groups"]]
+                keepers = [rel(g["keep"]) for g in out["groups"]]
                 pred = pairs_of(groups)
                 p, r, f1, _ = score(pred, truth, ignore)
+                gs = group_scores(groups, keepers, truth, ignore, undegraded)
                 maxd = max([g["max_distance"] for g in out["groups"]] or [0])
-                summary.setdefault(t, {})[name] = (p, r, f1)
                 largest = max([len(g) for g in groups] or [0])
-                print("%-9g %7d %8d %10d %9.3f %7.3f %7.3f %6.3f" % (t, len(groups), largest, len(pred - ignore), p, r, f1, maxd))
-        names = args.datasets.split(",")
-        print("\n## macro average over %s (model %s)" % (", ".join(names), args.model))
-        print("%-9s %9s %7s %7s   %s" % ("threshold", "precision", "recall", "F1", "  ".join("F1:" + n for n in names)))
-        for t in thresholds:
-            row = [summary[t][n] for n in names]
-            mp, mr, mf = (sum(x[i] for x in row) / len(row) for i in range(3))
-            print("%-9g %9.3f %7.3f %7.3f   %s" % (t, mp, mr, mf, "  ".join("%.3f" % x[2] for x in row)))
-        best = max(thresholds, key=lambda t: sum(summary[t][n][2] for n in names))
-        print("\nbest macro-F1 threshold: %g" % best)
-        for n in names:
-            bt = max(thresholds, key=lambda t: summary[t][n][2])
-            print("best for %-24s %g (F1 %.3f)" % (n + ":", bt, summary[bt][n][2]))
+                label = run if run != "default" else "default (%s)" % out.get("preset", out["threshold"])
+                summary.setdefault(run, {})[name] = (p, r, f1, gs["purity"])
+                keeper = "-" if gs["keeper"] is None else "%.3f %d/%d" % (gs["keeper"], gs["keeper_kept"], gs["keeper_eligible"])
+                print("%-16s %6d %6d %6d %9.3f %7d %7d %7.3f %6.3f %6.3f %6.3f %9s" % (
+                    label[:16], out["stats"]["images"], gs["groups"], gs["wrong"], gs["purity"], gs["innocents"],
+                    largest, p, r, f1, maxd, keeper))
+                rows.append(dict(dataset=name, run=run, renamed=bool(back), threshold=out["threshold"],
+                                 images=out["stats"]["images"], precision=p, recall=r, f1=f1, largest=largest,
+                                 maxd=maxd, **gs))
+        print("\n## macro average over %s" % ", ".join(names))
+        print("%-16s %9s %7s %7s %7s   %s" % ("run", "precision", "recall", "F1", "purity", "  ".join("F1:" + n for n in names)))
+        for run in runs:
+            row = [summary[run][n] for n in names]
+            mp, mr, mf, mpur = (sum(x[i] for x in row) / len(row) for i in range(4))
+            print("%-16s %9.3f %7.3f %7.3f %7.3f   %s" % (run[:16], mp, mr, mf, mpur, "  ".join("%.3f" % x[2] for x in row)))
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(rows, f, indent=1)
 
 
 if __name__ == "__main__":
