@@ -29,6 +29,7 @@ type dedupOptions struct {
 	Purge      string // --purge JOURNAL
 	Journal    string
 	JSON, CSV  bool
+	JSONL      bool
 	ExitCode   bool
 	Exact      bool // compare all pairs even when the store has an approximate index
 	Dirs       []string
@@ -84,8 +85,9 @@ the space held is reported (stderr, "held_bytes" in --json stats), and
 restore those files (they stay links; undo says so and restores the rest).
 
 OUTPUT. Readable groups by default; --json prints
-{"model","threshold","groups":[{"keep","members":[{"path","distance","width",
-"height","size",...}],"max_distance"}],"stats":{...}}; --csv prints one row per
+{"version":2,"model","threshold","groups":[{"keep","members":[{"path","distance",
+"width","height","size",...}],"max_distance"}],"stats":{...}}; --jsonl one line
+per member, {"version":2,"group",<the member's fields>}; --csv one row per
 member: group,path,keep,distance,width,height,size,action,dest,status,reason.
 EXIT STATUS: 0 done; 3 some files of DIRs could not be indexed; 5 some actions
 (or, with --undo, some restores) were refused (file changed, outside the
@@ -117,7 +119,8 @@ func newDedupCommand() *cli.Command {
 			&cli.StringFlag{Name: "undo", Usage: "reverse the actions recorded in `JOURNAL`"},
 			&cli.StringFlag{Name: "purge", Usage: "release the space held for undoing the links in `JOURNAL` (those links can then not be undone)"},
 			&cli.StringFlag{Name: "journal", Usage: "write the journal to `FILE` (default: under the store)"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema 2, see README)"},
+			&cli.BoolFlag{Name: "jsonl", Usage: "print one JSON line per group member (streaming), each with its group"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV, one row per group member"},
 			&cli.BoolFlag{Name: "exit-code", Usage: "exit with status 4 when duplicates were found"},
 			&cli.BoolFlag{Name: "exact", Usage: "compare all pairs even in a store big enough for the approximate index"},
@@ -132,7 +135,7 @@ func newDedupCommand() *cli.Command {
 				In: c.StringSlice("in"), Filter: c.String("filter"), Keep: c.StringSlice("keep"),
 				References: c.StringSlice("reference"), MoveTo: c.String("move-to"), Link: c.String("link"),
 				Trash: c.Bool("trash"), Delete: c.Bool("delete"), Yes: c.Bool("yes"), DryRun: c.Bool("dry-run"),
-				Undo: c.String("undo"), Purge: c.String("purge"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"),
+				Undo: c.String("undo"), Purge: c.String("purge"), Journal: c.String("journal"), JSON: c.Bool("json"), CSV: c.Bool("csv"), JSONL: c.Bool("jsonl"),
 				ExitCode: c.Bool("exit-code"), Exact: c.Bool("exact"), Dirs: c.Args().Slice(),
 			}
 			if o.Engine, err = engineOptionsFrom(c); err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 
 	"github.com/embedsearch/embedsearch/dedup"
 )
@@ -14,6 +13,7 @@ import (
 // dedupReport is what dedup prints: the groups, what was done to each
 // member, the counts. Its JSON field names are part of the interface.
 type dedupReport struct {
+	Version   int     `json:"version"` // jsonSchema
 	Model     string  `json:"model"`
 	Threshold float64 `json:"threshold"`
 	// Method is how the pairs were found: "exact" (all pairs) or "hnsw"
@@ -29,6 +29,14 @@ type dedupReport struct {
 	// JournalBytes and the other *Bytes fields are set only for JSON, by
 	// setNameBytes (see nameBytes).
 	JournalBytes string `json:"journal_bytes,omitempty"`
+}
+
+// dedupLine is one line of dedup --jsonl: a group member with its group's
+// number (the order of --json's groups).
+type dedupLine struct {
+	Version int `json:"version"` // jsonSchema
+	Group   int `json:"group"`
+	dedupMember
 }
 
 type dedupGroup struct {
@@ -128,9 +136,21 @@ func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
 	switch {
 	case o.JSON:
 		r.setNameBytes()
+		r.Version = jsonSchema
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
+	case o.JSONL:
+		r.setNameBytes()
+		enc := json.NewEncoder(w)
+		for gi, g := range r.Groups {
+			for _, m := range g.Members {
+				if err := enc.Encode(dedupLine{Version: jsonSchema, Group: gi + 1, dedupMember: m}); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	case o.CSV:
 		cw := csv.NewWriter(w)
 		cw.Write([]string{"group", "path", "keep", "distance", "width", "height", "size", "action", "dest", "status", "reason"})
@@ -148,7 +168,7 @@ func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	for gi, g := range r.Groups {
 		fmt.Fprintf(tw, "group %d: %d images, largest distance %.3f\n", gi+1, len(g.Members), g.MaxDistance)
 		for _, m := range g.Members {

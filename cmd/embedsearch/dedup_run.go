@@ -58,8 +58,11 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 }
 
 func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) error {
-	if o.JSON && o.CSV {
-		return usagef("--json and --csv: give one")
+	if o.JSON && o.CSV || o.JSON && o.JSONL || o.CSV && o.JSONL {
+		return usagef("give one of --json, --jsonl, --csv")
+	}
+	if o.JSONL && (o.Undo != "" || o.Purge != "") {
+		return usagef("--undo and --purge print --json, not --jsonl")
 	}
 	op, err := o.op()
 	if err != nil {

@@ -213,6 +213,7 @@ var dedupStandard = []dedupPlant{
 }
 
 type dedupOut struct {
+	Version   int     `json:"version"`
 	Model     string  `json:"model"`
 	Threshold float64 `json:"threshold"`
 	Journal   string  `json:"journal"`
@@ -245,8 +246,8 @@ func parseDedup(t *testing.T, s string) dedupOut {
 	var o dedupOut
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&o); err != nil {
-		t.Fatalf("parse JSON: %v\n%s", err, s)
+	if err := dec.Decode(&o); err != nil || o.Version != 2 {
+		t.Fatalf("parse JSON: %v (version %d)\n%s", err, o.Version, s)
 	}
 	return o
 }

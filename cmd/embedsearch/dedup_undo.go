@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"text/tabwriter"
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/dedup"
@@ -55,7 +54,7 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 		if lines == nil {
 			lines = []undoLine{}
 		}
-		out := map[string]any{"journal": o.Undo, "actions": lines}
+		out := map[string]any{"version": jsonSchema, "journal": o.Undo, "actions": lines}
 		if raw := nameBytes(o.Undo); raw != "" {
 			out["journal_bytes"] = raw
 		}
@@ -63,7 +62,7 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := newTable(stdout)
 		for _, l := range lines {
 			switch l.Status {
 			case "restored":
@@ -98,9 +97,10 @@ func runDedupPurge(ctx context.Context, o dedupOptions, stdout, stderr io.Writer
 		return err
 	}
 	type purgeLine struct {
-		Path string `json:"path"`
-		Held string `json:"held"`
-		Size int64  `json:"size"`
+		Path      string `json:"path"`
+		PathBytes string `json:"path_bytes,omitempty"` // see nameBytes
+		Held      string `json:"held"`
+		Size      int64  `json:"size"`
 		// Spare: the file still had those bytes; its undo is unaffected.
 		Spare bool `json:"spare,omitempty"`
 	}
@@ -108,7 +108,8 @@ func runDedupPurge(ctx context.Context, o dedupOptions, stdout, stderr io.Writer
 	var freed int64
 	lost := 0
 	for _, r := range released {
-		lines = append(lines, purgeLine{Path: r.Entry.Src, Held: r.Held, Size: r.Size, Spare: r.Spare})
+		lines = append(lines, purgeLine{Path: r.Entry.Src, PathBytes: nameBytes(r.Entry.Src), Held: r.Held,
+			Size: r.Size, Spare: r.Spare})
 		freed += r.Size
 		if !r.Spare {
 			lost++
@@ -117,11 +118,15 @@ func runDedupPurge(ctx context.Context, o dedupOptions, stdout, stderr io.Writer
 	if o.JSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(map[string]any{"journal": o.Purge, "released": lines, "released_bytes": freed}); err != nil {
+		out := map[string]any{"version": jsonSchema, "journal": o.Purge, "released": lines, "released_bytes": freed}
+		if raw := nameBytes(o.Purge); raw != "" {
+			out["journal_bytes"] = raw
+		}
+		if err := enc.Encode(out); err != nil {
 			return err
 		}
 	} else {
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		tw := newTable(stdout)
 		for _, l := range lines {
 			what := "undo can no longer restore it"
 			if l.Spare {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
 
@@ -133,7 +132,7 @@ func runModelsList(ctx context.Context, o modelsOptions, stdout io.Writer) error
 	if asJSON {
 		return writeJSON(w, rows)
 	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	fmt.Fprintln(tw, "NAME\tDIM\tTEXT\tCACHED\tDESCRIPTION")
 	for _, r := range rows {
 		cached := yesNo(r.Cached)

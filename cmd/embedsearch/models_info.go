@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/embedsearch/embedsearch/models"
 )
@@ -87,7 +86,7 @@ func runModelsInfo(ctx context.Context, o modelsOptions, spec string, stdout io.
 
 func printModelInfo(w io.Writer, info *modelInfo) {
 	m := info.Manifest
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := newTable(w)
 	line := func(k, format string, args ...any) {
 		fmt.Fprintf(tw, "%s:\t"+format+"\n", append([]any{k}, args...)...)
 	}

@@ -30,8 +30,8 @@ func newQueryCommand() *cli.Command {
 			&cli.BoolFlag{Name: "mean", Usage: "search once with the normalised mean of all queries (\"more like these\")"},
 			&cli.BoolFlag{Name: "exclude-self", Usage: "drop the query files themselves from the results"},
 			&cli.StringFlag{Name: "vector", Usage: "query with the vector in `FILE.json` (a JSON array, or {\"vector\": [...]})"},
-			&cli.BoolFlag{Name: "json", Usage: "one JSON object per query (an array for several)"},
-			&cli.BoolFlag{Name: "jsonl", Usage: "one JSON result per line, each with its query"},
+			&cli.BoolFlag{Name: "json", Usage: "one JSON object: {\"version\", \"model\", \"queries\": [{\"query\", \"results\"}]}"},
+			&cli.BoolFlag{Name: "jsonl", Usage: "one JSON result per line (streaming), each with its query and version"},
 			&cli.BoolFlag{Name: "csv", Usage: "CSV: query,rank,distance,path"},
 			&cli.BoolFlag{Name: "paths", Usage: "bare result paths, one per line (for xargs)"},
 			&cli.BoolFlag{Name: "null", Aliases: []string{"0"}, Usage: "with --paths: NUL-terminated"},
@@ -150,7 +150,7 @@ func runQuery(ctx context.Context, o queryOptions, args []string, stdin io.Reade
 	}
 	answers := make([]queryAnswer, len(inputs))
 	for i, in := range inputs {
-		answers[i] = queryAnswer{Query: in.label, Model: r.Model().ModelID, Results: []queryResult{}}
+		answers[i] = queryAnswer{Query: in.label, Results: []queryResult{}}
 		for rank, nb := range found[i] {
 			if o.MaxDistance > 0 && float64(nb.Dist) > o.MaxDistance {
 				break
@@ -158,7 +158,7 @@ func runQuery(ctx context.Context, o queryOptions, args []string, stdin io.Reade
 			answers[i].Results = append(answers[i].Results, queryResult{Rank: rank + 1, Path: r.Path(nb.ID), Distance: nb.Dist})
 		}
 	}
-	if err := writeAnswers(stdout, o, answers); err != nil {
+	if err := writeAnswers(stdout, o, r.Model().ModelID, answers); err != nil {
 		return err
 	}
 	return reportDamaged(stderr, r, srch)

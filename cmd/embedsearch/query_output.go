@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"strconv"
-	"text/tabwriter"
 )
 
 // queryResult is one ranked neighbour; the JSON names are part of the
@@ -21,12 +20,27 @@ type queryResult struct {
 type queryAnswer struct {
 	Query      string        `json:"query"`
 	QueryBytes string        `json:"query_bytes,omitempty"`
-	Model      string        `json:"model"`
 	Results    []queryResult `json:"results"`
 }
 
-// writeAnswers prints the answers in the format o asks for.
-func writeAnswers(w io.Writer, o queryOptions, answers []queryAnswer) error {
+// queryReport is query --json: one object whatever the number of queries.
+type queryReport struct {
+	Version int           `json:"version"` // jsonSchema
+	Model   string        `json:"model"`
+	Queries []queryAnswer `json:"queries"`
+}
+
+// queryLine is one line of query --jsonl: a result with its query.
+type queryLine struct {
+	Version    int    `json:"version"` // jsonSchema
+	Query      string `json:"query"`
+	QueryBytes string `json:"query_bytes,omitempty"`
+	queryResult
+}
+
+// writeAnswers prints the answers (of the store's model) in the format o
+// asks for.
+func writeAnswers(w io.Writer, o queryOptions, model string, answers []queryAnswer) error {
 	if o.Format == "json" || o.Format == "jsonl" {
 		for i := range answers {
 			a := &answers[i]
@@ -40,20 +54,12 @@ func writeAnswers(w io.Writer, o queryOptions, answers []queryAnswer) error {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		if len(answers) == 1 {
-			return enc.Encode(answers[0])
-		}
-		return enc.Encode(answers)
+		return enc.Encode(queryReport{Version: jsonSchema, Model: model, Queries: answers})
 	case "jsonl":
 		enc := json.NewEncoder(w)
 		for _, a := range answers {
 			for _, res := range a.Results {
-				line := struct {
-					Query      string `json:"query"`
-					QueryBytes string `json:"query_bytes,omitempty"`
-					queryResult
-				}{a.Query, a.QueryBytes, res}
-				if err := enc.Encode(line); err != nil {
+				if err := enc.Encode(queryLine{jsonSchema, a.Query, a.QueryBytes, res}); err != nil {
 					return err
 				}
 			}
@@ -83,7 +89,7 @@ func writeAnswers(w io.Writer, o queryOptions, answers []queryAnswer) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	tw := newTable(w)
 	for i, a := range answers {
 		if len(answers) > 1 {
 			if i > 0 {

@@ -73,13 +73,27 @@ func (f *queryFixture) naive(q []float32) []queryResult {
 	return res
 }
 
+// parseAnswer reads query --json of one query.
 func parseAnswer(t *testing.T, s string) queryAnswer {
 	t.Helper()
-	var a queryAnswer
-	if err := json.Unmarshal([]byte(s), &a); err != nil {
-		t.Fatalf("query --json: %v\n%s", err, s)
+	rep := parseReport(t, s)
+	if len(rep.Queries) != 1 {
+		t.Fatalf("query --json: %d answers, want 1\n%s", len(rep.Queries), s)
 	}
-	return a
+	return rep.Queries[0]
+}
+
+// parseReport reads query --json, which has one shape (schema 2) whatever
+// the number of queries.
+func parseReport(t *testing.T, s string) queryReport {
+	t.Helper()
+	var rep queryReport
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&rep); err != nil || rep.Version != 2 || rep.Model == "" {
+		t.Fatalf("query --json: %v (version %d, model %q)\n%s", err, rep.Version, rep.Model, s)
+	}
+	return rep
 }
 
 func samePaths(t *testing.T, what string, got []queryResult, want []queryResult) {
@@ -101,8 +115,11 @@ func TestQueryMatchesNaiveRanking(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("query: %d %s", code, errs)
 	}
+	if rep := parseReport(t, out); rep.Model != "tiny-test-v1" {
+		t.Fatalf("report header: %+v", rep)
+	}
 	a := parseAnswer(t, out)
-	if a.Model != "tiny-test-v1" || a.Query != img0 {
+	if a.Query != img0 {
 		t.Fatalf("answer header: %+v", a)
 	}
 	want := f.naive(f.vecs[img0])[:4]
@@ -120,11 +137,8 @@ func TestQueryMatchesNaiveRanking(t *testing.T) {
 		t.Fatalf("--jsonl: %q", out)
 	}
 	for i, line := range lines {
-		var r struct {
-			Query string `json:"query"`
-			queryResult
-		}
-		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Query != img0 || r.Path != want[i].Path || r.Rank != i+1 {
+		var r queryLine
+		if err := json.Unmarshal([]byte(line), &r); err != nil || r.Version != 2 || r.Query != img0 || r.Path != want[i].Path || r.Rank != i+1 {
 			t.Fatalf("--jsonl line %d: %q (%v)", i, line, err)
 		}
 	}
@@ -200,11 +214,11 @@ func TestQueryInputs(t *testing.T) {
 	f := newQueryFixture(t)
 	img0, img3 := filepath.Join(f.dir, "img0.png"), filepath.Join(f.dir, "img3.png")
 
-	// Several queries: a JSON array, one answer each, in argument order.
+	// Several queries: the same shape as one, an answer each, in argument order.
 	_, out, _ := f.query(t, "", "--json", "-k", "3", img0, img3)
-	var many []queryAnswer
-	if err := json.Unmarshal([]byte(out), &many); err != nil || len(many) != 2 || many[0].Query != img0 || many[1].Query != img3 {
-		t.Fatalf("two queries: %v %s", err, out)
+	many := parseReport(t, out).Queries
+	if len(many) != 2 || many[0].Query != img0 || many[1].Query != img3 {
+		t.Fatalf("two queries: %s", out)
 	}
 	samePaths(t, "second query", many[1].Results, f.naive(f.vecs[img3])[:3])
 

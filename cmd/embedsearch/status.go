@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -141,7 +140,7 @@ func runStatus(ctx context.Context, o statusOptions, stdout io.Writer) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	tw := newTable(stdout)
 	last := "never"
 	if rep.LastIndexed != nil {
 		last = rep.LastIndexed.Local().Format("2006-01-02 15:04:05")
