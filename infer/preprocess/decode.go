@@ -44,13 +44,16 @@ func sniff(data []byte) (format, other string) {
 	case has(0, "BM"):
 		return FormatBMP, ""
 	case has(0, "II*\x00"), has(0, "MM\x00*"):
+		if isTIFFRaw(data) {
+			return FormatRAW, ""
+		}
 		return FormatTIFF, ""
+	case has(0, "IIRO"), has(0, "IIRS"), has(0, "MMOR"), has(0, "IIU\x00"), has(0, "FUJIFILMCCD-RAW"):
+		return FormatRAW, "" // ORF, RW2, RAF
 	case has(0, "RIFF") && has(8, "WEBP"):
 		return FormatWebP, ""
-	case has(4, "ftypavif"), has(4, "ftypavis"):
-		return "", "AVIF"
-	case has(4, "ftypheic"), has(4, "ftypheix"), has(4, "ftypmif1"), has(4, "ftypmsf1"), has(4, "ftyphevc"):
-		return "", "HEIF/HEIC"
+	case has(4, "ftyp") && isoFormat(data) != "":
+		return isoFormat(data), "" // HEIF, AVIF, CR3
 	case has(0, "II\x2b\x00"), has(0, "MM\x00\x2b"):
 		return "", "BigTIFF"
 	case has(0, "8BPS"):
@@ -129,6 +132,16 @@ func decodeRows(data []byte, lim Limits, tgt target, lazy bool) (img rows, info 
 		return nil, info, fmt.Errorf("%w: %s", ErrUnsupported, other)
 	}
 	info.Format = format
+	switch format {
+	case FormatHEIF, FormatAVIF:
+		m, info, err := decodeHEIF(data, format, lim, tgt)
+		if err != nil {
+			return nil, info, err
+		}
+		return rgbaRows{m}, info, nil
+	case FormatRAW:
+		return decodeRAW(data, lim, tgt, lazy)
+	}
 	cfg, err := decodeConfig(format, data)
 	if err != nil {
 		return nil, info, err

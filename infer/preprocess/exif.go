@@ -246,7 +246,7 @@ type tag struct {
 	off        int // offset of the value (inline or pointed to)
 }
 
-var typeSize = [...]int{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8}
+var typeSize = [...]int{1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4} // 13: IFD
 
 // ifd reads the entries of the IFD at off, keeping the tags in want.
 func (r tiffReader) ifd(off int64, want ...int) map[int]tag {
@@ -294,7 +294,7 @@ func (r tiffReader) int(t tag) (int64, bool) {
 	case 3:
 		v, ok := r.u16(t.off)
 		return int64(v), ok
-	case 4:
+	case 4, 13: // 13: an IFD's offset
 		return r.u32(t.off)
 	}
 	return 0, false
@@ -356,6 +356,13 @@ func parseEXIF(b []byte) exifData {
 		return ex
 	}
 	ifd0off, _ := r.u32(4)
+	return parseEXIFWith(r, ifd0off)
+}
+
+// parseEXIFWith is parseEXIF from the IFD0 at ifd0off, whatever the
+// structure's magic number (camera RAWs have their own).
+func parseEXIFWith(r tiffReader, ifd0off int64) exifData {
+	var ex exifData
 	ifd0 := r.ifd(ifd0off, tagMake, tagModel, tagOrientation, tagExifIFD, tagGPSIFD)
 	if t, ok := ifd0[tagOrientation]; ok {
 		if v, ok := r.int(t); ok && v >= 1 && v <= 8 {

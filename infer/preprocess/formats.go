@@ -14,16 +14,24 @@ var imageExts = map[string]string{
 	".jpg": FormatJPEG, ".jpeg": FormatJPEG, ".jpe": FormatJPEG, ".jfif": FormatJPEG,
 	".png": FormatPNG, ".gif": FormatGIF, ".bmp": FormatBMP,
 	".tif": FormatTIFF, ".tiff": FormatTIFF, ".webp": FormatWebP,
+	".heic": FormatHEIF, ".heif": FormatHEIF, ".hif": FormatHEIF, ".avif": FormatAVIF,
+	".dng": FormatRAW, ".cr2": FormatRAW, ".cr3": FormatRAW, ".nef": FormatRAW, ".nrw": FormatRAW,
+	".arw": FormatRAW, ".orf": FormatRAW, ".rw2": FormatRAW, ".raf": FormatRAW,
 }
+
+// Formats decoded through a library or a preview (see heif.go, raw.go).
+const (
+	FormatHEIF = "heif" // HEIC and other HEIF images, through libheif
+	FormatAVIF = "avif" // through libheif
+	FormatRAW  = "raw"  // a camera RAW's largest embedded JPEG preview
+)
 
 // otherImageExts are image formats Decode does not read, by extension: a
 // walk counts them as unsupported rather than as "not images", and a query
 // argument with such a name is a file, not text.
 var otherImageExts = map[string]string{
-	".heic": "HEIC", ".heif": "HEIF", ".avif": "AVIF", ".jxl": "JPEG XL", ".jp2": "JPEG 2000",
-	".psd": "PSD", ".svg": "SVG", ".ico": "ICO",
-	".dng": "DNG", ".cr2": "CR2", ".cr3": "CR3", ".nef": "NEF", ".arw": "ARW", ".orf": "ORF",
-	".rw2": "RW2", ".raf": "RAF",
+	".jxl": "JPEG XL", ".jp2": "JPEG 2000", ".psd": "PSD", ".svg": "SVG", ".ico": "ICO",
+	".pef": "PEF", ".srw": "SRW", ".x3f": "X3F", ".3fr": "3FR", ".iiq": "IIQ", ".rwl": "RWL",
 }
 
 // UnsupportedImageName names the image format a file name announces when
