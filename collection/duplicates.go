@@ -26,6 +26,9 @@ type DuplicateOptions struct {
 	// the reference folders).
 	Policy dedup.Policy
 	Search SearchOptions
+	// Progress, when set, hears how far the comparison of rows has come
+	// (Searcher.Progress).
+	Progress func(done, total int)
 }
 
 // Duplicates is what FindDuplicates found.
@@ -82,6 +85,7 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		return o.Policy.Less(fa, fb)
 	}
 	s := NewSearcher(r, o.Search)
+	s.Progress = o.Progress
 	groups, pairs, err := s.Duplicates(ctx, o.Threshold, allow, better)
 	if err != nil {
 		return nil, err

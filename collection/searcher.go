@@ -61,7 +61,10 @@ type Searcher struct {
 	// one (missing, stale or damaged: the next change of the store
 	// rebuilds it); "" otherwise.
 	Note string
-	tie  func(a, b int) bool
+	// Progress, when set, hears how far Duplicates has come comparing
+	// rows (search.Options.Progress; called from several goroutines).
+	Progress func(done, total int)
+	tie      func(a, b int) bool
 
 	damaged  map[int]bool
 	scanned  bool  // every damaged row of the store is in damaged
@@ -226,7 +229,7 @@ func (s *Searcher) Duplicates(ctx context.Context, maxDist float32, allow func(i
 		s.scan()
 	}
 	pairs := func() ([]search.Pair, error) {
-		o := search.Options{Allow: s.allow(allow)}
+		o := search.Options{Allow: s.allow(allow), Progress: s.Progress}
 		if s.ann != nil {
 			return s.ann.Pairs(ctx, s.m, PairsK, maxDist, o)
 		}

@@ -20,6 +20,7 @@ func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o O
 	done := ctx.Done()
 	found := make([][]Pair, workerCount(o.Workers))
 	allow := o.Allow
+	pr := newProgress(o.Progress, n, int64(n))
 	run(len(found), func(w int) {
 		var got []Pair
 		for !stopped(done) {
@@ -27,7 +28,8 @@ func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o O
 			if start >= n {
 				break
 			}
-			for a := start; a < min(start+256, n) && !stopped(done); a++ {
+			end := min(start+256, n)
+			for a := start; a < end && !stopped(done); a++ {
 				if !ix.Has(a) || (allow != nil && !allow(a)) {
 					continue
 				}
@@ -40,6 +42,7 @@ func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o O
 					}
 				}
 			}
+			pr.add(int64(end - start))
 		}
 		found[w] = got
 	})

@@ -31,9 +31,9 @@ func Pairs(ctx context.Context, m Matrix, maxDist float32, o Options) ([]Pair, e
 	sub, ids := compact(m, o.Allow)
 	var ps []Pair
 	if useVNNI && sub.Len() >= int8Minimum {
-		ps = pairsInt8(ctx, sub, maxDist, workerCount(o.Workers))
+		ps = pairsInt8(ctx, sub, maxDist, workerCount(o.Workers), o.Progress)
 	} else {
-		ps = pairsOf(ctx, sub, maxDist, workerCount(o.Workers))
+		ps = pairsOf(ctx, sub, maxDist, workerCount(o.Workers), o.Progress)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -80,11 +80,18 @@ func compact(m Matrix, allow func(int) bool) (Matrix, []int) {
 // in cache) meet every later row in tiles of tileRows. Blocks are handed
 // out in order through a counter, so uneven triangle rows balance. Workers
 // stop between tiles once ctx is cancelled (the caller checks ctx.Err()
-// and drops the partial result); a tile is ~3M multiply-adds.
-func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
+// and drops the partial result); a tile is ~3M multiply-adds. report, when
+// set, hears of each block done (see Options.Progress).
+func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int, report func(done, total int)) []Pair {
 	n, dim := m.Len(), m.Dim
 	floor := dotBound(maxDist)
 	nblocks := (n + tileQueries - 1) / tileQueries
+	// Block b compares its rows with every later row: (n - i0) each.
+	var work int64
+	for i0 := 0; i0 < n; i0 += tileQueries {
+		work += int64(min(tileQueries, n-i0)) * int64(n-i0)
+	}
+	pr := newProgress(report, n, work)
 	var next atomic.Int64
 	done := ctx.Done()
 	found := make([][]Pair, max(1, min(nw, nblocks)))
@@ -114,6 +121,7 @@ func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
 					}
 				}
 			}
+			pr.add(int64(ni) * int64(n-i0))
 		}
 		found[w] = got
 	})

@@ -20,11 +20,13 @@ func benchPairs(b *testing.B, f func(context.Context, Matrix, float32, int) []Pa
 
 // BenchmarkPairsFloat and BenchmarkPairsInt8 compare the two all-pairs
 // paths on the same rows (a quarter of benchRows).
-func BenchmarkPairsFloat(b *testing.B) { benchPairs(b, pairsOf) }
+func BenchmarkPairsFloat(b *testing.B) {
+	benchPairs(b, func(ctx context.Context, m Matrix, d float32, nw int) []Pair { return pairsOf(ctx, m, d, nw, nil) })
+}
 
 func BenchmarkPairsInt8(b *testing.B) {
 	if !useVNNI {
 		b.Skip("no AVX-512 VNNI")
 	}
-	benchPairs(b, pairsInt8)
+	benchPairs(b, func(ctx context.Context, m Matrix, d float32, nw int) []Pair { return pairsInt8(ctx, m, d, nw, nil) })
 }

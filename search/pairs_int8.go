@@ -99,15 +99,21 @@ func quantize(m Matrix, minDot float32, nw int) *quantized {
 
 // pairsInt8 finds the same pairs as pairsOf, faster; like pairsOf, it
 // stops early once ctx is cancelled (between panels of 32 rows).
-func pairsInt8(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
+func pairsInt8(ctx context.Context, m Matrix, maxDist float32, nw int, report func(done, total int)) []Pair {
 	floor := dotBound(maxDist)
 	z := quantize(m, floor, nw)
 	if z == nil {
-		return pairsOf(ctx, m, maxDist, nw)
+		return pairsOf(ctx, m, maxDist, nw, report)
 	}
 	n, dim, dim4 := z.n, z.dim, z.dim4
 	np := (n + panelRows - 1) / panelRows
 	nsuper := (n + superRows - 1) / superRows
+	// Super-block sb compares its rows with the panels from its own on.
+	var work int64
+	for s0 := 0; s0 < n; s0 += superRows {
+		work += int64(min(s0+superRows, n)-s0) * int64(n-s0)
+	}
+	pr := newProgress(report, n, work)
 	var next atomic.Int64
 	done := ctx.Done()
 	found := make([][]Pair, max(1, min(nw, nsuper)))
@@ -150,6 +156,7 @@ func pairsInt8(ctx context.Context, m Matrix, maxDist float32, nw int) []Pair {
 					}
 				}
 			}
+			pr.add(int64(s1-s0) * int64(n-s0))
 		}
 		found[w] = got
 	})

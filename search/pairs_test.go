@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"reflect"
 	"slices"
+	"sync"
 	"testing"
 )
 
@@ -157,9 +158,9 @@ func TestPairsInt8EqualsFloat(t *testing.T) {
 		{33, 8, 0.5, 0.02}, {1000, 13, 0.3, 0.02}, {2100, 64, 0.25, 0.01}, {1500, 512, 0.2, 0.003}, {700, 16, 1.2, 0.1},
 	} {
 		m := nearDupMatrix(rng, tc.n, tc.dim, tc.noise)
-		got := pairsInt8(t.Context(), m, tc.maxDist, workerCount(0))
+		got := pairsInt8(t.Context(), m, tc.maxDist, workerCount(0), nil)
 		slices.SortFunc(got, comparePairs)
-		want := pairsOf(t.Context(), m, tc.maxDist, workerCount(0))
+		want := pairsOf(t.Context(), m, tc.maxDist, workerCount(0), nil)
 		slices.SortFunc(want, comparePairs)
 		if !slices.Equal(got, want) {
 			t.Fatalf("n=%d dim=%d maxDist=%v: int8 path found %d pairs, float path %d", tc.n, tc.dim, tc.maxDist, len(got), len(want))
@@ -207,5 +208,42 @@ func TestGroupsChainAndBigGroup(t *testing.T) {
 	bg, _ := Groups(big, chain, 0, nil) // identical rows: the chain joins them all
 	if len(bg) != 1 || len(bg[0].Members) != MaxExactGroup+1 || bg[0].Exact || bg[0].MaxDist != 0 {
 		t.Fatalf("big group: %d groups, exact=%v", len(bg), bg[0].Exact)
+	}
+}
+
+// TestPairsProgress: Pairs and HNSW.Pairs report their rows as they go,
+// ending at all of them, and the pairs do not change.
+func TestPairsProgress(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	m := nearDupMatrix(rng, 3000, 32, 0.01)
+	var mu sync.Mutex
+	var calls, last, total int
+	o := Options{Progress: func(done, all int) {
+		mu.Lock()
+		defer mu.Unlock()
+		calls++
+		if done > all || all != m.Len() {
+			t.Errorf("progress %d of %d, %d rows", done, all, m.Len())
+		}
+		last, total = max(last, done), all
+	}}
+	got, err := Pairs(t.Context(), m, 0.3, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Pairs(t.Context(), m, 0.3, Options{})
+	if !slices.Equal(got, want) || calls < 2 || last != m.Len() || total != m.Len() {
+		t.Fatalf("Pairs: %d calls, last %d of %d; pairs equal %v", calls, last, total, slices.Equal(got, want))
+	}
+	ix, err := BuildHNSW(t.Context(), m, HNSWOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, last = 0, 0
+	if _, err := ix.Pairs(t.Context(), m, 16, 0.3, o); err != nil {
+		t.Fatal(err)
+	}
+	if calls < 2 || last != m.Len() {
+		t.Fatalf("HNSW.Pairs: %d calls, last %d of %d", calls, last, m.Len())
 	}
 }

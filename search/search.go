@@ -50,6 +50,11 @@ type Options struct {
 	// 0 means runtime.GOMAXPROCS(0). Exact results do not depend on it;
 	// HNSW.Search (one walk) ignores it.
 	Workers int
+	// Progress, when set, is called by Pairs and HNSW.Pairs as their work
+	// advances, with the rows done so far and in all (Pairs weighs each
+	// row by the comparisons it takes). It is called from the search's
+	// workers, possibly several at once, and must be quick.
+	Progress func(done, total int)
 }
 
 // workerCount resolves a Workers setting: n when positive, else GOMAXPROCS.

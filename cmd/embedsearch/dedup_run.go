@@ -24,7 +24,10 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 	if o.ModelSet {
 		spec = o.Model
 	}
-	col, err := collection.Open(ctx, storeDir, collection.Options{Model: spec, ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
+	bar := newProgress(stderr, false)
+	defer bar.done()
+	col, err := collection.Open(ctx, storeDir, collection.Options{Model: spec, ANNThreshold: annThreshold,
+		ANNProgress: annProgress(bar), Note: func(n collection.Note) { bar.clear(); noteTo(stderr, true)(n) }})
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", storeDir, err)
 	}
@@ -34,17 +37,15 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 		return 0, err
 	}
 	defer eng.Close()
-	bar := &indexBar{w: stderr, tty: isTerminal(stderr)}
 	st, err := col.Index(ctx, eng.Encoder, index.Options{
 		Roots:       dirs,
 		MaxFileSize: eng.Encoder.MaxFileSize(),
-		Progress:    bar.update,
+		Progress:    indexProgress(bar),
 		Failure: func(f index.Failure) {
-			bar.clear()
-			dedupWarn(stderr, "cannot index %s: %s", f.Path, withHint(fileError(f.Err)))
+			bar.printLine(stderr, fmt.Sprintf("embedsearch: cannot index %s: %s", f.Path, withHint(fileError(f.Err))))
 		},
 	})
-	bar.clear()
+	bar.done()
 	if err != nil {
 		return st.Failed, err
 	}
@@ -143,7 +144,10 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 			return err
 		}
 	}
+	bar := newProgress(stderr, false)
+	do.Progress = func(done, total int) { bar.show("comparing", "images", int64(done), int64(total)) }
 	dups, err := collection.FindDuplicates(ctx, r, do)
+	bar.done()
 	if err != nil {
 		return err
 	}

@@ -89,16 +89,17 @@ func newEmbedCommand() *cli.Command {
 
 // failures prints per-file failures, one line each, from any goroutine.
 type failures struct {
-	mu sync.Mutex
-	w  io.Writer
-	n  int
+	mu  sync.Mutex
+	w   io.Writer
+	bar *progress // nil: none
+	n   int
 }
 
 func (f *failures) add(path string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.n++
-	fmt.Fprintf(f.w, "embedsearch: %s: %s\n", path, withHint(fileError(err)))
+	f.bar.printLine(f.w, fmt.Sprintf("embedsearch: %s: %s", path, withHint(fileError(err))))
 }
 
 // fileError drops the path an *fs.PathError repeats.
@@ -138,7 +139,8 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	failed := &failures{w: stderr}
+	bar := newProgress(stderr, false)
+	failed := &failures{w: stderr, bar: bar}
 	var skipMu sync.Mutex
 	var skipped index.SkipCounts
 	o.WalkOptions.Skipped = func(s index.Skip) { skipMu.Lock(); skipped.Add(s); skipMu.Unlock() }
@@ -154,7 +156,10 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 	if o.Null {
 		sep = 0
 	}
+	var done int64
 	err = eng.Encoder.Embed(ctx, paths, func(it infer.Item) error {
+		done++
+		bar.show("embedding", "images", done, -1)
 		if it.Err != nil {
 			failed.add(it.Path, it.Err)
 			return nil
@@ -165,6 +170,7 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 		}
 		return out.Write(it.Path, it.Vector)
 	})
+	bar.done()
 	if err != nil {
 		out.Abort()
 		return err

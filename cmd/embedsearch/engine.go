@@ -7,7 +7,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -169,56 +168,25 @@ func noteTo(stderr io.Writer, quiet bool) func(collection.Note) {
 	}
 }
 
-// loadRuntime loads onnxruntime; a download reports its progress on stderr
-// (a live counter on a terminal, start and end lines otherwise).
+// loadRuntime loads onnxruntime; a download says so in a line on stderr
+// and shows its progress on a terminal.
 func loadRuntime(ctx context.Context, o infer.RuntimeOptions, stderr io.Writer) (*infer.Runtime, error) {
-	p := &downloadProgress{w: stderr, tty: isTerminal(stderr)}
-	o.Progress = p.update
+	bar := newProgress(stderr, false)
+	started := false
+	o.Progress = func(done, total int64) {
+		if !started {
+			started = true
+			fmt.Fprintf(stderr, "embedsearch: downloading onnxruntime %s (%.1f MB, checked against its pinned SHA-256)\n",
+				infer.DefaultPin.Version, float64(total)/1e6)
+		}
+		bar.show("onnxruntime", unitBytes, done, total)
+	}
 	rt, err := infer.LoadRuntime(ctx, o)
-	p.finish(err)
+	bar.done()
+	if started && err == nil {
+		fmt.Fprintln(stderr, "embedsearch: onnxruntime verified and cached")
+	}
 	return rt, err
-}
-
-// downloadProgress prints the onnxruntime download's progress.
-type downloadProgress struct {
-	w       io.Writer
-	tty     bool
-	started bool
-	last    time.Time
-}
-
-func (p *downloadProgress) update(done, total int64) {
-	if !p.started {
-		p.started = true
-		fmt.Fprintf(p.w, "embedsearch: downloading onnxruntime %s (%.1f MB, checked against its pinned SHA-256)\n",
-			infer.DefaultPin.Version, float64(total)/1e6)
-	}
-	if p.tty && (time.Since(p.last) > 200*time.Millisecond || done == total) {
-		p.last = time.Now()
-		fmt.Fprintf(p.w, "\r  %5.1f / %.1f MB (%3.0f%%)", float64(done)/1e6, float64(total)/1e6, 100*float64(done)/float64(max(total, 1)))
-	}
-}
-
-func (p *downloadProgress) finish(err error) {
-	if !p.started {
-		return
-	}
-	if p.tty {
-		fmt.Fprintln(p.w)
-	}
-	if err == nil {
-		fmt.Fprintln(p.w, "embedsearch: onnxruntime verified and cached")
-	}
-}
-
-// isTerminal reports whether w is a character device (a terminal).
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // parseSize reads a byte count: a number with an optional unit, B, KB, MB,

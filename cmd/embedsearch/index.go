@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -142,8 +141,10 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		}()
 	}
 
+	bar := newProgress(stderr, o.Quiet)
+	defer bar.done()
 	col, err := collection.Open(ctx, o.Store, collection.Options{Model: o.Model, Repair: o.Repair,
-		ANNThreshold: annThreshold, Note: noteTo(stderr, o.Quiet)})
+		ANNThreshold: annThreshold, ANNProgress: annProgress(bar), Note: func(n collection.Note) { bar.clear(); noteTo(stderr, o.Quiet)(n) }})
 	if err != nil {
 		return err
 	}
@@ -153,13 +154,12 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		return err
 	}
 	defer eng.Close()
-	bar := &indexBar{w: stderr, tty: !o.Quiet && isTerminal(stderr)}
 	shown := 0
 	st, err := col.Index(ctx, eng.Encoder, index.Options{
 		Roots: roots, Files: files, Exclude: o.Exclude,
 		IncludeHidden: o.IncludeHidden, FollowSymlinks: o.FollowSymlinks, MaxFileSize: eng.Encoder.MaxFileSize(),
 		CommitEvery: o.CommitEvery, CommitInterval: o.CommitInterval,
-		Progress: bar.update,
+		Progress: indexProgress(bar),
 		Skipped: func(s index.Skip) {
 			if errFile != nil {
 				fmt.Fprintf(errFile, "%s\t%s\n", pathField(s.Path), skipReason(s))
@@ -175,15 +175,13 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 			shown++
 			switch {
 			case shown <= indexShownFailures:
-				bar.clear()
-				fmt.Fprintf(stderr, "embedsearch: %s: %s\n", f.Path, withHint(fileError(f.Err)))
+				bar.printLine(stderr, fmt.Sprintf("embedsearch: %s: %s", f.Path, withHint(fileError(f.Err))))
 			case shown == indexShownFailures+1 && errFile == nil:
-				bar.clear()
-				fmt.Fprintln(stderr, "embedsearch: more files failed; --errors FILE lists them all")
+				bar.printLine(stderr, "embedsearch: more files failed; --errors FILE lists them all")
 			}
 		},
 	})
-	bar.clear()
+	bar.done()
 	if len(st.MissingRoots)+len(st.EmptyRoots) > 0 && !o.Quiet {
 		fmt.Fprintln(stderr, "embedsearch: entries under a missing or empty root are kept; 'embedsearch forget PATH' removes them")
 	}
@@ -218,65 +216,3 @@ func indexSummary(st index.Stats) string {
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }
-
-// indexBar draws a one-line progress bar on a terminal.
-type indexBar struct {
-	mu        sync.Mutex
-	w         io.Writer
-	tty       bool
-	last      time.Time
-	width     int
-	embedFrom time.Time
-	doneFrom  int
-}
-
-func (b *indexBar) update(p index.Progress) {
-	if !b.tty {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := time.Now()
-	if now.Sub(b.last) < 150*time.Millisecond && p.Done != p.Todo {
-		return
-	}
-	b.last = now
-	var line string
-	switch p.Phase {
-	case index.PhaseScan:
-		line = fmt.Sprintf("scanning: %d images found", p.Scanned)
-	case index.PhaseEmbed:
-		if b.embedFrom.IsZero() {
-			b.embedFrom, b.doneFrom = now, p.Done
-		}
-		rate := float64(p.Done-b.doneFrom) / max(now.Sub(b.embedFrom).Seconds(), 1e-3)
-		eta := "?"
-		if rate > 0 {
-			eta = (time.Duration(float64(p.Todo-p.Done)/rate) * time.Second).Round(time.Second).String()
-		}
-		const cells = 24
-		fill := 0
-		if p.Todo > 0 {
-			fill = cells * p.Done / p.Todo
-		}
-		line = fmt.Sprintf("[%s%s] %d/%d  %.1f images/s  ETA %s  failed %d",
-			strings.Repeat("#", fill), strings.Repeat(".", cells-fill), p.Done, p.Todo, rate, eta, p.Failed)
-	default:
-		line = "saving…"
-	}
-	pad := max(b.width-len(line), 0)
-	fmt.Fprintf(b.w, "\r%s%s", line, strings.Repeat(" ", pad))
-	b.width = len(line)
-}
-
-func (b *indexBar) clear() {
-	if !b.tty {
-		return
-	}
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.width > 0 {
-		fmt.Fprintf(b.w, "\r%s\r", strings.Repeat(" ", b.width))
-		b.width = 0
-	}
-}

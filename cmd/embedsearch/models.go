@@ -155,8 +155,14 @@ func runModelsPull(ctx context.Context, mo modelsOptions, names []string, stdout
 			return usagef("unknown model %q; known: %s", n, strings.Join(models.ZooNames(), ", "))
 		}
 	}
-	bar := newProgressBar(stderr)
-	o.Progress = bar.update
+	bar := newProgress(stderr, false)
+	o.Progress = func(p models.Progress) {
+		total := p.Total
+		if total == 0 {
+			total = -1
+		}
+		bar.show(p.Model+"/"+p.File, unitBytes, p.Done, total)
+	}
 	for _, n := range names {
 		m, err := cache.Pull(ctx, n, o)
 		bar.done()
