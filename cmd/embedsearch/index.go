@@ -6,7 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +17,8 @@ import (
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/internal/fspath"
+	"github.com/embedsearch/embedsearch/store"
 )
 
 // indexShownFailures is how many per-file failures index prints on stderr;
@@ -117,6 +122,10 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		}
 	}
 
+	if err := missingArgs(o.Store, roots); err != nil {
+		return err
+	}
+
 	var errFile *bufio.Writer
 	if o.ErrorsFile != "" {
 		f, cerr := os.Create(o.ErrorsFile)
@@ -216,3 +225,26 @@ func indexSummary(st index.Stats) string {
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }
+
+// missingArgs refuses a DIR or FILE argument that does not exist, before
+// anything is written, unless it is (or holds, or lies under) a root the
+// store already has: that is an unmounted drive, whose entries are kept
+// with a warning. Anything else is a mistyped path, and nothing is done.
+func missingArgs(storeDir string, args []string) error {
+	var known []string
+	if r, err := store.Open(storeDir); err == nil {
+		known = r.Roots()
+		r.Close()
+	}
+	for _, a := range args {
+		if _, err := os.Lstat(a); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		abs, err := filepath.Abs(a)
+		if err == nil && slices.ContainsFunc(known, func(r string) bool { return fspath.Within(r, abs) || fspath.Within(abs, r) }) {
+			continue
+		}
+		return usagef("%s: no such file or folder; nothing was indexed", a)
+	}
+	return nil
+}
