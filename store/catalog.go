@@ -47,7 +47,8 @@ func init() {
 	bleve.SetLog(log.New(io.Discard, "", 0))
 }
 
-// Filter fields, documented in doc.go. camera is make and model together.
+// Filter fields (catalogFields), documented in doc.go. camera is make and
+// model together.
 const lowerKeyword = "lower_keyword"
 
 func catalogMapping() (*mapping.IndexMappingImpl, error) {
@@ -81,20 +82,19 @@ func catalogMapping() (*mapping.IndexMappingImpl, error) {
 		f.Analyzer = "standard"
 		return f
 	}
-	for _, name := range []string{"path", "dir", "hash", "gps"} {
-		doc.AddFieldMappingsAt(name, kw(keyword.Name))
-	}
-	for _, name := range []string{"name", "ext", "format"} {
-		doc.AddFieldMappingsAt(name, kw(lowerKeyword))
-	}
-	for _, name := range []string{"make", "model", "camera"} {
-		doc.AddFieldMappingsAt(name, text())
-	}
-	for _, name := range []string{"size", "width", "height", "lat", "lon"} {
-		doc.AddFieldMappingsAt(name, field(bleve.NewNumericFieldMapping()))
-	}
-	for _, name := range []string{"mtime", "taken"} {
-		doc.AddFieldMappingsAt(name, field(bleve.NewDateTimeFieldMapping()))
+	for _, f := range catalogFields {
+		switch f.kind {
+		case fieldExact:
+			doc.AddFieldMappingsAt(f.name, kw(keyword.Name))
+		case fieldLower:
+			doc.AddFieldMappingsAt(f.name, kw(lowerKeyword))
+		case fieldWords:
+			doc.AddFieldMappingsAt(f.name, text())
+		case fieldNumber:
+			doc.AddFieldMappingsAt(f.name, field(bleve.NewNumericFieldMapping()))
+		case fieldDate:
+			doc.AddFieldMappingsAt(f.name, field(bleve.NewDateTimeFieldMapping()))
+		}
 	}
 	im.DefaultMapping = doc
 	return im, nil

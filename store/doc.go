@@ -146,7 +146,11 @@
 // taken:>"2021-01-01"); gps (true when the image has a position). The
 // filter is bleve's query-string syntax except that every clause must match
 // (`ext:jpg width:>1000` is both); `-field:value` excludes. A term without a
-// field matches the file name.
+// field matches the file name. A clause that could only match nothing by
+// mistake is ErrBadFilter saying why (checkFilter): an unknown field (the
+// error lists the fields), a number or date field compared with text or
+// the reverse, gps with anything but true or false, and the parentheses
+// and OR of other query languages, which this syntax does not have.
 package store
 
 import (

@@ -250,7 +250,7 @@ func parseFilter(q string) (query.Query, error) {
 	}
 	bq, ok := parsed.(*query.BooleanQuery)
 	if !ok {
-		return parsed, nil
+		return parsed, checkFilter(q, parsed)
 	}
 	var must, mustNot []query.Query
 	if c, ok := bq.Must.(*query.ConjunctionQuery); ok {
@@ -271,7 +271,8 @@ func parseFilter(q string) (query.Query, error) {
 	if len(must) == 0 {
 		must = []query.Query{bleve.NewMatchAllQuery()}
 	}
-	return query.NewBooleanQuery(must, nil, mustNot), nil
+	out := query.NewBooleanQuery(must, nil, mustNot)
+	return out, checkFilter(q, out)
 }
 
 func (r *Reader) filterOnce(q query.Query) (_ func(id int) bool, err error) {

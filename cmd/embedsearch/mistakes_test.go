@@ -98,3 +98,26 @@ func TestDedupPartialWinsOverRefused(t *testing.T) {
 		t.Fatalf("refused only: exit %d (want %d), stderr %q", code, exitRefused, errs)
 	}
 }
+
+// TestFilterMistakes: a filter with an unknown field, parentheses or a
+// type mismatch is a usage error naming the problem, from query and dedup
+// alike; it used to match nothing, silently.
+func TestFilterMistakes(t *testing.T) {
+	q := newQueryFixture(t)
+	img0 := filepath.Join(q.dir, "img0.png")
+	d := newDedupFixture(t, dedupStandard)
+	for _, tc := range []struct{ filter, want string }{
+		{"widht:>1000", `unknown field "widht"; the fields are path, dir, name, ext,`},
+		{"(ext:png", "parentheses, OR and AND are not part of the filter syntax"},
+		{"width:wide", "width is a number"},
+	} {
+		code, out, errs := q.query(t, "", "--filter", tc.filter, img0)
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("query --filter %q: exit %d %q %q", tc.filter, code, out, errs)
+		}
+		code, out, errs = d.run(t, "--filter", tc.filter)
+		if code != exitUsage || out != "" || !strings.Contains(errs, tc.want) {
+			t.Errorf("dedup --filter %q: exit %d %q %q", tc.filter, code, out, errs)
+		}
+	}
+}
