@@ -43,7 +43,8 @@ func TestCrashHelper(t *testing.T) {
 	seq, _ := strconv.Atoi(at[0])
 	testHook = func(s int, state string) {
 		if s == seq && state == at[1] {
-			syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			p, _ := os.FindProcess(os.Getpid())
+			p.Kill() // SIGKILL on Unix
 		}
 	}
 	files := crashFixture(t, dir, false, false)

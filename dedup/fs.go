@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/internal/atomicfile"
+	"github.com/embedsearch/embedsearch/internal/fileid"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
@@ -46,10 +47,8 @@ func deviceOf(path string) (uint64, error) {
 }
 
 func devOf(fi fs.FileInfo) uint64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return uint64(st.Dev)
-	}
-	return 0
+	dev, _, _ := fileid.Of(fi)
+	return dev
 }
 
 // syncDir makes renames, creations and removals in dir durable.
@@ -236,9 +235,4 @@ func linkRename(src, dst string) error {
 }
 
 // ownerOf returns the uid owning a file, when the system says.
-func ownerOf(fi fs.FileInfo) (int, bool) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int(st.Uid), true
-	}
-	return 0, false
-}
+func ownerOf(fi fs.FileInfo) (int, bool) { return fileid.Owner(fi) }

@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/embedsearch/embedsearch/infer/preprocess"
+	"github.com/embedsearch/embedsearch/internal/fileid"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 )
 
@@ -241,11 +241,8 @@ func (w *walker) take(path string, info fs.FileInfo) {
 }
 
 func dirKey(info fs.FileInfo) ([2]uint64, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return [2]uint64{}, false
-	}
-	return [2]uint64{uint64(st.Dev), st.Ino}, true
+	dev, ino, ok := fileid.Of(info)
+	return [2]uint64{dev, ino}, ok
 }
 
 // walkDir walks one directory (already known to exist). Directory entries

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -380,9 +379,7 @@ func TestEmbedRefusesNonRegularFiles(t *testing.T) {
 	dir := t.TempDir()
 	good := writeImages(t, dir, 1)[0]
 	fifo := filepath.Join(dir, "fifo.jpg")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	link := filepath.Join(dir, "link.png")
 	if err := os.Symlink(good, link); err != nil {
 		t.Fatal(err)

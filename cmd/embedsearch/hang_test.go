@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // envRunMain makes the test binary run main() instead of the tests, so
@@ -72,9 +74,7 @@ func TestHostileFilesDoNotHang(t *testing.T) {
 	dir := t.TempDir()
 	good := writePNGs(t, dir, "good", 0, 1)[0]
 	fifo := filepath.Join(dir, "x.jpg")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	big := filepath.Join(dir, "big.jpg")
 	f, err := os.Create(big)
 	if err != nil {

@@ -7,9 +7,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/testenv"
 )
 
 // within fails the test if f does not return within d: the defects these
@@ -28,9 +29,7 @@ func within(t *testing.T, d time.Duration, f func()) {
 func TestOpenRefusesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	fifo := filepath.Join(dir, "x.jpg")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testenv.Mkfifo(t, fifo)
 	sock := filepath.Join(dir, "s.jpg")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
