@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"syscall"
 )
 
 // The approximate-nearest-neighbour (ANN) file is a derived index, like the
@@ -163,13 +162,13 @@ func (r *Reader) MapANN() ([]byte, ANNInfo, error) {
 	if size < annHeaderSize || size > math.MaxInt {
 		return nil, ANNInfo{}, fmt.Errorf("%w: %s: not an approximate index file", ErrCorrupt, annName)
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(size), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := mapFile(f, size)
 	if err != nil {
 		return nil, ANNInfo{}, fmt.Errorf("map %s: %w", annName, err)
 	}
 	info, err := checkANNHeader(data[:annHeaderSize], size, r.man.ContentGen, r.Len(), r.man.Binding)
 	if err != nil {
-		syscall.Munmap(data)
+		unmapFile(data)
 		return nil, info, err
 	}
 	r.ann, r.annInfo = data, info

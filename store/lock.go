@@ -1,24 +1,26 @@
 package store
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/embedsearch/embedsearch/internal/filelock"
 )
 
 // lockName is the writer lock file. Its content is the PID of the holder,
-// for messages only: the lock itself is an flock(2) on the file, which the
-// kernel drops when the holder dies, so a lock left by a killed process is
-// never "stale" in a way that blocks the next writer.
+// for messages only: the lock itself is the one file lock (internal/filelock,
+// flock(2) on Unix), which the kernel drops when the holder dies, so a lock
+// left by a killed process is never "stale" in a way that blocks the next
+// writer.
 const lockName = "LOCK"
 
 type lockFile struct {
-	f *os.File
+	lock *filelock.File
+	f    *os.File // lock's file, which records the holder's PID
 	// stalePID is the PID recorded by a previous holder that died without
 	// cleaning up (0 when the file was clean). Reported, not acted upon.
 	stalePID int
@@ -28,32 +30,33 @@ type lockFile struct {
 // holder to finish.
 func acquireLock(dir string, wait time.Duration) (*lockFile, error) {
 	path := filepath.Join(dir, lockName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	lock, err := filelock.Open(path)
 	if err != nil {
 		return nil, writeErr(dir, err)
 	}
+	f := lock.OS()
 	deadline := time.Now().Add(wait)
 	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
+		ok, err := lock.TryLock(true)
+		if err != nil {
+			lock.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if ok {
+			break
 		}
 		if time.Now().After(deadline) {
 			pid := readPID(f)
-			f.Close()
+			lock.Close()
 			who := "another process"
 			if pid > 0 {
 				who = "process " + strconv.Itoa(pid)
 			}
 			return nil, fmt.Errorf("%w: %s is writing %s; wait for it to finish", ErrLocked, who, dir)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(filelock.Poll)
 	}
-	l := &lockFile{f: f}
+	l := &lockFile{lock: lock, f: f}
 	if pid := readPID(f); pid > 0 && pid != os.Getpid() {
 		l.stalePID = pid
 	}
@@ -80,25 +83,29 @@ func (l *lockFile) release() error {
 		return nil
 	}
 	_ = l.f.Truncate(0)
-	err := syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
-	if cerr := l.f.Close(); err == nil {
+	err := l.lock.Unlock()
+	if cerr := l.lock.Close(); err == nil {
 		err = cerr
 	}
-	l.f = nil
+	l.lock, l.f = nil, nil
 	return err
 }
 
 // writerActive reports whether a live writer holds dir's lock. It takes
 // and drops a shared lock, which a writer trying to start waits out.
 func writerActive(dir string) bool {
-	f, err := os.Open(filepath.Join(dir, lockName))
+	lock, err := filelock.OpenExisting(filepath.Join(dir, lockName))
 	if err != nil {
 		return false
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		return errors.Is(err, syscall.EWOULDBLOCK)
+	defer lock.Close()
+	ok, err := lock.TryLock(false)
+	if err != nil {
+		return false
 	}
-	_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	if !ok {
+		return true
+	}
+	_ = lock.Unlock()
 	return false
 }

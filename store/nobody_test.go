@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 )
 
@@ -33,7 +32,9 @@ func runAsNobody(t *testing.T, test string, env ...string) string {
 	}
 	cmd := exec.Command(bin, "-test.run=^"+test+"$")
 	cmd.Env = append(os.Environ(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	if !asNobody(cmd) {
+		t.Skip("cannot run a process as another user on this system")
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Skipf("cannot run as nobody: %v %s", err, out)

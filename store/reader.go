@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/blevesearch/bleve/v2"
@@ -84,7 +83,7 @@ func (r *Reader) Close() error {
 	r.segs = nil
 	r.annMu.Lock()
 	if r.ann != nil {
-		syscall.Munmap(r.ann)
+		unmapFile(r.ann)
 		r.ann = nil
 	}
 	r.annMu.Unlock()

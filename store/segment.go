@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"unsafe"
 )
 
@@ -211,7 +210,7 @@ func openSegment(dir string, ref segmentRef, dim int) (*segment, error) {
 	if st.Size() < headerSize || st.Size() != ref.Size {
 		return nil, fmt.Errorf("%s: %w: size %d, manifest says %d", ref.Name, ErrCorrupt, st.Size(), ref.Size)
 	}
-	data, err := syscall.Mmap(int(f.Fd()), 0, int(st.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+	data, err := mapFile(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("map %s: %w", ref.Name, err)
 	}
@@ -223,7 +222,7 @@ func openSegment(dir string, ref segmentRef, dim int) (*segment, error) {
 		err = fmt.Errorf("%w: segment header differs from the one the manifest committed", ErrCorrupt)
 	}
 	if err != nil {
-		syscall.Munmap(data)
+		unmapFile(data)
 		return nil, fmt.Errorf("%s: %w", ref.Name, err)
 	}
 	s.ref = ref
@@ -339,7 +338,7 @@ func (s *segment) close() error {
 	if s == nil || s.data == nil {
 		return nil
 	}
-	err := syscall.Munmap(s.data)
+	err := unmapFile(s.data)
 	s.data, s.vecs, s.offsets, s.records = nil, nil, nil, nil
 	return err
 }
