@@ -115,6 +115,18 @@ type Preprocess struct {
 	Mean          [3]float64 `json:"mean"`
 	Std           [3]float64 `json:"std"`
 	PadColor      [3]uint8   `json:"pad_color"`
+	// JPEGDraft: a JPEG is decoded at 1/2, 1/4 or 1/8 scale in the DCT
+	// domain as PIL's Image.draft("RGB", (4·W, 4·H)) does, W×H being the
+	// size the resize step makes: the smallest scale that keeps the image
+	// at least 4 times that size on both sides. Cheaper by far for large
+	// photos, and not the pixels of a full decode; only for models trained
+	// (or defined) that way.
+	JPEGDraft bool `json:"jpeg_draft,omitempty"`
+	// ReducingGap, when not 0 (then at least 1), resizes as PIL's
+	// Image.resize(size, filter, reducing_gap=ReducingGap) does: first a
+	// box filter by integer factors (Image.reduce), leaving at least
+	// ReducingGap times the target for the filter.
+	ReducingGap float64 `json:"reducing_gap,omitempty"`
 }
 
 // Tokenizer describes the text tokenizer of a model with a text tower.
@@ -197,6 +209,9 @@ func (m *Manifest) Validate() error {
 	}
 	if p.Rescale == 0 {
 		bad("preprocess rescale is zero")
+	}
+	if p.ReducingGap != 0 && !(p.ReducingGap >= 1) {
+		bad("preprocess reducing_gap %v (want 0 for none, or 1 or more)", p.ReducingGap)
 	}
 	if m.Text != nil && m.Tokenizer == nil {
 		bad("text tower without tokenizer")

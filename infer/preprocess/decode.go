@@ -100,20 +100,27 @@ func Decode(data []byte, lim Limits) (_ image.Image, info Info, err error) {
 // target gives the size an image displayed at w×h will be resampled to.
 type target func(w, h int) (int, int)
 
-// jpegLib and scaleMargin are set only by BenchmarkJPEGPaths (built with
-// -tags libjpeg) to measure libjpeg with DCT scaling against image/jpeg:
-// jpegLib decodes a JPEG scaled by 1/denom in the DCT domain, and
-// scaleMargin is how many times larger than the resample target the scaled
-// image must stay. In the product jpegLib is nil and every image is
-// decoded at full size, as PIL does.
-var (
-	jpegLib     func(data []byte, denom int, lim Limits) (*image.RGBA, error)
-	scaleMargin int
-)
+// draftMargin is how many times larger than the resample target, on both
+// sides, a JPEG decoded at reduced scale stays.
+const draftMargin = 4
 
-// decodeRGB is Decode without the image.Image interface in the way. With
-// the benchmark-only jpegLib set, a JPEG may come back smaller than Info's
-// size (DCT scaling) for the given target.
+// draftScale is the scale 1/s at which PIL's draft("RGB", (m·tw, m·th))
+// decodes a w×h JPEG, m being draftMargin and tw×th the resample target:
+// the largest of 8, 4 and 2 that divides neither side below m times the
+// target (by floor division, as PIL does), else 1. Turning both the image
+// and the target by 90° gives the same scale.
+func draftScale(w, h, tw, th int) int {
+	s := min(w/(draftMargin*max(tw, 1)), h/(draftMargin*max(th, 1)))
+	for _, d := range []int{8, 4, 2} {
+		if s >= d {
+			return d
+		}
+	}
+	return 1
+}
+
+// decodeRGB is Decode without the image.Image interface in the way. With a
+// target and lim.jpegDraft, a JPEG may come back smaller than Info's size.
 func decodeRGB(data []byte, lim Limits, tgt target) (*image.RGBA, Info, error) {
 	r, info, err := decodeRows(data, lim, tgt, false)
 	if err != nil {
@@ -181,28 +188,22 @@ func decodeRows(data []byte, lim Limits, tgt target, lazy bool) (img rows, info 
 			return rgbaRows{b.rgba()}, info, nil
 		}
 	}
-	if format == FormatJPEG && jpegLib != nil {
-		dw, dh := cfg.Width, cfg.Height
-		if info.Orientation >= 5 {
-			dw, dh = dh, dw
-		}
-		denom := 1
-		if tgt != nil && scaleMargin > 0 {
-			ow, oh := tgt(dw, dh)
-			for _, d := range []int{8, 4, 2} {
-				if (dw+d-1)/d >= scaleMargin*ow && (dh+d-1)/d >= scaleMargin*oh {
-					denom = d
-					break
-				}
+	if format == FormatJPEG {
+		if t, _ := loadedTurbo(); t != nil {
+			dw, dh := cfg.Width, cfg.Height
+			if info.Orientation >= 5 {
+				dw, dh = dh, dw
+			}
+			denom := 1
+			if tgt != nil && lim.jpegDraft {
+				tw, th := tgt(dw, dh)
+				denom = draftScale(dw, dh, tw, th)
+			}
+			if rgb, err := t.decode(data, denom); err == nil {
+				info.Width, info.Height = dw, dh
+				return rgbaRows{orient(rgb, info.Orientation)}, info, nil
 			}
 		}
-		rgb, err := jpegLib(data, denom, lim)
-		if err != nil {
-			return nil, info, err
-		}
-		rgb = orient(rgb, info.Orientation)
-		info.Width, info.Height = dw, dh
-		return rgbaRows{rgb}, info, nil
 	}
 	src, err := decodePixels(format, data)
 	if err != nil {
@@ -222,12 +223,29 @@ func decodeRows(data []byte, lim Limits, tgt target, lazy bool) (img rows, info 
 	if m, ok := src.(*image.YCbCr); ok && lazy && format == FormatJPEG && info.Orientation <= 4 {
 		if r := newYCbCrRows(m, info.Orientation); r != nil {
 			info.Width, info.Height = cfg.Width, cfg.Height
-			return r, info, nil
+			return draftWithout(r, format, lim, tgt), info, nil
 		}
 	}
 	rgb := orient(toRGBA(src, format, cfg.Width, cfg.Height), info.Orientation)
 	info.Width, info.Height = rgb.Rect.Dx(), rgb.Rect.Dy()
-	return rgbaRows{rgb}, info, nil
+	return draftWithout(rgbaRows{rgb}, format, lim, tgt), info, nil
+}
+
+// draftWithout stands in for draft() when libjpeg-turbo cannot decode a
+// JPEG (absent, or a CMYK file): the full-size image box-filtered by the
+// scale the library would have used. At 1/8 DCT scaling gives each 8×8
+// block's mean, so this comes close (measured in README) and makes the
+// resample as cheap.
+func draftWithout(r rows, format string, lim Limits, tgt target) rows {
+	if format != FormatJPEG || !lim.jpegDraft || tgt == nil {
+		return r
+	}
+	w, h := r.size()
+	tw, th := tgt(w, h)
+	if s := draftScale(w, h, tw, th); s > 1 {
+		return rgbaRows{reduce(r, s, s)}
+	}
+	return r
 }
 
 func checkPixels(w, h int, lim Limits) error {

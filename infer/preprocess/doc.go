@@ -33,13 +33,23 @@
 //   - 16-bit samples keep their high byte. For 16-bit greyscale this
 //     deliberately differs from PIL, which clips such images to white.
 //   - CMYK uses PIL's formula (JPEG CMYK is read Adobe-inverted).
-//   - JPEG chroma is upsampled like libjpeg's default ("fancy") upsampling;
-//     lossy WebP uses libwebp's limited-range YUV conversion and bilinear
-//     chroma. Remaining differences from PIL are IDCT rounding (within 3/255).
+//   - Without libjpeg-turbo, JPEG chroma is upsampled like libjpeg's
+//     default ("fancy") upsampling; lossy WebP uses libwebp's limited-range
+//     YUV conversion and bilinear chroma. Remaining differences from PIL
+//     are IDCT rounding (within 3/255).
 //   - Embedded ICC profiles are ignored: pixels are taken as sRGB, as PIL's
 //     convert("RGB") does.
 //   - Transparent GIF pixels come out black (the Go decoder zeroes the
 //     transparent palette entry), where PIL shows the entry's colour.
+//
+// JPEGs are decoded by libjpeg-turbo when its TurboJPEG library
+// (libturbojpeg.so.0) can be loaded at run time, else by Go's image/jpeg
+// (UseJPEGLibrary chooses, JPEGDecoder says which). libjpeg-turbo is the
+// library PIL decodes with: its pixels are PIL's exactly, and it can decode
+// at 1/2, 1/4 or 1/8 scale in the DCT domain, as PIL's draft() does. Adobe
+// CMYK/YCCK files, and any file it warns about (truncated, damaged) or
+// refuses, go to image/jpeg, so that damaged files fail, or are read,
+// exactly as without the library.
 //
 // EXIF is read by a small bounds-checked parser of our own (fuzzed) from
 // the places PIL's getexif() reads: JPEG APP1, the PNG eXIf chunk (or
@@ -59,7 +69,9 @@
 // larger images fail with ErrTooLarge, naming the size and the limit.
 // Decoders allocate in proportion to the declared size (the TIFF decoder
 // also caps each decompressed block), so the memory
-// one image takes is bounded by its pixel count. Preparer.Bytes keeps a
+// one image takes is bounded by its pixel count. libjpeg-turbo decodes
+// into RGBA, 4 bytes per pixel (48 MB for a 12-megapixel photo at full
+// size, a 64th of that at 1/8 scale). Without it, Preparer.Bytes keeps a
 // JPEG (without a 90° orientation) in the decoder's YCbCr planes, 1.5–3
 // bytes per pixel, and converts rows as the resampler reads them: about
 // 20 MB for a 12-megapixel photo; a 32-bit BMP's rows are converted
@@ -82,6 +94,16 @@
 //   - pad: fit inside Crop keeping the aspect ratio (the free side is
 //     rounded half up, at least 1 pixel), centred (offsets rounded down),
 //     the rest filled with PadColor.
+//
+// Two steps a manifest may declare (models.Preprocess), each PIL's own:
+//   - jpeg_draft: a JPEG is decoded as after Image.draft("RGB", (4·W,
+//     4·H)), W×H being the resize step's size: at 1/8, 1/4 or 1/2 scale
+//     when that leaves at least 4 times W×H (the rule of draft(), floor
+//     division included). Without libjpeg-turbo, the full decode is
+//     box-filtered by the same factor instead: close, not exact.
+//   - reducing_gap: Image.resize(..., reducing_gap=g): a box filter by
+//     integer factors first (Image.reduce, Reduce.c's rounding), then the
+//     filter over a fractional box of the reduced image.
 //
 // Then x·Rescale, (x−Mean)/Std per channel, written as NCHW float32.
 // testdata/gen_reference.py (and gen_bmp_reference.py, for 32-bit BMPs)

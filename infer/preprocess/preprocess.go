@@ -19,6 +19,11 @@ type Limits struct {
 	// pixels (width*height) before any pixel is decoded. 0 means
 	// DefaultMaxPixels.
 	MaxPixels int64
+
+	// jpegDraft is set by a Preparer whose preprocessing asks for PIL's
+	// draft(): a JPEG is then decoded at reduced scale for the resample
+	// target (the RAW previews that are JPEGs included).
+	jpegDraft bool
 }
 
 func (l Limits) maxPixels() int64 {
@@ -74,6 +79,9 @@ func NewPreparer(p models.Preprocess, lim Limits) (*Preparer, error) {
 	default:
 		return nil, fmt.Errorf("preprocess: interpolation %q (want bicubic or bilinear)", p.Interpolation)
 	}
+	if p.ReducingGap != 0 && !(p.ReducingGap >= 1) {
+		return nil, fmt.Errorf("preprocess: reducing_gap %v (want 0 for none, or 1 or more)", p.ReducingGap)
+	}
 	for c := 0; c < 3; c++ {
 		if p.Std[c] == 0 || math.IsNaN(p.Std[c]) {
 			return nil, fmt.Errorf("preprocess: std[%d] is %v", c, p.Std[c])
@@ -106,12 +114,20 @@ func (p *Preparer) prepare(data []byte, dst []float32) (Info, error) {
 	if len(dst) < p.TensorLen() {
 		return Info{}, fmt.Errorf("preprocess: dst has %d values, need %d", len(dst), p.TensorLen())
 	}
-	img, info, err := decodeRows(data, p.lim, p.target, true)
+	img, info, err := p.decode(data, true)
 	if err != nil {
 		return info, err
 	}
 	p.tensor(p.pixels(img, info.Width, info.Height), dst)
 	return info, nil
+}
+
+// decode is decodeRows for the resample target, with the manifest's JPEG
+// decoding: at a reduced scale when it asks for PIL's draft().
+func (p *Preparer) decode(data []byte, lazy bool) (rows, Info, error) {
+	lim := p.lim
+	lim.jpegDraft = p.p.JPEGDraft
+	return decodeRows(data, lim, p.target, lazy)
 }
 
 // File is Bytes on the contents of the file at path.
@@ -160,10 +176,10 @@ func (p *Preparer) pixels(m rows, w, h int) rgbBuf {
 	ch, cw := p.p.Crop[0], p.p.Crop[1]
 	switch p.p.Resize {
 	case models.ResizeSquash:
-		return resample(m, cw, ch, image.Rect(0, 0, cw, ch), p.filter)
+		return resample(m, cw, ch, image.Rect(0, 0, cw, ch), p.filter, p.p.ReducingGap)
 	case models.ResizePad:
 		nw, nh := fitInside(w, h, cw, ch)
-		inner := resample(m, nw, nh, image.Rect(0, 0, nw, nh), p.filter)
+		inner := resample(m, nw, nh, image.Rect(0, 0, nw, nh), p.filter, p.p.ReducingGap)
 		out := rgbBuf{w: cw, h: ch, pix: make([]uint8, 3*cw*ch)}
 		for i := 0; i < cw*ch; i++ {
 			copy(out.pix[3*i:3*i+3], p.p.PadColor[:])
@@ -177,7 +193,7 @@ func (p *Preparer) pixels(m rows, w, h int) rgbBuf {
 		rw, rh := shortestSide(w, h, p.p.Size)
 		top := int(math.RoundToEven(float64(rh-ch) / 2))
 		left := int(math.RoundToEven(float64(rw-cw) / 2))
-		return resample(m, rw, rh, image.Rect(left, top, left+cw, top+ch), p.filter)
+		return resample(m, rw, rh, image.Rect(left, top, left+cw, top+ch), p.filter, p.p.ReducingGap)
 	}
 }
 

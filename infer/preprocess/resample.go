@@ -50,10 +50,12 @@ type axisCoeffs struct {
 }
 
 // coeffs mirrors precompute_coeffs + normalize_coeffs_8bpc for a resize
-// of inSize samples to outSize, keeping only outputs [from, to).
-func coeffs(inSize, outSize, from, to int, f filter) axisCoeffs {
+// of the input span [0, in1) of inSize samples to outSize, keeping only
+// outputs [from, to). The span is the whole input (in1 = inSize) except
+// after a reducing pre-pass, where PIL passes a fractional box.
+func coeffs(inSize int, in1 float32, outSize, from, to int, f filter) axisCoeffs {
 	// PIL passes the box as C floats.
-	scale := float64(float32(inSize)) / float64(outSize)
+	scale := float64(in1) / float64(outSize)
 	filterscale := max(scale, 1.0)
 	support := f.support * filterscale
 	ksize := int(math.Ceil(support))*2 + 1
@@ -123,18 +125,32 @@ type rgbBuf struct {
 }
 
 // resample resizes src (opaque RGBA) to outW×outH as PIL's Image.resize
-// does and returns the window win of the result (win inside the output).
-func resample(src rows, outW, outH int, win image.Rectangle, f filter) rgbBuf {
+// does, with reducing_gap=gap when gap > 0, and returns the window win of
+// the result (win inside the output).
+func resample(src rows, outW, outH int, win image.Rectangle, f filter, gap float64) rgbBuf {
 	w, h := src.size()
 	out := rgbBuf{w: win.Dx(), h: win.Dy(), pix: make([]uint8, 3*win.Dx()*win.Dy())}
+	boxW, boxH := float32(w), float32(h)
+	if gap > 0 {
+		// Image.resize: factors int(w / outW / gap), at least 1; the
+		// filter then resizes the box (0, 0, w/fx, h/fy) of the reduced
+		// image, passed to C as floats.
+		fx := max(int(float64(w)/float64(outW)/gap), 1)
+		fy := max(int(float64(h)/float64(outH)/gap), 1)
+		if fx > 1 || fy > 1 {
+			src = rgbaRows{reduce(src, fx, fy)}
+			boxW, boxH = float32(float64(w)/float64(fx)), float32(float64(h)/float64(fy))
+			w, h = src.size()
+		}
+	}
 
 	// Vertical coefficients decide which source rows the horizontal pass
 	// must produce (PIL's ybox_first/ybox_last).
-	needH, needV := outW != w, outH != h
+	needH, needV := outW != w || boxW != float32(w), outH != h || boxH != float32(h)
 	var vc axisCoeffs
 	y0, y1 := win.Min.Y, win.Max.Y // source rows used when no vertical pass
 	if needV {
-		vc = coeffs(h, outH, win.Min.Y, win.Max.Y, f)
+		vc = coeffs(h, boxH, outH, win.Min.Y, win.Max.Y, f)
 		y0 = vc.xmin[0]
 		last := len(vc.xmin) - 1
 		y1 = vc.xmin[last] + vc.n[last]
@@ -148,7 +164,7 @@ func resample(src rows, outW, outH int, win image.Rectangle, f filter) rgbBuf {
 	tw, th := win.Dx(), y1-y0
 	tmp := rgbBuf{w: tw, h: th, pix: make([]uint8, 3*tw*th)}
 	if needH {
-		hc := coeffs(w, outW, win.Min.X, win.Max.X, f)
+		hc := coeffs(w, boxW, outW, win.Min.X, win.Max.X, f)
 		x0, x1 := w, 0 // source columns the window reads
 		for x := range hc.xmin {
 			x0, x1 = min(x0, hc.xmin[x]), max(x1, hc.xmin[x]+hc.n[x])
@@ -208,4 +224,53 @@ func resample(src rows, outW, outH int, win image.Rectangle, f filter) rgbBuf {
 		}
 	}
 	return out
+}
+
+// reduce is PIL's Image.reduce((fx, fy)) of the whole image (Reduce.c):
+// each output pixel is the mean of an fx×fy block, the last column and row
+// of blocks cut short by the image's edge, rounded as Pillow does, in
+// 32-bit fixed point.
+func reduce(src rows, fx, fy int) *image.RGBA {
+	w, h := src.size()
+	ow, oh := (w+fx-1)/fx, (h+fy-1)/fy
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	acc := make([]uint32, 3*ow)
+	for oy := 0; oy < oh; oy++ {
+		clear(acc)
+		y0, y1 := oy*fy, min(oy*fy+fy, h)
+		for y := y0; y < y1; y++ {
+			row := src.row(y, 0, w)[:4*w]
+			for ox := range ow {
+				blk := row[4*ox*fx : 4*min(ox*fx+fx, w)]
+				var s0, s1, s2 uint32
+				for i := 0; i+3 < len(blk); i += 4 {
+					s0 += uint32(blk[i])
+					s1 += uint32(blk[i+1])
+					s2 += uint32(blk[i+2])
+				}
+				a := acc[3*ox : 3*ox+3 : 3*ox+3]
+				a[0] += s0
+				a[1] += s1
+				a[2] += s2
+			}
+		}
+		o := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
+		for ox := range ow {
+			n := uint32((min(ox*fx+fx, w) - ox*fx) * (y1 - y0))
+			half, mult := n/2, reduceMultiplier(n)
+			a := acc[3*ox : 3*ox+3 : 3*ox+3]
+			q := o[4*ox : 4*ox+4 : 4*ox+4]
+			q[0] = uint8(((a[0] + half) * mult) >> 24)
+			q[1] = uint8(((a[1] + half) * mult) >> 24)
+			q[2] = uint8(((a[2] + half) * mult) >> 24)
+			q[3] = 255
+		}
+	}
+	return out
+}
+
+// reduceMultiplier is Reduce.c's division_UINT32(n, 8), computed in C
+// floats as there.
+func reduceMultiplier(n uint32) uint32 {
+	return uint32(float32(1<<32) / float32(256*n))
 }
