@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 const cudaProvider = "CUDAExecutionProvider"
@@ -84,26 +82,6 @@ func (rt *Runtime) checkCUDA() (int, error) {
 		return 0, fmt.Errorf("onnxruntime refused the CUDA provider: %s", oneLine(err.Error()))
 	}
 	return n, nil
-}
-
-// cudaSessionOptions asks onnxruntime to append the CUDA provider to a
-// throw-away session configuration, which loads the provider library.
-func cudaSessionOptions() error {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return err
-	}
-	defer opts.Destroy()
-	return appendCUDA(opts)
-}
-
-func appendCUDA(opts *ort.SessionOptions) error {
-	cuda, err := ort.NewCUDAProviderOptions()
-	if err != nil {
-		return err
-	}
-	defer cuda.Destroy()
-	return opts.AppendExecutionProviderCUDA(cuda)
 }
 
 func oneLine(s string) string {

@@ -36,18 +36,44 @@ type Pin struct {
 	GOOS, GOARCH string // the only platform the member runs on
 }
 
-// DefaultPin is the official Microsoft linux-x64 CPU build shipped inside
-// the onnxruntime-node npm package.
-var DefaultPin = Pin{
-	Version:      "1.24.3",
-	Path:         "/onnxruntime-node/-/onnxruntime-node-1.24.3.tgz",
-	Size:         85987774,
-	SHA256:       "aa1bb5fa261ea68de05dd53efbba210cd7adf2d2850f4c3a201054c74cc78040",
-	Member:       "package/bin/napi-v6/linux/x64/libonnxruntime.so.1",
-	MemberSize:   35164376,
-	MemberSHA256: "92ba8e44d31b80a34f5e805076a044122c3be1fffe0d88ed790de7267b0b2682",
-	GOOS:         "linux",
-	GOARCH:       "amd64",
+// Pins are the official Microsoft CPU builds shipped inside the
+// onnxruntime-node npm package, one tarball for every platform: a member
+// for each platform that has one (the package's macOS build is arm64 only).
+var Pins = []Pin{
+	ortNode("linux", "amd64", "linux/x64/libonnxruntime.so.1", 35164376,
+		"92ba8e44d31b80a34f5e805076a044122c3be1fffe0d88ed790de7267b0b2682"),
+	ortNode("linux", "arm64", "linux/arm64/libonnxruntime.so.1", 18625376,
+		"33032cb5b91c12edbf028d7c69fa40a31848d66c0095448758af237d5e0b07db"),
+	ortNode("darwin", "arm64", "darwin/arm64/libonnxruntime.1.24.3.dylib", 35937208,
+		"76831409ce6eded92b4cb343cf422c458a60c1ea1d5f3cfa69692ab7fcc67f0f"),
+}
+
+func ortNode(goos, goarch, member string, size int64, sum string) Pin {
+	return Pin{
+		Version:      "1.24.3",
+		Path:         "/onnxruntime-node/-/onnxruntime-node-1.24.3.tgz",
+		Size:         85987774,
+		SHA256:       "aa1bb5fa261ea68de05dd53efbba210cd7adf2d2850f4c3a201054c74cc78040",
+		Member:       "package/bin/napi-v6/" + member,
+		MemberSize:   size,
+		MemberSHA256: sum,
+		GOOS:         goos,
+		GOARCH:       goarch,
+	}
+}
+
+// DefaultPin is the pin of this platform (PinFor), or of linux/amd64 on a
+// platform without one, whose download is then refused naming the platform.
+var DefaultPin = PinFor(runtime.GOOS, runtime.GOARCH)
+
+// PinFor returns the pin for goos/goarch, or linux/amd64's when there is none.
+func PinFor(goos, goarch string) Pin {
+	for _, p := range Pins {
+		if p.GOOS == goos && p.GOARCH == goarch {
+			return p
+		}
+	}
+	return Pins[0]
 }
 
 // cachePath is where the verified library lives in the cache.
@@ -57,7 +83,12 @@ func (p *Pin) cachePath(cacheDir string) string {
 
 func (p *Pin) platformOK() error {
 	if runtime.GOOS != p.GOOS || runtime.GOARCH != p.GOARCH {
-		return fmt.Errorf("no pinned onnxruntime download for %s/%s (only %s/%s)", runtime.GOOS, runtime.GOARCH, p.GOOS, p.GOARCH)
+		var have []string
+		for _, q := range Pins {
+			have = append(have, q.GOOS+"/"+q.GOARCH)
+		}
+		return fmt.Errorf("no pinned onnxruntime download for %s/%s (the pin is for %s/%s; pinned builds: %s)",
+			runtime.GOOS, runtime.GOARCH, p.GOOS, p.GOARCH, strings.Join(have, ", "))
 	}
 	return nil
 }

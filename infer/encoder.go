@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"strings"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/models"
@@ -114,32 +112,10 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	return e, nil
 }
 
-// newSession creates one onnxruntime session on graph with the given
-// input and output names, on device, with threads intra-op threads (0: one
-// per core). The image and text encoders both use it.
-func newSession(graph []byte, inputs, outputs []string, device string, threads int) (*ort.DynamicAdvancedSession, error) {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		return nil, err
-	}
-	defer opts.Destroy()
-	if threads > 0 {
-		if err := opts.SetIntraOpNumThreads(threads); err != nil {
-			return nil, err
-		}
-	}
-	if device == DeviceCUDA {
-		if err := appendCUDA(opts); err != nil {
-			return nil, err
-		}
-	}
-	return ort.NewDynamicAdvancedSessionWithONNXData(graph, inputs, outputs, opts)
-}
-
 // checkGraph compares the manifest with the graph's declared inputs and
 // outputs and returns the graph's fixed batch size (0 when dynamic).
 func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) {
-	inputs, outputs, err := ort.GetInputOutputInfoWithONNXData(graph)
+	inputs, outputs, err := graphInfo(graph)
 	if err != nil {
 		return 0, fmt.Errorf("model %s: read graph %s: %w", man.ID, man.Image.File, err)
 	}
@@ -147,7 +123,7 @@ func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) 
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
 
-	var gin *ort.InputOutputInfo
+	var gin *tensorInfo
 	for i := range inputs {
 		if inputs[i].Name == in.Name {
 			gin = &inputs[i]
@@ -160,8 +136,8 @@ func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) 
 		bad("the graph has %d inputs (%s); an image tower takes one", len(inputs), describe(inputs))
 	}
 	if gin != nil {
-		if gin.DataType != ort.TensorElementDataTypeFloat {
-			bad("input %q: manifest says %s, graph says %s", in.Name, in.DType, gin.DataType)
+		if gin.Type != elemFloat {
+			bad("input %q: manifest says %s, graph says %s", in.Name, in.DType, gin.TypeName)
 		}
 		d := gin.Dimensions
 		if len(d) != 4 {
@@ -179,7 +155,7 @@ func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) 
 			}
 		}
 	}
-	var gout *ort.InputOutputInfo
+	var gout *tensorInfo
 	for i := range outputs {
 		if outputs[i].Name == out.Name {
 			gout = &outputs[i]
@@ -188,8 +164,8 @@ func checkGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) 
 	if gout == nil {
 		bad("output %q: the graph's outputs are %s", out.Name, describe(outputs))
 	} else {
-		if gout.DataType != ort.TensorElementDataTypeFloat {
-			bad("output %q: manifest says %s, graph says %s", out.Name, out.DType, gout.DataType)
+		if gout.Type != elemFloat {
+			bad("output %q: manifest says %s, graph says %s", out.Name, out.DType, gout.TypeName)
 		}
 		d := gout.Dimensions
 		if len(d) != 2 || !dimOK(d[1], man.Dim) {
@@ -212,10 +188,10 @@ func batchAxis(d int64) string {
 	return fmt.Sprintf("fixed at %d", d)
 }
 
-func describe(infos []ort.InputOutputInfo) string {
+func describe(infos []tensorInfo) string {
 	s := make([]string, len(infos))
 	for i, x := range infos {
-		s[i] = fmt.Sprintf("%q %s %v", x.Name, x.DataType, x.Dimensions)
+		s[i] = fmt.Sprintf("%q %s %v", x.Name, x.TypeName, x.Dimensions)
 	}
 	return strings.Join(s, ", ")
 }
@@ -274,12 +250,7 @@ func (e *Encoder) run(in []float32, k int) ([][]float32, error) {
 		in = padded
 	}
 	h, w := e.man.Image.Input.Height, e.man.Image.Input.Width
-	input, err := ort.NewTensor(ort.NewShape(int64(rows), 3, int64(h), int64(w)), in)
-	if err != nil {
-		return nil, fmt.Errorf("run: input tensor: %w", err)
-	}
-	defer input.Destroy()
-	return e.tower.run([]ort.Value{input}, rows, k)
+	return e.tower.run([]tensorData{{shape: []int64{int64(rows), 3, int64(h), int64(w)}, f32: in}}, rows, k)
 }
 
 // EmbedBytes decodes, prepares and embeds one image held in memory.

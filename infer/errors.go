@@ -36,6 +36,9 @@ var (
 	ErrCPUOnly = errors.New("this onnxruntime is CPU-only")
 	// ErrClosed: the encoder was used after Close.
 	ErrClosed = errors.New("encoder closed")
+	// ErrNoCgo: this binary was built without cgo, so it cannot load
+	// onnxruntime (or any C library) and runs no model.
+	ErrNoCgo = errors.New("built without cgo: install a C compiler (gcc) and rebuild")
 	// ErrNoVector: the model's output for one input has no direction (all
 	// zeros, or a value that is not finite), so it cannot be normalised;
 	// it is never stored.

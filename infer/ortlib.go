@@ -1,3 +1,5 @@
+//go:build cgo
+
 package infer
 
 /*
@@ -114,9 +116,6 @@ import (
 	"fmt"
 	"unsafe"
 )
-
-// apiVersion is the onnxruntime C API version onnxruntime_go v1.27 asks for.
-const apiVersion = 24
 
 // probeLibrary opens the library at path just long enough to read its
 // version and check that it offers apiVersion.

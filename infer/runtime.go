@@ -10,13 +10,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
 
 // MinVersion is the oldest onnxruntime this build can load: onnxruntime_go
 // v1.27 asks the library for C API 24, first offered by onnxruntime 1.24.
 const MinVersion = "1.24.0"
+
+// apiVersion is the onnxruntime C API version onnxruntime_go v1.27 asks for.
+const apiVersion = 24
 
 // Where a runtime library came from (Runtime.Source).
 const (
@@ -87,8 +88,7 @@ func LoadRuntime(ctx context.Context, o RuntimeOptions) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("onnxruntime %s: %w", lib.Path, err)
 	}
-	ort.SetSharedLibraryPath(lib.Path)
-	if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
+	if err := initRuntime(lib.Path); err != nil {
 		return nil, fmt.Errorf("onnxruntime %s: initialise: %w", lib.Path, err)
 	}
 	loaded = &Runtime{Path: lib.Path, Version: lib.Version, Source: lib.Source, providers: providers}
@@ -115,6 +115,9 @@ type Library struct {
 // pinned download, verified and then cached. It loads nothing into the
 // process beyond briefly opening candidates to read their version.
 func Locate(ctx context.Context, o RuntimeOptions) (Library, error) {
+	if !cgoEnabled {
+		return Library{}, ErrNoCgo
+	}
 	if o.Library != "" {
 		path := libraryIn(o.Library)
 		v, err := checkLibrary(path)
@@ -235,18 +238,13 @@ func versionAtLeast(v, min string) bool {
 	return true
 }
 
-// systemLibDirs are searched in order after the loader cache.
-var systemLibDirs = []string{
-	"/usr/local/lib", "/usr/local/lib64", "/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
-	"/usr/lib64", "/usr/lib", "/opt/onnxruntime/lib",
-}
-
 // systemCandidates lists libonnxruntime files the system offers: the
-// directories of LD_LIBRARY_PATH, the loader cache (ldconfig -p) and the
-// usual library directories, without duplicates.
+// directories of LD_LIBRARY_PATH (DYLD_LIBRARY_PATH on macOS), the loader
+// cache (ldconfig -p, Linux) and the usual library directories (libname_*.go),
+// without duplicates.
 func systemCandidates() []string {
 	var dirs []string
-	for _, d := range filepath.SplitList(os.Getenv("LD_LIBRARY_PATH")) {
+	for _, d := range filepath.SplitList(os.Getenv(libraryPathEnv)) {
 		if d != "" {
 			dirs = append(dirs, d)
 		}
@@ -262,7 +260,7 @@ func systemCandidates() []string {
 		out = append(out, p)
 	}
 	scan := func(dir string) {
-		matches, _ := filepath.Glob(filepath.Join(dir, "libonnxruntime.so*"))
+		matches, _ := filepath.Glob(filepath.Join(dir, libraryGlob))
 		sort.Strings(matches) // .so before .so.1 before .so.1.24.3
 		for _, m := range matches {
 			add(m)

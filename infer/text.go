@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/embedsearch/embedsearch/infer/tokenizer"
 	"github.com/embedsearch/embedsearch/models"
 )
@@ -115,14 +113,14 @@ func (t *TextEncoder) inputNames() []string {
 // declared inputs and outputs and returns the graph's fixed batch size (0
 // when dynamic).
 func checkTextGraph(man *models.Manifest, graph []byte) (fixedBatch int, err error) {
-	inputs, outputs, err := ort.GetInputOutputInfoWithONNXData(graph)
+	inputs, outputs, err := graphInfo(graph)
 	if err != nil {
 		return 0, fmt.Errorf("model %s: read graph %s: %w", man.ID, man.Text.File, err)
 	}
 	tt := man.Text
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	find := func(infos []ort.InputOutputInfo, name string) *ort.InputOutputInfo {
+	find := func(infos []tensorInfo, name string) *tensorInfo {
 		for i := range infos {
 			if infos[i].Name == name {
 				return &infos[i]
@@ -148,12 +146,12 @@ func checkTextGraph(man *models.Manifest, graph []byte) (fixedBatch int, err err
 			bad("input %q: the graph's inputs are %s", name, describe(inputs))
 			continue
 		}
-		var wantType ort.TensorElementDataType = ort.TensorElementDataTypeInt64
+		wantType := elemInt64
 		if tt.Input.DType == "int32" {
-			wantType = ort.TensorElementDataTypeInt32
+			wantType = elemInt32
 		}
-		if gin.DataType != wantType {
-			bad("input %q: manifest says %s, graph says %s", name, tt.Input.DType, gin.DataType)
+		if gin.Type != wantType {
+			bad("input %q: manifest says %s, graph says %s", name, tt.Input.DType, gin.TypeName)
 		}
 		d := gin.Dimensions
 		if len(d) != 2 || !dimOK(d[1], tt.Input.Context) {
@@ -176,8 +174,8 @@ func checkTextGraph(man *models.Manifest, graph []byte) (fixedBatch int, err err
 	if gout := find(outputs, tt.Output.Name); gout == nil {
 		bad("output %q: the graph's outputs are %s", tt.Output.Name, describe(outputs))
 	} else {
-		if gout.DataType != ort.TensorElementDataTypeFloat {
-			bad("output %q: manifest says %s, graph says %s", tt.Output.Name, tt.Output.DType, gout.DataType)
+		if gout.Type != elemFloat {
+			bad("output %q: manifest says %s, graph says %s", tt.Output.Name, tt.Output.DType, gout.TypeName)
 		}
 		if d := gout.Dimensions; len(d) != 2 || !dimOK(d[1], man.Dim) {
 			bad("output %q: manifest says [N,%d] (dim), graph says %v", tt.Output.Name, man.Dim, d)
@@ -226,38 +224,20 @@ func (t *TextEncoder) run(texts []string) ([][]float32, error) {
 		padded = append(append([]string(nil), texts...), make([]string, rows-k)...)
 	}
 	ids := t.tok.Batch(padded)
-	shape := ort.NewShape(int64(rows), int64(t.context))
-	var inputs []ort.Value
-	defer func() {
-		for _, v := range inputs {
-			v.Destroy()
+	shape := []int64{int64(rows), int64(t.context)}
+	add := func(vals []int64) tensorData {
+		if !t.ids32 {
+			return tensorData{shape: shape, i64: vals}
 		}
-	}()
-	add := func(vals []int64) error {
-		var v ort.Value
-		var err error
-		if t.ids32 {
-			v32 := make([]int32, len(vals))
-			for i, x := range vals {
-				v32[i] = int32(x)
-			}
-			v, err = ort.NewTensor(shape, v32)
-		} else {
-			v, err = ort.NewTensor(shape, vals)
+		v32 := make([]int32, len(vals))
+		for i, x := range vals {
+			v32[i] = int32(x)
 		}
-		if err != nil {
-			return fmt.Errorf("text input tensor: %w", err)
-		}
-		inputs = append(inputs, v)
-		return nil
+		return tensorData{shape: shape, i32: v32}
 	}
-	if err := add(ids); err != nil {
-		return nil, err
-	}
+	inputs := []tensorData{add(ids)}
 	if t.mask {
-		if err := add(attentionMask(ids, t.context)); err != nil {
-			return nil, err
-		}
+		inputs = append(inputs, add(attentionMask(ids, t.context)))
 	}
 	vecs, err := t.tower.run(inputs, rows, k)
 	if err != nil {

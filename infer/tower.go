@@ -4,9 +4,35 @@ import (
 	"fmt"
 	"math"
 	"sync"
-
-	ort "github.com/yalue/onnxruntime_go"
 )
+
+// tensorInfo is what a graph declares about one of its inputs or outputs.
+type tensorInfo struct {
+	Name       string
+	Type       elemType
+	TypeName   string // onnxruntime's name of the type, for messages
+	Dimensions []int64
+}
+
+// elemType is a tensor element type, as far as this package tells them
+// apart.
+type elemType int
+
+const (
+	elemOther elemType = iota
+	elemFloat
+	elemInt64
+	elemInt32
+)
+
+// tensorData is one input of a run: its shape and values (exactly one of
+// f32, i64 and i32 set).
+type tensorData struct {
+	shape []int64
+	f32   []float32
+	i64   []int64
+	i32   []int32
+}
 
 // tower is one onnxruntime session running one of a model's towers (image
 // or text) on one device: what Encoder and TextEncoder share. It is safe
@@ -17,7 +43,7 @@ type tower struct {
 	device string
 
 	mu      sync.RWMutex // held for reading by run, for writing by close
-	session *ort.DynamicAdvancedSession
+	session *session
 }
 
 // openTower picks the device o asks for (DeviceAuto: CUDA when the runtime
@@ -59,19 +85,14 @@ func openTower(rt *Runtime, graph []byte, inputs, outputs []string, o EncoderOpt
 // returns the first k output rows, each L2-normalised. A row the model
 // left without a direction (all zeros, or not finite) is nil: the caller
 // reports it for that input alone (ErrNoVector).
-func (t *tower) run(inputs []ort.Value, rows, k int) ([][]float32, error) {
+func (t *tower) run(inputs []tensorData, rows, k int) ([][]float32, error) {
 	flat := make([]float32, rows*t.dim)
-	output, err := ort.NewTensor(ort.NewShape(int64(rows), int64(t.dim)), flat)
-	if err != nil {
-		return nil, fmt.Errorf("run %s: output tensor: %w", t.what, err)
-	}
-	defer output.Destroy()
 	t.mu.RLock()
 	if t.session == nil {
 		t.mu.RUnlock()
 		return nil, ErrClosed
 	}
-	err = t.session.Run(inputs, []ort.Value{output})
+	err := t.session.run(inputs, flat, rows, t.dim)
 	t.mu.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", t.what, err)
@@ -93,7 +114,7 @@ func (t *tower) close() error {
 	if t.session == nil {
 		return nil
 	}
-	err := t.session.Destroy()
+	err := t.session.destroy()
 	t.session = nil
 	return err
 }

@@ -97,28 +97,68 @@ func (c *Cache) PullManifest(ctx context.Context, name string, tmpl *Manifest, o
 		}
 	}
 
+	pins, err := c.Pins()
+	if err != nil {
+		return nil, err
+	}
 	man := *tmpl
 	man.Files = append([]File(nil), tmpl.Files...)
 	prov := Provenance{Format: 1, Name: name, BaseURL: o.BaseURL, Pulled: time.Now().UTC()}
+	newPins := map[string]Pin{}
 	for i := range man.Files {
 		f := &man.Files[i]
-		want, source := f.SHA256, "registry"
+		want, size, source := f.SHA256, f.Size, "registry"
+		pin, pinned := pins.Files[pinKey(*f)]
 		if want == "" {
-			want, source = recorded[f.Name], "first-download"
+			source = "first-download"
+			switch {
+			case recorded[f.Name] != "":
+				want = recorded[f.Name]
+			case pinned:
+				want, size = pin.SHA256, pin.Size
+			}
 		}
 		url := o.BaseURL + "/" + strings.TrimLeft(f.URL, "/")
 		if f.URL == "" {
 			url = o.BaseURL + "/" + f.Name
 		}
-		size, sum, err := c.fetch(ctx, &o, name, url, f.Name, f.Size, want)
+		got, sum, err := c.fetch(ctx, &o, name, url, f.Name, size, want)
 		if err != nil {
+			if source == "first-download" && errors.Is(err, ErrChecksum) {
+				first := "an earlier download"
+				if pinned {
+					first = "its first download on " + pin.First.Format("2006-01-02")
+				}
+				return nil, fmt.Errorf("%w, %w (sha256 %s at %s): %w", ErrChecksum, ErrRecordedDigest, want, first, err)
+			}
 			return nil, err
 		}
-		f.Size, f.SHA256 = size, sum
-		prov.Files = append(prov.Files, FileProvenance{Name: f.Name, URL: url, Size: size, SHA256: sum, DigestSource: source})
+		if source == "first-download" && want == "" {
+			// Nothing to compare these bytes with: they must at least be
+			// the graph the manifest describes before they are kept.
+			if err := c.checkBlob(&man, f.Name, sum); err != nil {
+				return nil, err
+			}
+		}
+		if source == "first-download" && !pinned {
+			newPins[pinKey(*f)] = Pin{Model: name, Size: got, SHA256: sum, First: prov.Pulled}
+		}
+		f.Size, f.SHA256 = got, sum
+		prov.Files = append(prov.Files, FileProvenance{Name: f.Name, URL: url, Size: got, SHA256: sum, DigestSource: source})
 	}
 	if err := man.Validate(); err != nil {
 		return nil, err
+	}
+	if len(newPins) > 0 {
+		if err := c.updatePins(ctx, func(p *Pins) {
+			for k, v := range newPins {
+				if _, ok := p.Files[k]; !ok {
+					p.Files[k] = v
+				}
+			}
+		}); err != nil {
+			return nil, err
+		}
 	}
 
 	dir := c.ModelDir(name)
@@ -147,6 +187,21 @@ func (c *Cache) PullManifest(ctx context.Context, name string, tmpl *Manifest, o
 		return nil, err
 	}
 	return c.Open(name)
+}
+
+// checkBlob checks a downloaded file structurally (checkONNX); a file
+// that fails is removed from the cache, so it is neither used nor kept.
+func (c *Cache) checkBlob(man *Manifest, file, digest string) error {
+	p := c.blobPath(digest)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
+	if err := checkONNX(man, file, data); err != nil {
+		os.Remove(p)
+		return err
+	}
+	return nil
 }
 
 func sameDigests(tmpl, cached *Manifest) bool {

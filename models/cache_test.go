@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"math/rand"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/embedsearch/embedsearch/models/onnxtest"
 )
 
 // repoServer serves files in the zoo's repository layout
@@ -122,15 +123,14 @@ func sha(b []byte) string {
 	return hex.EncodeToString(s[:])
 }
 
-// tinyZooModel publishes a two-file model (image and text tower bytes need
-// not be real ONNX here: the cache checks sizes and digests only) and
-// returns its zoo-style manifest.
+// tinyZooModel publishes a two-file model (ONNX files with the tensors
+// the manifest names, which the cache checks when their digests are not
+// known in advance; they do not run) and returns its zoo-style manifest.
 func tinyZooModel(rs *repoServer, knownDigests bool) *Manifest {
-	rng := rand.New(rand.NewSource(7))
-	img := make([]byte, 300_000)
-	txt := make([]byte, 120_000)
-	rng.Read(img)
-	rng.Read(txt)
+	img := onnxtest.Model([]onnxtest.Tensor{{Name: "pixel_values", Elem: onnxtest.Float, Dims: []int64{-1, 3, 224, 224}}},
+		[]onnxtest.Tensor{{Name: "image_embeds", Elem: onnxtest.Float, Dims: []int64{-1, 8}}}, 300_000, 7)
+	txt := onnxtest.Model([]onnxtest.Tensor{{Name: "input_ids", Elem: onnxtest.Int64, Dims: []int64{-1, 77}}},
+		[]onnxtest.Tensor{{Name: "text_embeds", Elem: onnxtest.Float, Dims: []int64{-1, 8}}}, 120_000, 8)
 	const repo, rev = "test/tiny-clip", "0123456789abcdef0123456789abcdef01234567"
 	rs.files["/"+repo+"/resolve/"+rev+"/onnx/vision_model.onnx"] = img
 	rs.files["/"+repo+"/resolve/"+rev+"/onnx/text_model.onnx"] = txt
@@ -476,8 +476,8 @@ func TestOfflineAndRemove(t *testing.T) {
 		t.Errorf("shared blobs removed: %v", err)
 	}
 	freed, err := c.Remove("tiny2")
-	if err != nil || freed != 420_000 {
-		t.Errorf("freed %d, %v; want 420000", freed, err)
+	if want := man.Files[0].Size + man.Files[1].Size; err != nil || freed != want {
+		t.Errorf("freed %d, %v; want %d", freed, err, want)
 	}
 	if _, err := c.Remove("tiny2"); !errors.Is(err, ErrNotCached) {
 		t.Errorf("removing twice: %v", err)

@@ -17,8 +17,12 @@
 // verified. Cache (cache.go) keeps downloaded models content-addressed:
 // blobs/sha256-<hex>, per-model directories of hard links, and each model's
 // manifest.json written last, so a crash leaves the previous state or a
-// resumable .partial download, never a half model. Digests not known in
-// advance are recorded at the first download and enforced from then on.
+// resumable .partial download, never a half model. A file whose digest is
+// not known in advance is checked structurally before it is accepted
+// (onnx.go: the ONNX graph parses and has the manifest's input and output
+// names, types and shapes), and its digest is recorded at that first
+// download in the cache's pins.json, which outlives Remove: every later
+// download and use must match it (Forget drops it).
 // Pulls of one model are serialised by a file lock across processes.
 //
 // Everything here is safe for concurrent use; Models are immutable.

@@ -18,4 +18,12 @@ var (
 	ErrUnregisteredID = errors.New("no registered model has id")
 	// ErrChecksum: a model file's size or SHA-256 differs from its manifest.
 	ErrChecksum = errors.New("model file checksum mismatch")
+	// ErrRecordedDigest comes with ErrChecksum when the digest the file
+	// failed was not published but recorded at its first download (see
+	// Cache): the file changed since, upstream or on the way.
+	ErrRecordedDigest = errors.New("differs from its first download")
+	// ErrBadGraph: a downloaded file whose digest is not known in advance
+	// is not the ONNX graph its manifest describes (it does not parse, or
+	// its input or output names, types or shapes differ).
+	ErrBadGraph = errors.New("model file is not the graph its manifest describes")
 )

@@ -12,8 +12,9 @@ var ErrNoTextTower = errors.New("model has no text tower")
 // ZooEntry is a public encoder the tool knows how to download: a manifest
 // whose files carry URLs relative to the zoo base URL (repository/resolve/
 // revision/path), plus what could not be confirmed when the entry was
-// written. Sizes and digests left empty are recorded at the first download
-// and checked on every later use.
+// written. A file whose digest is left empty is checked structurally when
+// it is first downloaded (checkONNX), and its size and digest are recorded
+// (Cache pins) and checked on every later download and use.
 type ZooEntry struct {
 	Name     string
 	Manifest Manifest
@@ -124,8 +125,8 @@ var zoo = []ZooEntry{
 				Source:     &Source{Repo: repo, Revision: rev},
 			},
 			Unverified: []string{
-				"exact byte sizes not published in what could be checked (recorded at first download)",
-				"text_model.onnx SHA-256 not known in advance (recorded at first download)",
+				"exact byte sizes not published in what could be checked (recorded at first download; vision_model.onnx is checked against its published SHA-256)",
+				"text_model.onnx: SHA-256 not known in advance: the first download is checked structurally (the ONNX graph parses; its input and output names and shapes match this manifest), then its digest is recorded at first download and enforced from then on, also after the model is removed from the cache",
 				"ONNX input/output names taken from the export script, not read from the graphs",
 				uncalibrated,
 			},
@@ -152,7 +153,7 @@ var zoo = []ZooEntry{
 				Source:     &Source{Repo: repo, Revision: rev},
 			},
 			Unverified: []string{
-				"revision not pinned (main): the full commit id was not available; digests are recorded at first download and guard every later use",
+				"revision not pinned (main): the full commit id was not available; the first download is checked structurally (the ONNX graph parses; its input and output names and shapes match this manifest), then its digest is recorded at first download and enforced from then on, also after the model is removed from the cache",
 				"sizes and SHA-256 of both files not known in advance",
 				"ONNX input/output names taken from the export script, not read from the graphs",
 				uncalibrated,
@@ -230,7 +231,7 @@ var zoo = []ZooEntry{
 				Source:     &Source{Repo: repo, Revision: rev},
 			},
 			Unverified: []string{
-				"vision_model.onnx size and SHA-256 not known in advance (recorded at first download)",
+				"vision_model.onnx: size and SHA-256 not known in advance: the first download is checked structurally (the ONNX graph parses; its input and output names and shapes match this manifest), then its digest is recorded at first download and enforced from then on, also after the model is removed from the cache",
 				"text tower left out: it needs SigLIP's SentencePiece tokenizer, which this build does not have",
 				"ONNX input/output names taken from the export script, not read from the graph",
 				uncalibrated,
@@ -255,8 +256,8 @@ var zoo = []ZooEntry{
 				Source:     &Source{Repo: repo, Revision: rev},
 			},
 			Unverified: []string{
-				"model.onnx size and SHA-256 not known in advance (recorded at first download)",
-				"output name pooler_output (layer-normed CLS token) assumed; if the export only has last_hidden_state, loading fails with a clear manifest-vs-graph error",
+				"model.onnx: size and SHA-256 not known in advance: the first download is checked structurally (the ONNX graph parses; its input and output names and shapes match this manifest), then its digest is recorded at first download and enforced from then on, also after the model is removed from the cache",
+				"output name pooler_output (layer-normed CLS token) assumed; if the export only has last_hidden_state, the first download is refused, naming the graph's outputs",
 				uncalibrated,
 			},
 		}
@@ -279,8 +280,8 @@ var zoo = []ZooEntry{
 				Source:     &Source{Repo: repo, Revision: rev},
 			},
 			Unverified: []string{
-				"model.onnx size and SHA-256 not known in advance (recorded at first download)",
-				"output name pooler_output (layer-normed CLS token) assumed; if the export only has last_hidden_state, loading fails with a clear manifest-vs-graph error",
+				"model.onnx: size and SHA-256 not known in advance: the first download is checked structurally (the ONNX graph parses; its input and output names and shapes match this manifest), then its digest is recorded at first download and enforced from then on, also after the model is removed from the cache",
+				"output name pooler_output (layer-normed CLS token) assumed; if the export only has last_hidden_state, the first download is refused, naming the graph's outputs",
 				uncalibrated,
 			},
 		}

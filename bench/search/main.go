@@ -21,7 +21,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/tabwriter"
 	"time"
 	"unsafe"
@@ -386,13 +385,6 @@ func readEmbeddings(path string, nq int) (data, queries search.Matrix) {
 		return m
 	}
 	return flat(rows[:len(rows)-nq]), flat(rows[len(rows)-nq:])
-}
-
-// cpuTime is this process's user+system CPU time so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func parallelSearch(ix *search.HNSW, m, qs search.Matrix, ef int) [][]search.Neighbor {

@@ -51,6 +51,13 @@ func hint(err error) string {
 		return "; pass --model DIR"
 	case errors.Is(err, models.ErrUnregisteredID):
 		return "; pass --model with the model directory the store was built with"
+	case errors.Is(err, models.ErrRecordedDigest):
+		return "; the bytes served now are not those of the first download: check the mirror (" + models.EnvBaseURL +
+			"); if the publisher really changed the file, 'embedsearch models rm --forget NAME' forgets the recorded digest"
+	case errors.Is(err, models.ErrBadGraph):
+		return "; the server did not send this model's file (check the mirror, " + models.EnvBaseURL + ", or try again later); nothing was kept"
+	case errors.Is(err, models.ErrChecksum):
+		return "; the file is not the one its digest names: run 'embedsearch models pull NAME' again, or check the mirror (" + models.EnvBaseURL + ")"
 	case errors.Is(err, download.ErrUnreachable) && errors.Is(err, models.ErrDownload):
 		return "; check the network, point " + models.EnvBaseURL + " at a mirror, or pass --model DIR with the files"
 
@@ -73,6 +80,9 @@ func hint(err error) string {
 	// One file or one dedup action.
 	case errors.Is(err, preprocess.ErrTooLarge):
 		return "; raise the limit with --max-megapixels"
+	case errors.Is(err, preprocess.ErrNoLibheif):
+		return "; install libheif (Debian, Ubuntu: apt-get install libheif1; macOS: brew install libheif) or set " +
+			preprocess.LibheifEnv + " to its path"
 	case errors.Is(err, dedup.ErrCrossDevice):
 		return "; use --link sym"
 	}

@@ -51,6 +51,12 @@ func TestReportHints(t *testing.T) {
 			[]string{"pass --model with the model directory the store was built with"}},
 		{"model server unreachable", fmt.Errorf("%w: %w", models.ErrDownload, download.ErrUnreachable),
 			[]string{models.EnvBaseURL, "--model DIR"}},
+		{"model file changed since its first download", fmt.Errorf("%w, %w (sha256 x at its first download): y", models.ErrChecksum, models.ErrRecordedDigest),
+			[]string{models.EnvBaseURL, "'embedsearch models rm --forget NAME'"}},
+		{"model file not its graph", fmt.Errorf("%w: model x: model.onnx: not an ONNX model", models.ErrBadGraph),
+			[]string{models.EnvBaseURL, "nothing was kept"}},
+		{"model file checksum", fmt.Errorf("%w: model x: y", models.ErrChecksum),
+			[]string{"'embedsearch models pull NAME'", models.EnvBaseURL}},
 
 		{"onnxruntime named", fmt.Errorf("%w: /x/libonnxruntime.so: %w", infer.ErrRuntimeLibrary, infer.ErrRuntimeVersion),
 			[]string{"--onnxruntime or " + envRuntimeLib + " named it", infer.MinVersion}},
@@ -67,6 +73,8 @@ func TestReportHints(t *testing.T) {
 
 		{"image too large", fmt.Errorf("%w: 9000x9000 is 81.0 megapixels, over the limit of 64.0", preprocess.ErrTooLarge),
 			[]string{"--max-megapixels"}},
+		{"no libheif", fmt.Errorf("%w: HEIF: %w (libheif.so.1: cannot open shared object file)", preprocess.ErrUnsupported, preprocess.ErrNoLibheif),
+			[]string{"apt-get install libheif1", preprocess.LibheifEnv}},
 		{"hard link across file systems", fmt.Errorf("%w: /a and /b", dedup.ErrCrossDevice),
 			[]string{"use --link sym"}},
 	} {

@@ -76,12 +76,18 @@ func newModelsCommand() *cli.Command {
 				Name:      "rm",
 				Usage:     "remove models from the cache (files another cached model uses are kept)",
 				ArgsUsage: "NAME...",
-				Flags:     []cli.Flag{cacheDirFlag()},
+				Description: "The digests recorded at the first download of files the registry has none for\n" +
+					"stay, so that a model pulled again must come back byte for byte; --forget drops\n" +
+					"them too (after the publisher really changed a file).",
+				Flags: []cli.Flag{cacheDirFlag(),
+					&cli.BoolFlag{Name: "forget", Usage: "also forget the digests recorded at the first download"}},
 				Action: func(c *cli.Context) error {
 					if c.NArg() == 0 {
 						return usagef("models rm needs at least one model name")
 					}
-					return runModelsRemove(c.Context, modelsOptionsFrom(c), c.Args().Slice(), c.App.Writer)
+					o := modelsOptionsFrom(c)
+					o.Forget = c.Bool("forget")
+					return runModelsRemove(c.Context, o, c.Args().Slice(), c.App.Writer)
 				},
 			},
 		},
@@ -93,6 +99,7 @@ type modelsOptions struct {
 	CacheDir string
 	JSON     bool
 	Pull     models.PullOptions // pull's --base-url and --offline
+	Forget   bool               // rm --forget
 }
 
 func modelsOptionsFrom(c *cli.Context) modelsOptions {
@@ -228,13 +235,27 @@ func runModelsRemove(ctx context.Context, o modelsOptions, names []string, stdou
 	}
 	for _, n := range names {
 		freed, err := cache.Remove(n)
-		if errors.Is(err, models.ErrNotCached) {
+		switch {
+		case errors.Is(err, models.ErrNotCached) && o.Forget:
+		case errors.Is(err, models.ErrNotCached):
 			return fmt.Errorf("%s is not in the cache %s", n, cache.Root)
-		}
-		if err != nil {
+		case err != nil:
 			return fmt.Errorf("remove %s: %w", n, err)
+		default:
+			fmt.Fprintf(stdout, "removed %s (freed %s)\n", n, humanBytes(freed))
 		}
-		fmt.Fprintf(stdout, "removed %s (freed %s)\n", n, humanBytes(freed))
+		if !o.Forget {
+			continue
+		}
+		e, ok := models.LookupZoo(n)
+		if !ok {
+			continue
+		}
+		forgot, err := cache.Forget(ctx, &e.Manifest)
+		if err != nil {
+			return fmt.Errorf("forget %s: %w", n, err)
+		}
+		fmt.Fprintf(stdout, "forgot %d recorded digest(s) of %s\n", forgot, n)
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/embedsearch/embedsearch/models"
 )
@@ -25,10 +26,16 @@ type modelInfoFile struct {
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`   // 0 when not known yet
 	SHA256 string `json:"sha256"` // "" when not known yet
-	// Digest: "registry" (known in advance), "first-download" (recorded at
-	// the first download, checked on every use), "unknown" (not pulled yet),
-	// or "manifest" for local and built-in models.
+	// Digest: "registry" (known in advance), "first-download" (not
+	// published: the first download was checked structurally and its
+	// digest recorded, checked on every use), "recorded" (not cached now,
+	// but a digest recorded at an earlier download holds the next one),
+	// "unknown" (not pulled yet), or "manifest" for local and built-in
+	// models.
 	Digest string `json:"digest"`
+	// Recorded is when that digest was recorded ("first-download",
+	// "recorded").
+	Recorded *time.Time `json:"recorded,omitempty"`
 }
 
 func runModelsInfo(ctx context.Context, o modelsOptions, spec string, stdout io.Writer) error {
@@ -58,14 +65,22 @@ func runModelsInfo(ctx context.Context, o modelsOptions, spec string, stdout io.
 		}
 		for i, f := range info.Manifest.Files {
 			d := src[f.Name]
+			row := modelInfoFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256}
+			pin, pinned := cache.Pinned(e.Manifest.Files[i])
 			switch {
 			case d != "":
 			case e.Manifest.Files[i].SHA256 != "":
 				d = "registry"
+			case pinned:
+				d, row.Size, row.SHA256 = "recorded", pin.Size, pin.SHA256
 			default:
 				d = "unknown"
 			}
-			info.Files = append(info.Files, modelInfoFile{Name: f.Name, Size: f.Size, SHA256: f.SHA256, Digest: d})
+			if pinned && d != "registry" {
+				row.Recorded = &pin.First
+			}
+			row.Digest = d
+			info.Files = append(info.Files, row)
 		}
 	} else {
 		m, err := models.Open(spec)
@@ -145,11 +160,17 @@ func printModelInfo(w io.Writer, info *modelInfo) {
 		if f.SHA256 != "" {
 			sum = "sha256 " + f.SHA256
 		}
+		first := ""
+		if f.Recorded != nil {
+			first = " on " + f.Recorded.Format("2006-01-02")
+		}
 		how := map[string]string{
-			"registry":       "digest known in advance",
-			"first-download": "digest recorded at first download, checked on every use",
-			"unknown":        "digest not known in advance: recorded at first download, then checked on every use",
-			"manifest":       "from the manifest",
+			"registry": "verified: digest published in the registry, checked on download and every use",
+			"first-download": "unverified: digest not published; the first download's structure was checked (ONNX graph, " +
+				"input and output names and shapes) and its digest recorded" + first + ", enforced on every later download and use",
+			"recorded": "not cached; digest recorded at its first download" + first + ": the next download must match it",
+			"unknown":  "unverified: digest not published; the first download is checked structurally and its digest recorded",
+			"manifest": "from the manifest",
 		}[f.Digest]
 		fmt.Fprintf(w, "  %s  %s  %s  (%s)\n", f.Name, size, sum, how)
 	}

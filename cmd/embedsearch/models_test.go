@@ -10,10 +10,12 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/models/onnxtest"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -23,31 +25,47 @@ func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
-// zooMirror serves dinov2-small's file (random bytes: its digest is not
-// known in advance, so any bytes are accepted once and then pinned) and
-// mobileclip-s0's vision file with the wrong bytes, in the zoo layout.
-func zooMirror(t *testing.T) *httptest.Server {
-	e, _ := models.LookupZoo("dinov2-small")
+// zooMirror serves, in the zoo layout: dinov2-small's file (its digest is
+// not known in advance: an ONNX graph with the manifest's tensors, which
+// the first download checks and records), dinov2-base's as 2 MB of random
+// bytes, and mobileclip-s0's files with the wrong bytes. flip changes one
+// byte of dinov2-small's file in the middle (inside its weights).
+func zooMirror(t *testing.T) (srv *httptest.Server, flip func()) {
+	small, _ := models.LookupZoo("dinov2-small")
+	base, _ := models.LookupZoo("dinov2-base")
 	m0, _ := models.LookupZoo("mobileclip-s0")
-	data := make([]byte, 200_000)
-	rand.New(rand.NewSource(1)).Read(data)
-	mux := http.NewServeMux()
-	mux.HandleFunc("/"+e.Manifest.Files[0].URL, func(w http.ResponseWriter, r *http.Request) {
-		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(data))
-	})
-	for _, f := range m0.Manifest.Files {
-		mux.HandleFunc("/"+f.URL, func(w http.ResponseWriter, r *http.Request) {
-			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(make([]byte, f.Size)))
-		})
+	var mu sync.Mutex
+	graph := onnxtest.Model([]onnxtest.Tensor{{Name: "pixel_values", Elem: onnxtest.Float, Dims: []int64{-1, 3, 224, 224}}},
+		[]onnxtest.Tensor{{Name: "pooler_output", Elem: onnxtest.Float, Dims: []int64{-1, 384}}}, 200_000, 1)
+	random := make([]byte, 2<<20)
+	rand.New(rand.NewSource(1)).Read(random)
+	serve := func(data func() []byte) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			b := data()
+			mu.Unlock()
+			http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(b))
+		}
 	}
-	srv := httptest.NewServer(mux)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/"+small.Manifest.Files[0].URL, serve(func() []byte { return graph }))
+	mux.HandleFunc("/"+base.Manifest.Files[0].URL, serve(func() []byte { return random }))
+	for _, f := range m0.Manifest.Files {
+		mux.HandleFunc("/"+f.URL, serve(func() []byte { return make([]byte, f.Size) }))
+	}
+	srv = httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return srv
+	return srv, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		graph = append([]byte(nil), graph...)
+		graph[len(graph)/2] ^= 1
+	}
 }
 
 func TestModelsCommands(t *testing.T) {
 	t.Setenv(models.EnvCacheDir, t.TempDir())
-	srv := zooMirror(t)
+	srv, flip := zooMirror(t)
 	t.Setenv(models.EnvBaseURL, srv.URL)
 
 	code, out, errs := runCLI(t, "models", "list", "--json")
@@ -83,7 +101,7 @@ func TestModelsCommands(t *testing.T) {
 		t.Errorf("list after pull:\n%s", out)
 	}
 	code, out, _ = runCLI(t, "models", "info", "dinov2-small")
-	if code != exitOK || !strings.Contains(out, "digest recorded at first download, checked on every use") {
+	if code != exitOK || !strings.Contains(out, "unverified: digest not published; the first download's structure was checked") {
 		t.Errorf("info after pull:\n%s", out)
 	}
 	code, out, _ = runCLI(t, "models", "verify")
@@ -112,11 +130,35 @@ func TestModelsCommands(t *testing.T) {
 		t.Errorf("unknown model: %d %s", code, errs)
 	}
 	code, out, _ = runCLI(t, "models", "rm", "dinov2-small")
-	if code != exitOK || !strings.Contains(out, "freed 195.3 KiB") {
+	if code != exitOK || !strings.Contains(out, "freed 195.1 KiB") {
 		t.Errorf("rm: %d %s", code, out)
 	}
 	if code, _, errs = runCLI(t, "models", "rm", "dinov2-small"); code != exitError || !strings.Contains(errs, "not in the cache") {
 		t.Errorf("rm twice: %d %s", code, errs)
+	}
+
+	// Random bytes for a file without a published digest: not a graph,
+	// refused on the first download, nothing kept.
+	code, out, errs = runCLI(t, "models", "pull", "dinov2-base")
+	if code != exitError || out != "" || !strings.Contains(errs, "not the graph its manifest describes") || !strings.Contains(errs, "nothing was kept") {
+		t.Errorf("random bytes as dinov2-base: exit %d %q %q", code, out, errs)
+	}
+	// One changed byte after rm: the digest recorded at the first download
+	// still holds; rm --forget lets the new bytes in.
+	flip()
+	code, _, errs = runCLI(t, "models", "pull", "dinov2-small")
+	if code != exitError || !strings.Contains(errs, "differs from its first download") || !strings.Contains(errs, "models rm --forget NAME") {
+		t.Errorf("one changed byte after rm: exit %d %q", code, errs)
+	}
+	code, out, _ = runCLI(t, "models", "info", "dinov2-small")
+	if code != exitOK || !strings.Contains(out, "digest recorded at its first download on") {
+		t.Errorf("info of a removed model with a recorded digest:\n%s", out)
+	}
+	if code, out, errs = runCLI(t, "models", "rm", "--forget", "dinov2-small"); code != exitOK || !strings.Contains(out, "forgot 1 recorded digest(s) of dinov2-small") {
+		t.Errorf("rm --forget: %d %q %q", code, out, errs)
+	}
+	if code, out, errs = runCLI(t, "models", "pull", "dinov2-small"); code != exitOK {
+		t.Errorf("pull after rm --forget: %d %q %q", code, out, errs)
 	}
 }
 

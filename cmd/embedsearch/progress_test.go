@@ -193,7 +193,8 @@ func TestProgressEveryJob(t *testing.T) {
 	drew("embed", errs, "embedding")
 
 	t.Setenv(models.EnvCacheDir, t.TempDir())
-	t.Setenv(models.EnvBaseURL, zooMirror(t).URL)
+	srv, _ := zooMirror(t)
+	t.Setenv(models.EnvBaseURL, srv.URL)
 	code, _, errs = embedCLI(t, "", "models", "pull", "dinov2-small")
 	drew("models pull", errs, "dinov2-small/model.onnx")
 	_ = code
