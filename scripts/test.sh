@@ -2,7 +2,8 @@
 # Runs the whole embedsearch test suite on a fresh machine.
 #
 # Set-up it does by itself (idempotent): npm packages for the cross-check
-# against a second onnxruntime implementation. The onnxruntime library is
+# against a second onnxruntime implementation; Debian packages for optional
+# tests (when root). The onnxruntime library is
 # provisioned by embedsearch itself on first use (pinned, checksum-verified)
 # into the user cache. Tests that need ../shared/data skip when it is absent.
 #
@@ -24,6 +25,19 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; the
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1 ||
 		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >/dev/null 2>&1; } ||
 		echo "note: could not install$missing; their tests skip"
+fi
+
+# Optional: libheif1 (HEIC and AVIF, loaded at run time) and exiftool (the
+# oracle of the RAW preview tests); without them those tests skip and the
+# missing-library fallback is what gets tested.
+decoders=""
+ldconfig -p 2>/dev/null | grep -q 'libheif\.so\.1 ' || decoders="$decoders libheif1"
+command -v exiftool >/dev/null || decoders="$decoders libimage-exiftool-perl"
+if [ -n "$decoders" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+	echo "== apt-get install$decoders (optional)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $decoders >/dev/null 2>&1 ||
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $decoders >/dev/null 2>&1; } ||
+		echo "note: could not install$decoders; their tests skip"
 fi
 
 echo "== gofmt"

@@ -44,8 +44,10 @@ func newIndexCommand() *cli.Command {
 		ArgsUsage: "DIR|FILE|- ...",
 		Description: "Walks each DIR (hidden files and folders, and junk such as @eaDir, .git, node_modules,\n" +
 			"$RECYCLE.BIN, skipped; symbolic links not followed unless --follow-symlinks, loops detected),\n" +
-			"taking image files by extension (jpg jpeg png gif bmp tif tiff webp); a FILE is tried\n" +
-			"whatever its name; '-' reads file paths from stdin, one per line (-0: NUL-separated).\n\n" +
+			"taking image files by extension (jpg jpeg png gif bmp tif tiff webp; heic heif avif with\n" +
+			"libheif; the camera RAWs dng cr2 cr3 nef nrw arw orf rw2 raf, by their embedded preview);\n" +
+			"a FILE is tried whatever its name; '-' reads file paths from stdin, one per line (-0:\n" +
+			"NUL-separated).\n\n" +
 			"A file is embedded again only when its size or modification time changed; a moved,\n" +
 			"renamed or copied file whose content is already stored reuses its vector. Entries of\n" +
 			"deleted files are removed, but only under DIRs that exist, are readable and still hold\n" +

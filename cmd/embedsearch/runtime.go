@@ -5,14 +5,16 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/embedsearch/embedsearch/infer"
 	"github.com/urfave/cli/v2"
+
+	"github.com/embedsearch/embedsearch/infer"
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 )
 
 func newRuntimeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "runtime",
-		Usage: "show the onnxruntime library in use, its execution providers and whether CUDA can be used",
+		Usage: "show the onnxruntime library in use, its execution providers, whether CUDA can be used, and the HEIC/AVIF decoder",
 		Description: "Finds onnxruntime like every other command: --onnxruntime / " + envRuntimeLib + ", the user cache,\n" +
 			"the system library folders (version >= 1.24), else a download pinned by version and SHA-256\n" +
 			"(" + envORTBaseURL + " names a mirror; " + envOffline + "=1 forbids it).",
@@ -25,6 +27,11 @@ func newRuntimeCommand() *cli.Command {
 				return err
 			}
 			ok, why := cudaState(rt)
+			heif, heifErr := preprocess.HEIFDecoder()
+			heifWhy := ""
+			if heifErr != nil {
+				heifWhy = withHint(heifErr)
+			}
 			w := c.App.Writer
 			if c.Bool("json") {
 				return json.NewEncoder(w).Encode(struct {
@@ -34,7 +41,9 @@ func newRuntimeCommand() *cli.Command {
 					Providers []string `json:"providers"`
 					CUDA      bool     `json:"cuda"`
 					CUDAWhy   string   `json:"cuda_reason"`
-				}{rt.Path, rt.Version, rt.Source, rt.Providers(), ok, why})
+					HEIF      string   `json:"heif_decoder"`
+					HEIFWhy   string   `json:"heif_reason,omitempty"`
+				}{rt.Path, rt.Version, rt.Source, rt.Providers(), ok, why, heif, heifWhy})
 			}
 			yes := "no: "
 			if ok {
@@ -44,6 +53,10 @@ func newRuntimeCommand() *cli.Command {
 			fmt.Fprintf(w, "version:    %s\n", rt.Version)
 			fmt.Fprintf(w, "providers:  %s\n", strings.Join(rt.Providers(), ", "))
 			fmt.Fprintf(w, "cuda:       %s%s\n", yes, why)
+			if heifErr != nil {
+				heif = "none: " + heifWhy
+			}
+			fmt.Fprintf(w, "heic/avif:  %s\n", heif)
 			return nil
 		},
 	}

@@ -20,8 +20,11 @@
 // (uncompressed 1/4/8/24/32-bit; 32-bit also with any bit-field masks,
 // V4/V5 headers and a gap before the pixels, read by bmp.go), TIFF (first image; none, LZW, deflate,
 // PackBits, CCITT) and WebP (lossy, lossless, with alpha; still images
-// only). Recognised formats without a decoder here (AVIF, HEIF, BigTIFF,
-// PSD, JPEG 2000, JPEG XL, …), animated WebP and unsupported variants of
+// only). HEIF/HEIC and AVIF go through libheif, opened at run time
+// (heif.go: without it they fail with ErrUnsupported and ErrNoLibheif);
+// camera RAWs through their largest embedded JPEG preview, oriented by the
+// RAW's own tag (raw.go). Recognised formats without a decoder here
+// (BigTIFF, PSD, JPEG 2000, JPEG XL, …), animated WebP and unsupported variants of
 // the formats above (e.g. RLE or 16-bit BMP, 12-bit or Lab TIFF) fail with
 // ErrUnsupported; malformed or truncated files with ErrCorrupt. Each error
 // carries a short reason. A panic inside a decoder is recovered and
