@@ -1,7 +1,7 @@
 // Package models describes encoders and finds their files.
 //
 // A Manifest (manifest.json beside the ONNX files) is the one description of
-// a model: id (with a version, e.g. "builtin-v2"), files with size and
+// a model: id (with a version, e.g. "builtin-v3"), files with size and
 // SHA-256, the image tower's input/output tensors, the optional text tower and
 // tokenizer, the preprocessing block, embedding dim, licence and default
 // distance thresholds. A Model is a manifest plus the place its files live:

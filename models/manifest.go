@@ -22,7 +22,7 @@ const ManifestName = "manifest.json"
 // model directories.
 type Manifest struct {
 	Format      int    `json:"format"`
-	ID          string `json:"id"` // carries a version, e.g. "builtin-v2"
+	ID          string `json:"id"` // carries a version, e.g. "builtin-v3"
 	Description string `json:"description,omitempty"`
 	License     string `json:"license"`
 	// Dim is the embedding dimension of the image (and text) output.

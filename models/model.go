@@ -128,7 +128,7 @@ func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
 }
 
 // NameForID returns the registry name of the model whose manifest id is id
-// (the id a store records), e.g. "builtin" for "builtin-v2". Local model
+// (the id a store records), e.g. "builtin" for "builtin-v3". Local model
 // directories are not registered: for those there is no name.
 func NameForID(id string) (string, bool) {
 	if m, err := Builtin(); err == nil && m.Manifest.ID == id {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/embedsearch/embedsearch/internal/testenv"
+	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -65,9 +66,13 @@ func TestBuiltinEXIFOrientationGroups(t *testing.T) {
 // TestBuiltinGolden: the embedded model, run by onnxruntime on Go-decoded
 // and Go-preprocessed images, gives the vectors PyTorch and PIL gave for
 // the training checkpoint (models/train/golden.py). Lossless inputs agree
-// to float rounding; JPEGs differ by the decoders' rounding.
+// to float rounding; JPEGs differ by the decoders' rounding. golden.py
+// decodes and resizes at full size, so the model runs here from a copy
+// whose manifest leaves out jpeg_draft and reducing_gap (checked against
+// PIL on their own by infer/preprocess's TestMatchesPIL).
 func TestBuiltinGolden(t *testing.T) {
 	data := testenv.SharedData(t)
+	model := builtinWithoutDraft(t)
 	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models", "train", "golden.jsonl"))
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +83,7 @@ func TestBuiltinGolden(t *testing.T) {
 		Vector []float32 `json:"vector"`
 	}
 	var want []row
-	args := []string{"embed", "--format", "jsonl"}
+	args := []string{"embed", "--format", "jsonl", "--model", model}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -118,6 +123,36 @@ func TestBuiltinGolden(t *testing.T) {
 			t.Errorf("%s: max |diff| %.2e over %d components, tolerance %.0e", want[i].Path, worst, len(got.Vector), tol)
 		}
 	}
+}
+
+// builtinWithoutDraft writes the built-in model to a folder with its
+// manifest's jpeg_draft and reducing_gap removed and returns the folder.
+func builtinWithoutDraft(t *testing.T) string {
+	t.Helper()
+	b, err := models.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	man := *b.Manifest
+	man.Preprocess.JPEGDraft, man.Preprocess.ReducingGap = false, 0
+	for _, f := range man.Files {
+		data, err := b.ReadFile(f.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f.Name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := json.Marshal(&man)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.ManifestName), raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // TestRetiredBuiltinStore: a store made with the built-in model of another

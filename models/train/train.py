@@ -320,6 +320,12 @@ def write_manifest(out, args, thresholds, run):
             "mean": list(augment.MEAN),
             "std": list(augment.STD),
             "pad_color": [0, 0, 0],
+            # How embedsearch prepares large images at inference (PIL's own
+            # steps, see models.Preprocess); augment.py decodes training
+            # images at full size. Neither acts on images whose sides are both
+            # under 384 pixels.
+            "jpeg_draft": True,
+            "reducing_gap": 3,
         },
         "thresholds": thresholds,
         "training": {"recipe": ("models/train/retrain.sh, stage 2: " if args.init else "") +
@@ -383,7 +389,7 @@ def main():
     ap.add_argument("--init", help="start from this checkpoint's weights (fresh optimiser and schedule)")
     ap.add_argument("--views", choices=["sym", "asym"], default="sym",
                     help="sym: two equally strong views; asym: a near-original view against a heavy one")
-    ap.add_argument("--id", default="builtin-v2", help="model id written to the manifest")
+    ap.add_argument("--id", default="builtin-v3", help="model id written to the manifest")
     ap.add_argument("--export-only", action="store_true", help="export the latest checkpoint and stop")
     ap.add_argument("--orbit", type=int, default=4, choices=[1, 2, 4, 8],
                     help="export the mean embedding over this many rotations/mirrors (exact invariance; n x inference cost)")
