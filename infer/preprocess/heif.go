@@ -214,7 +214,8 @@ const thumbnailMargin = 4
 // irot, imir and clap transforms applied, as libheif does by default. The
 // EXIF orientation is not applied: a HEIF file's transforms are its
 // properties, and the EXIF tag (an iPhone writes both) only repeats them.
-// With a target, the smallest embedded thumbnail of the primary image's
+// With a target, where the manifest allows reduced-scale decoding (as for
+// JPEG's draft), the smallest embedded thumbnail of the primary image's
 // shape that is at least thumbnailMargin times the target on both sides is
 // decoded instead (Info keeps the primary image's size).
 func decodeHEIF(data []byte, format string, lim Limits, tgt target) (*image.RGBA, Info, error) {
@@ -247,7 +248,7 @@ func decodeHEIF(data []byte, format string, lim Limits, tgt target) (*image.RGBA
 	}
 
 	handle := f.primary
-	if tgt != nil {
+	if tgt != nil && lim.jpegDraft { // reduced-scale decoding, under the permission JPEG's draft() has
 		ow, oh := tgt(w, h)
 		best := 0
 		for i := range int(C.hf_thumbnails(&f)) {

@@ -123,27 +123,30 @@ func TestHEIFTransforms(t *testing.T) {
 	}
 }
 
-// TestHEIFThumbnail: with a resample target, the embedded 64×48 thumbnail
-// is decoded when it is at least 4× the target on both sides, else the
-// primary image; Info always gives the primary image's size, and Decode
-// (no target) always decodes the primary image.
+// TestHEIFThumbnail: with a resample target and reduced-scale decoding
+// allowed (the manifest's jpeg_draft), the embedded 64×48 thumbnail is
+// decoded when it is at least 4× the target on both sides, else the
+// primary image; Info always gives the primary image's size. Without the
+// permission, and in Decode (no target), the primary image is decoded.
 func TestHEIFThumbnail(t *testing.T) {
 	needLibheif(t)
 	data := readHEIF(t, "photo.heic")
 	for _, c := range []struct {
 		tw, th int
+		draft  bool
 		want   image.Point
 	}{
-		{16, 12, image.Pt(64, 48)},
-		{17, 12, image.Pt(256, 192)},
-		{224, 168, image.Pt(256, 192)},
+		{16, 12, true, image.Pt(64, 48)},
+		{16, 12, false, image.Pt(256, 192)},
+		{17, 12, true, image.Pt(256, 192)},
+		{224, 168, true, image.Pt(256, 192)},
 	} {
-		r, info, err := decodeRows(data, Limits{}, func(w, h int) (int, int) { return c.tw, c.th }, true)
+		r, info, err := decodeRows(data, Limits{jpegDraft: c.draft}, func(w, h int) (int, int) { return c.tw, c.th }, true)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if w, h := r.size(); image.Pt(w, h) != c.want || info.Width != 256 || info.Height != 192 {
-			t.Errorf("target %dx%d: decoded %dx%d (info %dx%d), want %v (info 256x192)", c.tw, c.th, w, h, info.Width, info.Height, c.want)
+			t.Errorf("target %dx%d, draft %v: decoded %dx%d (info %dx%d), want %v (info 256x192)", c.tw, c.th, c.draft, w, h, info.Width, info.Height, c.want)
 		}
 	}
 }

@@ -38,7 +38,7 @@ type GPS struct{ Lat, Lon float64 }
 
 // Info describes a decoded image.
 type Info struct {
-	Format        string    // "jpeg","png","gif","bmp","tiff","webp"
+	Format        string    // "jpeg","png","gif","bmp","tiff","webp","heif","avif","raw"
 	Width, Height int       // as displayed, i.e. after EXIF orientation
 	Orientation   int       // EXIF 1..8; 0 when absent
 	Taken         time.Time // EXIF DateTimeOriginal (zero when absent)
