@@ -33,6 +33,12 @@ type EncoderOptions struct {
 	// MaxFileSize refuses larger files before reading them; 0 = 1 GiB,
 	// negative = no limit.
 	MaxFileSize int64
+	// FastDecode decodes large JPEGs at reduced scale, as PIL's draft()
+	// does (models.Preprocess.JPEGDraft), also for models whose manifest
+	// does not ask for it: several times faster for camera photos, but
+	// not the pixels the model was trained on (README gives the measured
+	// agreement). The store binding does not record it.
+	FastDecode bool
 }
 
 // Encoder runs a model's image tower: one onnxruntime session plus the
@@ -73,7 +79,11 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	if err != nil {
 		return nil, err
 	}
-	prep, err := preprocess.NewPreparer(man.Preprocess, o.Limits)
+	pp := man.Preprocess
+	if o.FastDecode {
+		pp.JPEGDraft = true
+	}
+	prep, err := preprocess.NewPreparer(pp, o.Limits)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", man.ID, err)
 	}

@@ -27,10 +27,13 @@ if [ -n "$missing" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; the
 		echo "note: could not install$missing; their tests skip"
 fi
 
-# Optional: libheif1 (HEIC and AVIF, loaded at run time) and exiftool (the
-# oracle of the RAW preview tests); without them those tests skip and the
-# missing-library fallback is what gets tested.
+# Optional: libturbojpeg0 (libjpeg-turbo, the JPEG decoder PIL uses,
+# loaded at run time), libheif1 (HEIC and AVIF, loaded at run time) and
+# exiftool (the oracle of the RAW preview tests); without them those tests
+# skip and the missing-library fallback is what gets tested (the fallback
+# of JPEG decoding is tested either way).
 decoders=""
+ldconfig -p 2>/dev/null | grep -q 'libturbojpeg\.so\.0 ' || decoders="$decoders libturbojpeg0"
 ldconfig -p 2>/dev/null | grep -q 'libheif\.so\.1 ' || decoders="$decoders libheif1"
 command -v exiftool >/dev/null || decoders="$decoders libimage-exiftool-perl"
 if [ -n "$decoders" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

@@ -14,10 +14,12 @@ import (
 func newRuntimeCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "runtime",
-		Usage: "show the onnxruntime library in use, its execution providers, whether CUDA can be used, and the HEIC/AVIF decoder",
+		Usage: "show the onnxruntime library in use, its execution providers, whether CUDA can be used, and the JPEG and HEIC/AVIF decoders",
 		Description: "Finds onnxruntime like every other command: --onnxruntime / " + envRuntimeLib + ", the user cache,\n" +
 			"the system library folders (version >= 1.24), else a download pinned by version and SHA-256\n" +
-			"(" + envORTBaseURL + " names a mirror; " + envOffline + "=1 forbids it).",
+			"(" + envORTBaseURL + " names a mirror; " + envOffline + "=1 forbids it).\n" +
+			"JPEGs are decoded by libjpeg-turbo (libturbojpeg.so.0, loaded at run time) when it is installed,\n" +
+			"else by Go's image/jpeg; " + preprocess.LibJPEGEnv + " names another libturbojpeg file, or \"off\".",
 		Flags: append(runtimeFlags(),
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object"},
 		),
@@ -27,6 +29,7 @@ func newRuntimeCommand() *cli.Command {
 				return err
 			}
 			ok, why := cudaState(rt)
+			jpeg := preprocess.JPEGDecoder()
 			heif, heifErr := preprocess.HEIFDecoder()
 			heifWhy := ""
 			if heifErr != nil {
@@ -41,9 +44,11 @@ func newRuntimeCommand() *cli.Command {
 					Providers []string `json:"providers"`
 					CUDA      bool     `json:"cuda"`
 					CUDAWhy   string   `json:"cuda_reason"`
+					JPEG      string   `json:"jpeg_decoder"`
+					JPEGWhy   string   `json:"jpeg_reason,omitempty"`
 					HEIF      string   `json:"heif_decoder"`
 					HEIFWhy   string   `json:"heif_reason,omitempty"`
-				}{rt.Path, rt.Version, rt.Source, rt.Providers(), ok, why, heif, heifWhy})
+				}{rt.Path, rt.Version, rt.Source, rt.Providers(), ok, why, jpegName(jpeg), jpeg.Why, heif, heifWhy})
 			}
 			yes := "no: "
 			if ok {
@@ -56,10 +61,20 @@ func newRuntimeCommand() *cli.Command {
 			if heifErr != nil {
 				heif = "none: " + heifWhy
 			}
+			fmt.Fprintf(w, "jpeg:       %s\n", jpeg)
 			fmt.Fprintf(w, "heic/avif:  %s\n", heif)
 			return nil
 		},
 	}
+}
+
+// jpegName is the JPEG decoder in a word for --json: "libjpeg-turbo PATH"
+// or "image/jpeg".
+func jpegName(d preprocess.JPEGDecoderInfo) string {
+	if d.Library {
+		return "libjpeg-turbo " + d.Path
+	}
+	return "image/jpeg"
 }
 
 // cudaState is whether CUDA can be used and, in words, how many GPUs it

@@ -2,12 +2,18 @@ package preprocess
 
 import (
 	"errors"
+	"os"
 	"sync"
 )
 
 // LibJPEGName is the TurboJPEG library (libjpeg-turbo) looked up by the
 // dynamic loader when no path is given.
 const LibJPEGName = "libturbojpeg.so.0"
+
+// LibJPEGEnv names the environment variable read at the first JPEG when
+// UseJPEGLibrary was not called: the path of a libturbojpeg to load, or
+// "off" for Go's image/jpeg.
+const LibJPEGEnv = "EMBEDSEARCH_LIBJPEG"
 
 // JPEGDecoderInfo says which decoder reads JPEG files.
 type JPEGDecoderInfo struct {
@@ -37,9 +43,10 @@ var (
 )
 
 // UseJPEGLibrary chooses the JPEG decoder for the whole process: "" loads
-// LibJPEGName from the system's library path (what happens by itself at
-// the first JPEG otherwise), "off" uses Go's image/jpeg, anything else is
-// the path of a libturbojpeg to load. An error leaves Go's decoder in use.
+// LibJPEGName from the system's library path, "off" uses Go's image/jpeg,
+// anything else is the path of a libturbojpeg to load. An error leaves
+// Go's decoder in use. Without a call, the first JPEG makes the choice
+// that LibJPEGEnv names, else loads LibJPEGName.
 // It is meant to be called once, before decoding starts; calls made while
 // images are being decoded take effect for the images that follow.
 func UseJPEGLibrary(spec string) error {
@@ -77,10 +84,21 @@ func loadedTurbo() (*turboLib, string) {
 	defer turboMu.Unlock()
 	if !turboDone {
 		turboDone = true
-		if t, err := openTurbo(LibJPEGName); err != nil {
-			turboWhy = err.Error()
-		} else {
-			turbo = t
+		switch spec := os.Getenv(LibJPEGEnv); spec {
+		case "off":
+			turboWhy = "libjpeg-turbo disabled by " + LibJPEGEnv + "=off"
+		case "":
+			if t, err := openTurbo(LibJPEGName); err != nil {
+				turboWhy = err.Error()
+			} else {
+				turbo = t
+			}
+		default:
+			if t, err := openTurbo(spec); err != nil {
+				turboWhy = LibJPEGEnv + ": " + err.Error()
+			} else {
+				turbo = t
+			}
 		}
 	}
 	return turbo, turboWhy
