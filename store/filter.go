@@ -12,11 +12,11 @@ import (
 type fieldKind int
 
 const (
-	fieldExact   fieldKind = iota // keyword, compared as it is
-	fieldLower                    // keyword, lower-cased
-	fieldWords                    // text, split into words, case-insensitive
-	fieldNumber                   // numbers: width:>1000
-	fieldDate                     // dates: taken:>"2021-01-01"
+	fieldExact  fieldKind = iota // keyword, compared as it is
+	fieldLower                   // keyword, lower-cased
+	fieldWords                   // text, split into words, case-insensitive
+	fieldNumber                  // numbers: width:>1000
+	fieldDate                    // dates: taken:>"2021-01-01"
 )
 
 // catalogFields are the filter fields (doc.go's "Filter fields"), in the
