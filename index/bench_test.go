@@ -31,7 +31,7 @@ import (
 // is a bug in change detection.
 type noEmbed struct{}
 
-func (noEmbed) Embed(ctx context.Context, paths <-chan string, emit func(infer.Item) error) error {
+func (noEmbed) EmbedWith(ctx context.Context, paths <-chan string, _ infer.EmbedOptions, emit func(infer.Item) error) error {
 	for p := range paths {
 		return fmt.Errorf("unchanged tree, but %s was sent to the model", p)
 	}

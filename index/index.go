@@ -18,11 +18,13 @@ import (
 	"github.com/embedsearch/embedsearch/store"
 )
 
-// Embedder turns image files into vectors; *infer.Encoder is one. Embed
+// Embedder turns image files into vectors; *infer.Encoder is one. EmbedWith
 // must call emit once per path, in input order, from one goroutine, with
-// per-file failures in Item.Err.
+// per-file failures in Item.Err, and read each file once: its SHA-256
+// goes to EmbedOptions.Known before it is decoded, so that stored
+// content (a moved or copied file) is reused without decoding it.
 type Embedder interface {
-	Embed(ctx context.Context, paths <-chan string, emit func(infer.Item) error) error
+	EmbedWith(ctx context.Context, paths <-chan string, o infer.EmbedOptions, emit func(infer.Item) error) error
 }
 
 // Defaults for Options.
@@ -297,8 +299,9 @@ func (r *run) storedUnder(root string) bool {
 	return found
 }
 
-// embed hashes each candidate; content already in the store is reused,
-// the rest goes through the embedder.
+// embed sends every candidate through the embedder, which reads and
+// hashes each file once, in its own goroutines: content already in the
+// store is reused (Item.Known), the rest is embedded.
 func (r *run) embed(parent context.Context, todo []string) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
@@ -306,20 +309,6 @@ func (r *run) embed(parent context.Context, todo []string) error {
 	go func() {
 		defer close(paths)
 		for _, p := range todo {
-			sha, _, err := inputfile.SHA256(ctx, p, r.files())
-			if err != nil {
-				if ctx.Err() != nil {
-					return
-				}
-				r.mu.Lock()
-				r.failure(p, err)
-				r.done++
-				r.mu.Unlock()
-				continue
-			}
-			if r.reuse(p, sha) {
-				continue
-			}
 			select {
 			case paths <- p:
 			case <-ctx.Done():
@@ -327,7 +316,22 @@ func (r *run) embed(parent context.Context, todo []string) error {
 			}
 		}
 	}()
-	err := r.emb.Embed(ctx, paths, func(it infer.Item) error {
+	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Known: r.known}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = inputfile.DefaultMaxSize
+	}
+	err := r.emb.EmbedWith(ctx, paths, o, func(it infer.Item) error {
+		if it.Known {
+			if !r.reuse(it.Path, it.SHA256) {
+				// Only a store changed by someone else between the two
+				// looks gets here; the next run embeds the file.
+				r.mu.Lock()
+				r.failure(it.Path, errors.New("its stored copy vanished while indexing; index again"))
+				r.done++
+				r.mu.Unlock()
+			}
+			return nil
+		}
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.done++
@@ -365,6 +369,15 @@ func (r *run) embed(parent context.Context, todo []string) error {
 		err = parent.Err()
 	}
 	return err
+}
+
+// known reports whether content with this SHA-256 is stored. The
+// embedder calls it from its decoding goroutines.
+func (r *run) known(sha string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _, ok := r.w.ByHash(sha)
+	return ok
 }
 
 // reuse stores p with the vector of stored content equal to sha, if any.
@@ -446,11 +459,6 @@ func (r *run) reportLocked(phase string) {
 	st.Failures = nil
 	st.Elapsed = time.Since(r.start)
 	r.o.Progress(Progress{Phase: phase, Stats: st, Todo: r.todo, Done: r.done})
-}
-
-// files is how files are opened for hashing.
-func (r *run) files() inputfile.Options {
-	return inputfile.Options{FollowLinks: r.o.FollowSymlinks, MaxSize: r.o.MaxFileSize}
 }
 
 // Forget removes the entries at or under each path (made absolute) and

@@ -22,9 +22,31 @@ type Item struct {
 	// Vector is L2-normalised; nil when Err != nil.
 	Vector []float32
 	Info   preprocess.Info
+	// Known: EmbedOptions.Known knew the file's content, so it was neither
+	// decoded nor embedded (no Vector, no Info).
+	Known bool
 	// Err is this file's failure (read, decode, preprocess). It never stops
 	// the stream.
 	Err error
+}
+
+// EmbedOptions tune one EmbedWith call.
+type EmbedOptions struct {
+	// NoFollowLinks refuses a path that is a symbolic link
+	// (inputfile.ErrNotRegular), as a walk that does not follow links must.
+	NoFollowLinks bool
+	// MaxFileSize, when positive and below the Encoder's own limit,
+	// refuses larger files before reading them.
+	MaxFileSize int64
+	// NoSHA256 leaves Item.SHA256 empty, for a caller that does not use
+	// it: hashing a 4 MB photo costs about 3 ms of CPU. Ignored with Known.
+	NoSHA256 bool
+	// Known, when set, is asked with each file's SHA-256 (hex) right after
+	// the file is read, from the decoding goroutines at once: for content
+	// it knows, the Item comes back with Known set and the file is not
+	// decoded. So a caller that reuses vectors by content (index) reads
+	// and hashes each file once, in parallel.
+	Known func(sha256 string) bool
 }
 
 // job is one path on its way through the pipeline. A prepare goroutine
@@ -46,9 +68,23 @@ type job struct {
 // Memory is bounded: at most Workers files are held in memory at once, and
 // at most about two batches plus Workers prepared tensors wait for inference.
 func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item) error) error {
+	return e.EmbedWith(ctx, paths, EmbedOptions{}, emit)
+}
+
+// EmbedWith is Embed with options.
+func (e *Encoder) EmbedWith(ctx context.Context, paths <-chan string, o EmbedOptions, emit func(Item) error) error {
+	files := e.files
+	if o.NoFollowLinks {
+		files.FollowLinks = false
+	}
+	if o.MaxFileSize > 0 && o.MaxFileSize < files.MaxSize {
+		files.MaxSize = o.MaxFileSize
+	}
 	window := 2*e.batch + e.workers
 	queue := make(chan *job, window) // prepared or in preparation, in input order
 	tensors := sync.Pool{New: func() any { return make([]float32, e.tlen) }}
+	// File buffers, reused from one file to the next.
+	reads := sync.Pool{New: func() any { return new([]byte) }}
 	var received atomic.Int64 // paths taken from the input so far
 
 	g, ctx := errgroup.WithContext(ctx)
@@ -81,10 +117,14 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 					return nil
 				}
 				t := tensors.Get().([]float32)
-				if e.prepare(ctx, &j.item, t) {
+				buf := reads.Get().(*[]byte)
+				if e.prepare(ctx, &j.item, t, files, o, buf) {
 					j.tensor = t
 				} else {
 					tensors.Put(t)
+				}
+				if cap(*buf) <= maxPooledRead {
+					reads.Put(buf)
 				}
 				return nil
 			})
@@ -102,28 +142,25 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 		var pending []*job // in input order, failed ones included
 		buf := make([]float32, e.batch*e.tlen)
 		ready := 0
+		var ran []*job // the pending jobs with a tensor, in order
 		flush := func() error {
 			if ready > 0 {
-				n := 0
+				ran = ran[:0]
 				for _, j := range pending {
 					if j.tensor != nil {
-						copy(buf[n*e.tlen:], j.tensor)
+						copy(buf[len(ran)*e.tlen:], j.tensor)
 						tensors.Put(j.tensor)
 						j.tensor = nil
-						n++
+						ran = append(ran, j)
 					}
 				}
-				vecs, err := e.RunTensors(buf, n)
+				vecs, err := e.RunTensors(buf, len(ran))
 				if err != nil {
 					return err
 				}
-				n = 0
-				for _, j := range pending {
-					if j.item.Err == nil {
-						if j.item.Vector = vecs[n]; j.item.Vector == nil {
-							j.item.Err = ErrNoVector
-						}
-						n++
+				for n, j := range ran {
+					if j.item.Vector = vecs[n]; j.item.Vector == nil {
+						j.item.Err = ErrNoVector
 					}
 				}
 			}
@@ -164,7 +201,7 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 				return ctx.Err()
 			}
 			pending = append(pending, j)
-			if j.item.Err == nil {
+			if j.tensor != nil {
 				ready++
 			}
 			if ready == e.batch {
@@ -177,21 +214,36 @@ func (e *Encoder) Embed(ctx context.Context, paths <-chan string, emit func(Item
 	return g.Wait()
 }
 
-// prepare reads the file once (size, SHA-256) and writes its tensor into t.
-// It reports whether t holds a tensor; otherwise it.Err says why not.
-// Reading stops when ctx is cancelled; decoding one image is bounded by the
-// pixel cap, so ctx is looked at again only before it.
-func (e *Encoder) prepare(ctx context.Context, it *Item, t []float32) bool {
-	data, fi, err := inputfile.ReadAll(ctx, it.Path, e.files)
+// maxPooledRead is the largest file buffer kept for the next file: a
+// camera's photos fit, a rare huge TIFF is not held on to.
+const maxPooledRead = 64 << 20
+
+// prepare reads the file once (size, SHA-256 unless o.NoSHA256) into
+// *buf's storage (growing it) and writes its tensor into t, unless o.Known
+// knows the content. Nothing keeps the file's bytes after it returns. It
+// reports whether t holds a tensor; otherwise it.Err says why not, or
+// it.Known is set. Reading stops when ctx is cancelled; decoding one image
+// is bounded by the pixel cap, so ctx is looked at again only before it.
+func (e *Encoder) prepare(ctx context.Context, it *Item, t []float32, files inputfile.Options, o EmbedOptions, buf *[]byte) bool {
+	data, fi, err := inputfile.ReadAllInto(ctx, it.Path, files, *buf)
+	if data != nil {
+		*buf = data
+	}
 	if err != nil {
-		if errors.Is(err, inputfile.ErrTooLarge) && e.files.MaxSize == e.pixelBound {
+		if errors.Is(err, inputfile.ErrTooLarge) && files.MaxSize == e.pixelBound {
 			err = fmt.Errorf("%w: %w, the most an image of %g megapixels can take", preprocess.ErrTooLarge, err, float64(e.maxPixels)/1e6)
 		}
 		it.Err = err
 		return false
 	}
 	it.Size = fi.Size()
-	it.SHA256 = inputfile.SHA256Bytes(data)
+	if !o.NoSHA256 || o.Known != nil {
+		it.SHA256 = inputfile.SHA256Bytes(data)
+	}
+	if o.Known != nil && o.Known(it.SHA256) {
+		it.Known = true
+		return false
+	}
 	if err := ctx.Err(); err != nil {
 		it.Err = err
 		return false

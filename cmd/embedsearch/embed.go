@@ -157,7 +157,7 @@ func runEmbed(ctx context.Context, o embedOptions, args []string, stdin io.Reade
 		sep = 0
 	}
 	var done int64
-	err = eng.Encoder.Embed(ctx, paths, func(it infer.Item) error {
+	err = eng.Encoder.EmbedWith(ctx, paths, infer.EmbedOptions{NoSHA256: true}, func(it infer.Item) error {
 		done++
 		bar.show("embedding", "images", done, -1)
 		if it.Err != nil {

@@ -1,6 +1,7 @@
 package preprocess
 
 import (
+	"encoding/binary"
 	"image"
 	"math"
 )
@@ -178,10 +179,11 @@ func resample(src rows, outW, outH int, win image.Rectangle, f filter, gap float
 				in := row[4*hc.xmin[x] : 4*(hc.xmin[x]+len(k))]
 				s0, s1, s2 := half, half, half
 				for i, kv := range k {
-					px := in[4*i : 4*i+3 : 4*i+3]
-					s0 += int32(px[0]) * kv
-					s1 += int32(px[1]) * kv
-					s2 += int32(px[2]) * kv
+					// One 4-byte load per tap (RGBA), then the channels.
+					v := binary.LittleEndian.Uint32(in[4*i:])
+					s0 += int32(v&0xff) * kv
+					s1 += int32(v>>8&0xff) * kv
+					s2 += int32(v>>16&0xff) * kv
 				}
 				q := o[3*x : 3*x+3 : 3*x+3]
 				q[0], q[1], q[2] = clipFixed(s0), clipFixed(s1), clipFixed(s2)
@@ -240,13 +242,14 @@ func reduce(src rows, fx, fy int) *image.RGBA {
 		y0, y1 := oy*fy, min(oy*fy+fy, h)
 		for y := y0; y < y1; y++ {
 			row := src.row(y, 0, w)[:4*w]
+			x := 0
 			for ox := range ow {
-				blk := row[4*ox*fx : 4*min(ox*fx+fx, w)]
 				var s0, s1, s2 uint32
-				for i := 0; i+3 < len(blk); i += 4 {
-					s0 += uint32(blk[i])
-					s1 += uint32(blk[i+1])
-					s2 += uint32(blk[i+2])
+				for end := min(x+fx, w); x < end; x++ {
+					v := binary.LittleEndian.Uint32(row[4*x:])
+					s0 += v & 0xff
+					s1 += v >> 8 & 0xff
+					s2 += v >> 16 & 0xff
 				}
 				a := acc[3*ox : 3*ox+3 : 3*ox+3]
 				a[0] += s0
@@ -255,9 +258,13 @@ func reduce(src rows, fx, fy int) *image.RGBA {
 			}
 		}
 		o := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
+		n := uint32(fx * (y1 - y0))
+		half, mult := n/2, reduceMultiplier(n)
 		for ox := range ow {
-			n := uint32((min(ox*fx+fx, w) - ox*fx) * (y1 - y0))
-			half, mult := n/2, reduceMultiplier(n)
+			if ox == ow-1 && w%fx != 0 { // the last column of blocks is narrower
+				n := uint32(w%fx) * uint32(y1-y0)
+				half, mult = n/2, reduceMultiplier(n)
+			}
 			a := acc[3*ox : 3*ox+3 : 3*ox+3]
 			q := o[4*ox : 4*ox+4 : 4*ox+4]
 			q[0] = uint8(((a[0] + half) * mult) >> 24)
