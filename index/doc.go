@@ -1,10 +1,11 @@
 // Package index keeps a store in step with folders of images.
 //
 // A run (Run) walks its roots, compares every image file with the store by
-// path, size and modification time, and for each new or changed file first
-// hashes the content: content the store already holds (a moved, renamed,
-// copied or merely touched file) reuses the stored vector; the rest goes
-// through the Embedder. Entries whose files no longer exist are removed
+// path, size and modification time, and sends each new or changed file to
+// the Embedder, which reads it once and hashes it in its decoding
+// goroutines: content the store already holds (a moved, renamed, copied or
+// merely touched file) reuses the stored vector without being decoded
+// (infer.EmbedOptions.Known); the rest is embedded. Entries whose files no longer exist are removed
 // (an entry whose file is still there but was not walked, say now excluded
 // or hidden, stays until `forget`), but only
 // under roots that exist, are readable, and still hold images (an unmounted

@@ -30,7 +30,9 @@
 //     inference, emit from one goroutine. Per-file failures travel in
 //     Item.Err; only emit's error, an inference failure or cancellation stop
 //     it. Memory is bounded by the in-flight window (about two batches plus
-//     one tensor per worker).
+//     one tensor per worker). Each file is read once, into a buffer reused
+//     for the next, and hashed by its worker; EmbedWith's Known lets a
+//     caller (index) skip decoding content it already has.
 //
 // A vector does not depend on the other images of its batch: images in a
 // batch are independent rows of the graph (tested).
