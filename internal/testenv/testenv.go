@@ -1,6 +1,7 @@
 // Package testenv finds what tests need outside their own package: the
 // repository root (for testdata/ models) and the team's shared test images in
-// ../shared/data beside it. Only tests import it.
+// ../shared/data beside it; it also makes the 12-megapixel benchmark photos
+// (photos.go). Only tests and benchmarks (bench/decode/mkphotos) import it.
 package testenv
 
 import (
