@@ -5,7 +5,8 @@
 // # Vocabulary
 //
 //   - Entry: one indexed image (absolute cleaned path, size, mtime, content
-//     SHA-256, dimensions, format, EXIF capture time, camera, GPS).
+//     SHA-256, dimensions, format, EXIF capture time, camera, GPS), and
+//     its signature (opaque bytes dedup keeps per image).
 //   - Segment: an immutable file holding vectors and their entries.
 //   - Generation: a commit; MANIFEST names the segments of the current one.
 //   - Binding: the model (id, ONNX digest, preprocessing fingerprint, dim)
@@ -36,20 +37,30 @@
 // catalog trusted until the next writer records it.
 //
 // Segment file: a 4096-byte header page, then the vector block, then the
-// entry section.
+// signature section, then the entry section.
 //
-//	header:  "ESSEGMNT" | version u32 (=1) | dim u32 | count u64 |
+//	header:  "ESSEGMNT" | version u32 (=2) | dim u32 | count u64 |
 //	         tombstones u64 | gen u64 | vec_crc u32 | ent_crc u32 |
-//	         ent_offset u64 | ent_len u64 | reserved u32 | header_crc u32
-//	         (crc32c of bytes 0..68), zero padding to 4096
+//	         ent_offset u64 | ent_len u64 | sig_len u32 | sig_crc u32 |
+//	         header_crc u32 (crc32c of bytes 0..72), zero padding to 4096
 //	vectors: count × dim float32, row-major, at offset 4096 (page aligned,
 //	         mapped in place: no decoding, no copy)
+//	signatures: count slots of sig_len bytes (none when sig_len is 0): u16
+//	         length (0: the entry has none) | the bytes | zero padding;
+//	         sig_crc covers the section. Opaque to this package (dedup's
+//	         per-image signature, Entry.Signature), mapped in place.
 //	entries: offsets (count+1) × u64 into the records | records |
 //	         tombstones (uvarint length + path each); ent_crc covers it all
 //	record:  path | size varint | mtime varint ns | flags u8 (1 taken,
 //	         2 gps, 4 sha) | [sha256 32 bytes] | width uvarint |
 //	         height uvarint | format | [taken varint ns] | make | model |
 //	         [lat f64 | lon f64]; strings are uvarint length + bytes
+//
+// Version 1 segments (written before signatures) are still read: the same
+// layout without the signature section, bytes 64..68 reserved and the
+// header CRC at 68 over bytes 0..68. Every commit writes version 2, so a
+// store turns into version 2 as it is compacted; an earlier build refuses
+// a version 2 segment with ErrVersion rather than misreading it.
 //
 // Records in a segment are sorted by path. A segment's tombstones delete
 // paths of earlier segments; its records replace earlier records of the same
@@ -60,8 +71,9 @@
 // ErrCatalogDamaged for the catalog, whose bleve files have no checksums
 // bleve checks: the MANIFEST's catalog list stands in for them).
 // Open checks the manifest, the segment headers and entry-section CRCs;
-// vector CRCs are checked by Reader.Verify and by every OpenWriter (which
-// verifies everything it will build on). A damaged store is refused with
+// vector and signature CRCs are checked by Reader.Verify and by every
+// OpenWriter (which verifies everything it will build on), signature CRCs
+// alone by Reader.VerifySignatures. A damaged store is refused with
 // ErrCorrupt until a Writer opens it with WriterOptions.Repair, which
 // drops damaged segments, rebuilds a damaged MANIFEST from the segment files
 // and rebuilds the catalog; it never panics on bad bytes. A MANIFEST that is

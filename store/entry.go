@@ -23,6 +23,10 @@ type Entry struct {
 	Make    string    // camera make (EXIF)
 	Model   string    // camera model (EXIF)
 	GPS     *GPS      // nil when absent
+	// Signature is opaque bytes kept beside the entry for dedup (the
+	// signature package's form; nil when the image has none yet). It is
+	// not part of the record: segments keep it in a section of its own.
+	Signature []byte `json:",omitempty"`
 }
 
 // GPS is a position in decimal degrees.

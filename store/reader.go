@@ -146,6 +146,34 @@ func (r *Reader) Entry(id int) Entry {
 	return e
 }
 
+// Signature returns the signature bytes of id without copying (nil when
+// the entry has none). A Reader checks the signature section's checksum
+// only in Verify and VerifySignatures; until then a slot that does not fit
+// reads as none.
+func (r *Reader) Signature(id int) []byte { return r.v.signature(id) }
+
+// Signatures counts the entries that have a signature.
+func (r *Reader) Signatures() int {
+	n := 0
+	for id := range r.Len() {
+		if r.v.signature(id) != nil {
+			n++
+		}
+	}
+	return n
+}
+
+// VerifySignatures checks the signature sections against their checksums
+// (a fraction of Verify, which checks them too).
+func (r *Reader) VerifySignatures() error {
+	for _, s := range r.segs {
+		if err := s.verifySignatures(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Path returns the path of id, cheaper than Entry.
 func (r *Reader) Path(id int) string { return r.v.path(id) }
 

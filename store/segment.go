@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,13 +15,26 @@ import (
 )
 
 const (
-	segmentMagic   = "ESSEGMNT"
-	segmentVersion = 1
+	segmentMagic = "ESSEGMNT"
+	// segmentVersion is the version this build writes; version 1 (no
+	// signature section) is still read.
+	segmentVersion = 2
 	// headerSize is one page so the vector block that follows can be used
 	// in place from a memory map (page-aligned, hence float32-aligned).
 	headerSize  = 4096
-	headerBytes = 72 // used part of the header page, CRC included
+	headerBytes = 76 // used part of the header page, CRC included (72 in version 1)
+	// maxSignature bounds one entry's signature (a slot's length field).
+	maxSignature = 1<<16 - 1
 )
+
+// headerCRCAt is where a header of the given version keeps its CRC, which
+// covers every byte before it.
+func headerCRCAt(version uint32) int {
+	if version == 1 {
+		return 68
+	}
+	return 72
+}
 
 // segmentName is the file name of the segment written at generation gen.
 func segmentName(gen uint64) string { return fmt.Sprintf("seg-%016x.es", gen) }
@@ -39,7 +53,17 @@ type segmentHeader struct {
 	EntCRC     uint32
 	EntOffset  uint64
 	EntLen     uint64
+	// SigLen is the size of one entry's signature slot (0: the segment
+	// keeps no signatures; always 0 in version 1), SigCRC the checksum of
+	// the signature section. Version is the header's version.
+	SigLen  uint32
+	SigCRC  uint32
+	Version uint32
 }
+
+// sigOffset is where the signature section starts: right after the
+// vectors (the entry section follows it).
+func (h *segmentHeader) sigOffset() uint64 { return uint64(headerSize) + h.Count*uint64(h.Dim)*4 }
 
 func (h *segmentHeader) encode() []byte {
 	b := make([]byte, headerSize)
@@ -54,8 +78,9 @@ func (h *segmentHeader) encode() []byte {
 	le.PutUint32(b[44:], h.EntCRC)
 	le.PutUint64(b[48:], h.EntOffset)
 	le.PutUint64(b[56:], h.EntLen)
-	// b[64:68] reserved (zero)
-	le.PutUint32(b[68:], crc32.Checksum(b[:68], castagnoli))
+	le.PutUint32(b[64:], h.SigLen)
+	le.PutUint32(b[68:], h.SigCRC)
+	le.PutUint32(b[72:], crc32.Checksum(b[:72], castagnoli))
 	return b
 }
 
@@ -67,23 +92,28 @@ func decodeSegmentHeader(b []byte, size int64) (segmentHeader, uint32, error) {
 		return h, 0, fmt.Errorf("%w: not a segment file (bad magic)", ErrCorrupt)
 	}
 	le := binary.LittleEndian
-	if v := le.Uint32(b[8:]); v != segmentVersion {
-		return h, 0, fmt.Errorf("%w: segment version %d, this build reads %d", ErrVersion, v, segmentVersion)
+	v := le.Uint32(b[8:])
+	if v < 1 || v > segmentVersion {
+		return h, 0, fmt.Errorf("%w: segment version %d, this build reads 1 to %d", ErrVersion, v, segmentVersion)
 	}
-	crc := le.Uint32(b[68:])
-	if crc32.Checksum(b[:68], castagnoli) != crc {
+	at := headerCRCAt(v)
+	crc := le.Uint32(b[at:])
+	if crc32.Checksum(b[:at], castagnoli) != crc {
 		return h, 0, fmt.Errorf("%w: segment header checksum mismatch", ErrCorrupt)
 	}
 	h = segmentHeader{
 		Dim: le.Uint32(b[12:]), Count: le.Uint64(b[16:]), Tombstones: le.Uint64(b[24:]),
 		Gen: le.Uint64(b[32:]), VecCRC: le.Uint32(b[40:]), EntCRC: le.Uint32(b[44:]),
-		EntOffset: le.Uint64(b[48:]), EntLen: le.Uint64(b[56:]),
+		EntOffset: le.Uint64(b[48:]), EntLen: le.Uint64(b[56:]), Version: v,
 	}
-	if h.Dim == 0 || h.Dim > 1<<16 || h.Count > 1<<40 || h.Tombstones > 1<<40 {
+	if v >= 2 {
+		h.SigLen, h.SigCRC = le.Uint32(b[64:]), le.Uint32(b[68:])
+	}
+	if h.Dim == 0 || h.Dim > 1<<16 || h.Count > 1<<40 || h.Tombstones > 1<<40 || h.SigLen > 2+maxSignature || h.SigLen == 1 || h.SigLen == 2 {
 		return h, 0, fmt.Errorf("%w: segment header out of range", ErrCorrupt)
 	}
-	vecEnd := uint64(headerSize) + h.Count*uint64(h.Dim)*4
-	if h.EntOffset != vecEnd || h.EntLen < (h.Count+1)*8 || h.EntOffset+h.EntLen != uint64(size) {
+	sigEnd := h.sigOffset() + h.Count*uint64(h.SigLen)
+	if h.EntOffset != sigEnd || h.EntLen < (h.Count+1)*8 || h.EntOffset+h.EntLen != uint64(size) {
 		return h, 0, fmt.Errorf("%w: segment sections do not match file size %d", ErrCorrupt, size)
 	}
 	return h, crc, nil
@@ -135,12 +165,40 @@ func writeSegment(dir string, d *segmentData) (segmentRef, error) {
 		}
 		vecCRC = crc32.Update(vecCRC, castagnoli, floatBytes(v))
 	}
+	// Signatures: one slot per entry (u16 length, the bytes, zero padding)
+	// as long as the longest; no section when no entry has one.
+	longest := 0
+	for i := 0; i < d.count; i++ {
+		if n := len(d.entries(i).Signature); n > maxSignature {
+			return segmentRef{}, fmt.Errorf("entry %s: signature of %d bytes (at most %d)", d.entries(i).Path, n, maxSignature)
+		} else {
+			longest = max(longest, n)
+		}
+	}
+	sigLen := 0
+	if longest > 0 {
+		sigLen = 2 + longest
+	}
+	slot := make([]byte, sigLen)
+	sigSlot := func(i int) []byte {
+		clear(slot)
+		if sigLen > 0 {
+			sig := d.entries(i).Signature
+			binary.LittleEndian.PutUint16(slot, uint16(len(sig)))
+			copy(slot[2:], sig)
+		}
+		return slot
+	}
+	var sigCRC uint32
+	for i := 0; i < d.count; i++ {
+		sigCRC = crc32.Update(sigCRC, castagnoli, sigSlot(i))
+	}
 	h := segmentHeader{
 		Dim: uint32(d.dim), Count: uint64(d.count), Tombstones: uint64(len(d.tombstones)), Gen: d.gen,
-		VecCRC: vecCRC, EntCRC: entCRC,
-		EntOffset: uint64(headerSize) + uint64(d.count)*uint64(d.dim)*4,
-		EntLen:    uint64(len(offsets) + len(recs) + len(tombs)),
+		VecCRC: vecCRC, EntCRC: entCRC, SigLen: uint32(sigLen), SigCRC: sigCRC, Version: segmentVersion,
+		EntLen: uint64(len(offsets) + len(recs) + len(tombs)),
 	}
+	h.EntOffset = h.sigOffset() + uint64(d.count)*uint64(sigLen)
 	hb := h.encode()
 	size := int64(h.EntOffset + h.EntLen)
 	name := segmentName(d.gen)
@@ -150,6 +208,11 @@ func writeSegment(dir string, d *segmentData) (segmentRef, error) {
 		}
 		for i := 0; i < d.count; i++ {
 			if _, err := w.Write(floatBytes(d.vector(i))); err != nil {
+				return 0, err
+			}
+		}
+		for i := 0; sigLen > 0 && i < d.count; i++ {
+			if _, err := w.Write(sigSlot(i)); err != nil {
 				return 0, err
 			}
 		}
@@ -165,7 +228,7 @@ func writeSegment(dir string, d *segmentData) (segmentRef, error) {
 	}
 	return segmentRef{
 		Name: name, Gen: d.gen, Count: d.count, Tombstones: len(d.tombstones),
-		Size: size, HeaderCRC: binary.LittleEndian.Uint32(hb[68:]),
+		Size: size, HeaderCRC: binary.LittleEndian.Uint32(hb[headerCRCAt(segmentVersion):]),
 	}, nil
 }
 
@@ -185,6 +248,7 @@ type segment struct {
 	hdr     segmentHeader
 	data    []byte // the whole mapping
 	vecs    []float32
+	sigs    []byte // count slots of hdr.SigLen bytes (nil without signatures)
 	offsets []byte // (count+1) little-endian u64
 	records []byte
 	tombs   []string
@@ -218,7 +282,7 @@ func openSegment(dir string, ref segmentRef, dim int) (*segment, error) {
 	if err == nil && (s.hdr.Gen != ref.Gen || int(s.hdr.Dim) != dim || int(s.hdr.Count) != ref.Count) {
 		err = fmt.Errorf("%w: segment does not match the manifest (generation, dimension or count)", ErrCorrupt)
 	}
-	if err == nil && binary.LittleEndian.Uint32(data[68:]) != ref.HeaderCRC {
+	if err == nil && binary.LittleEndian.Uint32(data[headerCRCAt(s.hdr.Version):]) != ref.HeaderCRC {
 		err = fmt.Errorf("%w: segment header differs from the one the manifest committed", ErrCorrupt)
 	}
 	if err != nil {
@@ -269,8 +333,13 @@ func parseSegment(data []byte, size int64) (*segment, error) {
 		return nil, fmt.Errorf("%w: trailing bytes after tombstones", ErrCorrupt)
 	}
 	if n > 0 {
-		vb := data[headerSize:h.EntOffset]
+		vb := data[headerSize:h.sigOffset()]
 		s.vecs = unsafe.Slice((*float32)(unsafe.Pointer(&vb[0])), n*int(h.Dim))
+	}
+	if h.SigLen > 0 {
+		s.sigs = data[h.sigOffset():h.EntOffset]
+		// A slot's length is checked where it is read (signature), so
+		// that opening costs no pass over the section.
 	}
 	return s, nil
 }
@@ -293,7 +362,30 @@ func (s *segment) pathBytes(i int) []byte {
 	return d.bytes(d.uvarint())
 }
 
-func (s *segment) entry(i int) (Entry, error) { return decodeRecord(s.record(i)) }
+func (s *segment) entry(i int) (Entry, error) {
+	e, err := decodeRecord(s.record(i))
+	if err == nil {
+		if sig := s.signature(i); sig != nil {
+			e.Signature = bytes.Clone(sig)
+		}
+	}
+	return e, err
+}
+
+// signature returns entry i's signature bytes in place (nil when it has
+// none, or when the slot's length does not fit it).
+func (s *segment) signature(i int) []byte {
+	if s.sigs == nil {
+		return nil
+	}
+	l := int(s.hdr.SigLen)
+	slot := s.sigs[i*l : (i+1)*l]
+	n := int(binary.LittleEndian.Uint16(slot))
+	if n == 0 || 2+n > l {
+		return nil
+	}
+	return slot[2 : 2+n : 2+n]
+}
 
 func (s *segment) vector(i int) []float32 {
 	d := int(s.hdr.Dim)
@@ -314,11 +406,15 @@ func (s *segment) search(path string) (int, bool) {
 	return lo, lo < s.len() && s.path(lo) == path
 }
 
-// verify checks what openSegment leaves for later: the vector CRC, that every
-// record decodes, and that paths are strictly increasing.
+// verify checks what openSegment leaves for later: the vector CRC, the
+// signature CRC and slot lengths, that every record decodes, and that paths
+// are strictly increasing.
 func (s *segment) verify() error {
-	if c := crc32.Checksum(s.data[headerSize:s.hdr.EntOffset], castagnoli); c != s.hdr.VecCRC {
+	if c := crc32.Checksum(s.data[headerSize:s.hdr.sigOffset()], castagnoli); c != s.hdr.VecCRC {
 		return fmt.Errorf("%s: %w: vector data checksum mismatch", s.ref.Name, ErrCorrupt)
+	}
+	if err := s.verifySignatures(); err != nil {
+		return err
 	}
 	prev := ""
 	for i := 0; i < s.len(); i++ {
@@ -334,11 +430,29 @@ func (s *segment) verify() error {
 	return nil
 }
 
+// verifySignatures checks the signature section's CRC and that every
+// slot's length fits it.
+func (s *segment) verifySignatures() error {
+	if s.sigs == nil {
+		return nil
+	}
+	if crc32.Checksum(s.sigs, castagnoli) != s.hdr.SigCRC {
+		return fmt.Errorf("%s: %w: signature checksum mismatch", s.ref.Name, ErrCorrupt)
+	}
+	l := int(s.hdr.SigLen)
+	for i := 0; i < s.len(); i++ {
+		if n := int(binary.LittleEndian.Uint16(s.sigs[i*l:])); 2+n > l {
+			return fmt.Errorf("%s: %w: signature %d overruns its slot", s.ref.Name, ErrCorrupt, i)
+		}
+	}
+	return nil
+}
+
 func (s *segment) close() error {
 	if s == nil || s.data == nil {
 		return nil
 	}
 	err := unmapFile(s.data)
-	s.data, s.vecs, s.offsets, s.records = nil, nil, nil, nil
+	s.data, s.vecs, s.sigs, s.offsets, s.records = nil, nil, nil, nil, nil
 	return err
 }

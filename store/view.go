@@ -90,6 +90,12 @@ func (v *view) entry(id int) (Entry, error) {
 	return v.segs[r.seg].entry(int(r.row))
 }
 
+// signature is id's signature in place (nil when it has none).
+func (v *view) signature(id int) []byte {
+	r := v.ref(id)
+	return v.segs[r.seg].signature(int(r.row))
+}
+
 func (v *view) vector(id int) []float32 {
 	r := v.ref(id)
 	return v.segs[r.seg].vector(int(r.row))

@@ -352,7 +352,21 @@ func (w *Writer) Stat(path string) (size int64, mtime time.Time, ok bool) {
 	return size, mtime, ok
 }
 
-// Put adds or replaces the entry for e.Path with vector vec (copied).
+// HasSignature reports whether path's entry, as it will be after the next
+// Commit, has a signature (false when there is no such entry).
+func (w *Writer) HasSignature(path string) bool {
+	if p, ok := w.pending[path]; ok {
+		return p.e.Signature != nil
+	}
+	if w.deleted[path] {
+		return false
+	}
+	id, ok := w.v.lookup(path)
+	return ok && w.v.signature(id) != nil
+}
+
+// Put adds or replaces the entry for e.Path with vector vec (copied), and
+// its signature (copied).
 func (w *Writer) Put(e Entry, vec []float32) error {
 	if len(vec) != w.man.Binding.Dim {
 		return fmt.Errorf("put %s: vector length %d, store dimension %d", e.Path, len(vec), w.man.Binding.Dim)
@@ -362,6 +376,13 @@ func (w *Writer) Put(e Entry, vec []float32) error {
 	}
 	if _, err := appendRecord(nil, &e); err != nil {
 		return err
+	}
+	if len(e.Signature) > maxSignature {
+		return fmt.Errorf("put %s: signature of %d bytes (at most %d)", e.Path, len(e.Signature), maxSignature)
+	}
+	e.Signature = slices.Clip(slices.Clone(e.Signature))
+	if len(e.Signature) == 0 {
+		e.Signature = nil
 	}
 	w.pending[e.Path] = &pendingEntry{e: e, vec: slices.Clone(vec)}
 	if e.SHA256 != "" {
