@@ -44,6 +44,9 @@ type Info struct {
 	Taken         time.Time // EXIF DateTimeOriginal (zero when absent)
 	Make, Model   string
 	GPS           *GPS
+	// Signature is the image's dedup signature in its binary form
+	// (package signature), set by BytesSigned only.
+	Signature []byte
 }
 
 // Preparer turns images into model input tensors for one manifest's
