@@ -5,7 +5,10 @@
 // the Embedder, which reads it once and hashes it in its decoding
 // goroutines: content the store already holds (a moved, renamed, copied or
 // merely touched file) reuses the stored vector without being decoded
-// (infer.EmbedOptions.Known); the rest is embedded. Entries whose files no longer exist are removed
+// (infer.EmbedOptions.Known); the rest is embedded, and given its dedup
+// signature (package signature) from the same decode. An unchanged image
+// whose entry has no signature (a store written before signatures) is
+// decoded once more and signed, its vector kept (Stats.Signed). Entries whose files no longer exist are removed
 // (an entry whose file is still there but was not walked, say now excluded
 // or hidden, stays until `forget`), but only
 // under roots that exist, are readable, and still hold images (an unmounted

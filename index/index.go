@@ -70,6 +70,7 @@ type Options struct {
 const (
 	PhaseScan  = "scan"  // walking the roots
 	PhaseEmbed = "embed" // embedding new and changed files
+	PhaseSign  = "sign"  // signing stored images that have no signature yet
 	PhaseSave  = "save"  // sweeping, committing and compacting
 )
 
@@ -107,7 +108,10 @@ type Stats struct {
 	MissingRoots []string
 	EmptyRoots   []string
 	Embedded     int // files actually run through the model
-	Elapsed      time.Duration
+	// Signed counts stored images that gained their dedup signature
+	// without being embedded again (stores written before signatures).
+	Signed  int
+	Elapsed time.Duration
 }
 
 // Run brings the store in step with the roots: it walks them, embeds new
@@ -240,7 +244,11 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	r.w.AddRoots(present...)
 
 	// 3. Embed what is new or changed; reuse vectors by content hash.
+	// Then sign what the store has without a signature.
 	err = r.embed(ctx, todo)
+	if err == nil {
+		err = r.sign(ctx, wk.files)
+	}
 	if err != nil {
 		// Keep what was done; the sweep waits for a complete run.
 		if cerr := r.commit(); cerr != nil {
@@ -316,7 +324,7 @@ func (r *run) embed(parent context.Context, todo []string) error {
 			}
 		}
 	}()
-	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Known: r.known}
+	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Known: r.known, Signatures: true}
 	if o.MaxFileSize == 0 {
 		o.MaxFileSize = inputfile.DefaultMaxSize
 	}
@@ -344,6 +352,7 @@ func (r *run) embed(parent context.Context, todo []string) error {
 			Path: it.Path, Size: it.Size, ModTime: f.mtime, SHA256: it.SHA256,
 			Width: it.Info.Width, Height: it.Info.Height, Format: it.Info.Format,
 			Taken: it.Info.Taken, Make: it.Info.Make, Model: it.Info.Model,
+			Signature: it.Info.Signature,
 		}
 		if it.Size != f.size {
 			// Rewritten between walk and read: a zero mtime makes the next
@@ -363,6 +372,70 @@ func (r *run) embed(parent context.Context, todo []string) error {
 	})
 	cancel()
 	// Drain the producer if Embed stopped early.
+	for range paths {
+	}
+	if err == nil {
+		err = parent.Err()
+	}
+	return err
+}
+
+// sign decodes the walked images whose entry has no signature (a store
+// written before signatures, or content reused from one) and gives them
+// theirs, keeping their vectors. A file that changed since it was embedded
+// is left for the next run (its content no longer matches the entry); one
+// that cannot be read is a failure, its entry kept as it is.
+func (r *run) sign(parent context.Context, walked []file) error {
+	var todo []string
+	r.mu.Lock()
+	for _, f := range walked {
+		if _, ok := r.w.Get(f.path); ok && !r.w.HasSignature(f.path) {
+			todo = append(todo, f.path)
+		}
+	}
+	r.todo += len(todo)
+	r.mu.Unlock()
+	if len(todo) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	paths := make(chan string)
+	go func() {
+		defer close(paths)
+		for _, p := range todo {
+			select {
+			case paths <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Signatures: true, SignatureOnly: true}
+	if o.MaxFileSize == 0 {
+		o.MaxFileSize = inputfile.DefaultMaxSize
+	}
+	err := r.emb.EmbedWith(ctx, paths, o, func(it infer.Item) error {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.done++
+		if it.Err != nil {
+			r.failure(it.Path, fmt.Errorf("its dedup signature: %w", it.Err))
+			return nil
+		}
+		e, ok := r.w.Get(it.Path)
+		vec, vok := r.w.Vector(it.Path)
+		if !ok || !vok || len(it.Info.Signature) == 0 || (e.SHA256 != "" && e.SHA256 != it.SHA256) {
+			r.reportLocked(PhaseSign)
+			return nil
+		}
+		e.Signature = it.Info.Signature
+		r.st.Signed++
+		err := r.putLocked(e, vec)
+		r.reportLocked(PhaseSign)
+		return err
+	})
+	cancel()
 	for range paths {
 	}
 	if err == nil {

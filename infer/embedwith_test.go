@@ -124,3 +124,46 @@ func TestEmbedWithNoSHA256(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedWithSignatures: Signatures adds each image's signature and
+// leaves the vectors as they were; SignatureOnly gives the same
+// signatures, no vectors and no errors for images, and still the error of
+// a corrupt file.
+func TestEmbedWithSignatures(t *testing.T) {
+	e := newTestEncoder(t, "tiny", EncoderOptions{Batch: 2, Workers: 2})
+	dir := t.TempDir()
+	paths := writeImages(t, dir, 5)
+	corrupt := filepath.Join(dir, "corrupt.jpg")
+	if err := os.WriteFile(corrupt, []byte("\xff\xd8\xff\xe0 not a JPEG"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	paths = append(paths, corrupt)
+	plain := collect(t, e, paths)
+	run := func(o EmbedOptions) []Item {
+		var got []Item
+		if err := e.EmbedWith(context.Background(), feed(paths), o, func(it Item) error {
+			got = append(got, it)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	signed := run(EmbedOptions{Signatures: true})
+	only := run(EmbedOptions{Signatures: true, SignatureOnly: true})
+	for i, p := range plain {
+		s, o := signed[i], only[i]
+		if p.Err != nil {
+			if s.Err == nil || o.Err == nil {
+				t.Errorf("%s: corrupt file without an error: %v, %v", p.Path, s.Err, o.Err)
+			}
+			continue
+		}
+		if p.Info.Signature != nil || len(s.Info.Signature) == 0 || maxAbsDiff(s.Vector, p.Vector) > 0 {
+			t.Errorf("%s: signature %d/%d bytes, vector differs by %g", p.Path, len(p.Info.Signature), len(s.Info.Signature), maxAbsDiff(s.Vector, p.Vector))
+		}
+		if o.Err != nil || o.Vector != nil || string(o.Info.Signature) != string(s.Info.Signature) || o.SHA256 != p.SHA256 {
+			t.Errorf("%s: signature only: err %v, vector %v, same signature %v", p.Path, o.Err, o.Vector != nil, string(o.Info.Signature) == string(s.Info.Signature))
+		}
+	}
+}

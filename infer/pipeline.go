@@ -47,6 +47,11 @@ type EmbedOptions struct {
 	// decoded. So a caller that reuses vectors by content (index) reads
 	// and hashes each file once, in parallel.
 	Known func(sha256 string) bool
+	// Signatures also computes each image's dedup signature
+	// (Item.Info.Signature, preprocess.Preparer.BytesSigned).
+	// SignatureOnly computes only that: files are decoded and signed, not
+	// embedded (no Vector, no error), for a store that has their vectors.
+	Signatures, SignatureOnly bool
 }
 
 // job is one path on its way through the pipeline. A prepare goroutine
@@ -248,7 +253,16 @@ func (e *Encoder) prepare(ctx context.Context, it *Item, t []float32, files inpu
 		it.Err = err
 		return false
 	}
-	it.Info, err = e.prep.Bytes(data, t)
+	switch {
+	case o.SignatureOnly:
+		it.Info, err = e.prep.BytesSigned(data, nil)
+		it.Err = err
+		return false
+	case o.Signatures:
+		it.Info, err = e.prep.BytesSigned(data, t)
+	default:
+		it.Info, err = e.prep.Bytes(data, t)
+	}
 	if err != nil {
 		it.Err = err
 		return false

@@ -352,6 +352,22 @@ func (w *Writer) Stat(path string) (size int64, mtime time.Time, ok bool) {
 	return size, mtime, ok
 }
 
+// Vector returns a copy of path's vector as it will be after the next
+// Commit.
+func (w *Writer) Vector(path string) ([]float32, bool) {
+	if p, ok := w.pending[path]; ok {
+		return slices.Clone(p.vec), true
+	}
+	if w.deleted[path] {
+		return nil, false
+	}
+	id, ok := w.v.lookup(path)
+	if !ok {
+		return nil, false
+	}
+	return slices.Clone(w.v.vector(id)), true
+}
+
 // HasSignature reports whether path's entry, as it will be after the next
 // Commit, has a signature (false when there is no such entry).
 func (w *Writer) HasSignature(path string) bool {

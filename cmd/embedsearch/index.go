@@ -222,8 +222,12 @@ func indexSummary(st index.Stats) string {
 	if s := skippedSummary(st.Skipped); s != "" {
 		skipped = "; " + s
 	}
-	return fmt.Sprintf("scanned %d, new %d, changed %d, moved %d, removed %d, failed %d%s; %s, %.1f images/s",
-		st.Scanned, st.New, st.Changed, st.Moved, st.Removed, st.Failed, skipped, st.Elapsed.Round(10*time.Millisecond), rate)
+	signed := ""
+	if st.Signed > 0 {
+		signed = fmt.Sprintf(", signed %d", st.Signed)
+	}
+	return fmt.Sprintf("scanned %d, new %d, changed %d, moved %d, removed %d%s, failed %d%s; %s, %.1f images/s",
+		st.Scanned, st.New, st.Changed, st.Moved, st.Removed, signed, st.Failed, skipped, st.Elapsed.Round(10*time.Millisecond), rate)
 }
 
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }

@@ -202,6 +202,8 @@ func indexProgress(p *progress) func(index.Progress) {
 			p.show("scanning", "files", int64(ip.Scanned), -1)
 		case index.PhaseEmbed:
 			p.show("embedding", "images", int64(ip.Done), int64(ip.Todo))
+		case index.PhaseSign:
+			p.show("signing", "images", int64(ip.Done), int64(ip.Todo))
 		default:
 			p.show("saving", "entries", int64(ip.New+ip.Changed+ip.Moved+ip.Removed), -1)
 		}
