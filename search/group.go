@@ -31,18 +31,47 @@ const MaxExactGroup = 4096
 // members are within maxDist of each other (complete linkage), so a chain
 // a≈b≈c with a≉c never puts a and c together: connected components would,
 // and on a loose threshold they grow into hundreds of unrelated images.
-// Pairs are taken nearest first (ties by IDs, so the result does not
-// depend on their order); a pair joins its two groups when every distance
-// across them, computed from m's vectors, is at most maxDist. Each group
-// gets a keeper: the member that better ranks first (better must be a
-// strict total order, e.g. policy, then path; nil keeps the lowest ID).
-// Groups are sorted by their first member.
+// Each group gets a keeper: the member that better ranks first (better
+// must be a strict total order, e.g. policy, then path; nil keeps the
+// lowest ID). It is GroupsWith with a distance test; see there.
+func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool) (groups []Group, damaged []int) {
+	l := Linkage{Accept: func(_, _ int, d float32) bool { return d <= maxDist }}
+	if better != nil {
+		l.Keeper = func(members []int) int {
+			k := members[0]
+			for _, x := range members[1:] {
+				if better(x, k) {
+					k = x
+				}
+			}
+			return k
+		}
+	}
+	return GroupsWith(m, pairs, l)
+}
+
+// Linkage says which rows may share a group and who keeps.
+type Linkage struct {
+	// Accept reports whether rows a and b, at distance d (computed from
+	// the vectors), are duplicates. It must be symmetric. Groups form only
+	// where every two members are accepted.
+	Accept func(a, b int, d float32) bool
+	// Keeper chooses a group's keeper among its members (ascending); nil
+	// keeps the lowest.
+	Keeper func(members []int) int
+}
+
+// GroupsWith turns pairs into groups in which every two members are
+// accepted (complete linkage). Pairs are taken nearest first (ties by IDs,
+// so the result does not depend on their order); a pair joins its two
+// groups when it is accepted and so is every pair across them, measured
+// from m's vectors. Groups are sorted by their first member.
 //
 // Pairs with a Damaged row are left out and the damaged rows returned,
 // ascending: their distances came from inner products that assumed unit
 // rows (a row 2¹²⁸ times too long is "0.0000" from half the store). Each
 // row of the pairs is checked once, which costs less than the pairs did.
-func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool) (groups []Group, damaged []int) {
+func GroupsWith(m Matrix, pairs []Pair, l Linkage) (groups []Group, damaged []int) {
 	if len(pairs) == 0 {
 		return nil, nil
 	}
@@ -76,7 +105,7 @@ func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool)
 	}
 	for _, p := range ps {
 		ca, cb := get(p.A), get(p.B)
-		if ca == cb || !allWithin(m, clusters[ca].members, clusters[cb].members, maxDist) {
+		if ca == cb || !l.Accept(p.A, p.B, p.Dist) || !allAccepted(m, clusters[ca].members, clusters[cb].members, l.Accept) {
 			continue
 		}
 		if len(clusters[ca].members) < len(clusters[cb].members) {
@@ -97,12 +126,8 @@ func Groups(m Matrix, pairs []Pair, maxDist float32, better func(a, b int) bool)
 		g := Group{Members: c.members, MaxLink: c.maxLink}
 		slices.Sort(g.Members)
 		g.Keeper = g.Members[0]
-		if better != nil {
-			for _, x := range g.Members[1:] {
-				if better(x, g.Keeper) {
-					g.Keeper = x
-				}
-			}
+		if l.Keeper != nil {
+			g.Keeper = l.Keeper(g.Members)
 		}
 		g.Dists, g.MaxDist, g.Exact = groupDists(m, g.Members, g.Keeper)
 		g.MaxDist = max(g.MaxDist, g.MaxLink)
@@ -139,14 +164,14 @@ func dropDamaged(m Matrix, pairs []Pair) ([]Pair, []int) {
 	return ps, bad
 }
 
-// allWithin reports whether every row of a is within maxDist of every row
-// of b, stopping at the first that is not.
-func allWithin(m Matrix, a, b []int, maxDist float32) bool {
+// allAccepted reports whether every row of a is accepted with every row of
+// b, stopping at the first that is not.
+func allAccepted(m Matrix, a, b []int, accept func(x, y int, d float32) bool) bool {
 	var d [1]float32
 	for _, x := range a {
 		for _, y := range b {
 			dotRows(m.Row(x), m.Row(y), m.Dim, d[:])
-			if distFromDot(d[0]) > maxDist {
+			if !accept(x, y, distFromDot(d[0])) {
 				return false
 			}
 		}
