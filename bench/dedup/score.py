@@ -23,7 +23,8 @@ misses):
   - innocents: images put in a group that holds no true copy of them (an
     action on the group would take them);
   - keeper quality, for sets that say which files are undegraded
-    (caltech101-neardup: original, png, exif8, and distractors): of the
+    (caltech101-neardup and the calibration sets: original, png, exif8, and
+    distractors): of the
     groups that hold an undegraded member, the share whose keeper is one.
     `keeper` prints it as kept/eligible.
 
@@ -52,7 +53,7 @@ UNDEGRADED_STEMS = {"original", "png", "exif8"}
 
 def undegraded_rule(name):
     """Which files of a set are undegraded copies (None: the set does not say)."""
-    if name.startswith("caltech101-neardup"):
+    if name.startswith("caltech101-neardup") or name.startswith("calib-"):
         return lambda rel: rel.startswith("distractors/") or os.path.splitext(os.path.basename(rel))[0] in UNDEGRADED_STEMS
     return None
 
