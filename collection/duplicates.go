@@ -2,17 +2,22 @@ package collection
 
 import (
 	"context"
+	"strings"
 
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/internal/fspath"
+	"github.com/embedsearch/embedsearch/search"
+	"github.com/embedsearch/embedsearch/signature"
 	"github.com/embedsearch/embedsearch/store"
 )
 
 // DuplicateOptions say which images of a snapshot take part in grouping
 // and how a group's keeper is chosen.
 type DuplicateOptions struct {
-	// Threshold is the largest distance between two members of a group.
-	Threshold float32
+	// Criterion says which pairs are duplicates (NewCriterion,
+	// DistanceCriterion); a group's members are all duplicates of each
+	// other.
+	Criterion Criterion
 	// In limits grouping to images under these folders (absolute; none:
 	// every image). References are folders whose images are always kept
 	// and never acted on; they take part in grouping as keepers.
@@ -22,8 +27,7 @@ type DuplicateOptions struct {
 	// MovedTo is a --move-to destination: files already moved there are no
 	// candidates.
 	MovedTo string
-	// Policy orders the members of a group; the first is the keeper (after
-	// the reference folders).
+	// Policy chooses a group's keeper (after the reference folders).
 	Policy dedup.Policy
 	Search SearchOptions
 	// Progress, when set, hears how far the comparison of rows has come
@@ -37,21 +41,28 @@ type Duplicates struct {
 	// of each file, Keep the keeper's index.
 	Groups []dedup.Group
 	// Dists[g][m] is member m's distance to its group's keeper; MaxDist[g]
-	// the largest distance inside group g.
-	Dists   [][]float32
-	MaxDist []float32
-	// Images is how many images took part, Pairs how many pairs were
-	// within the threshold; Method is "exact" or "hnsw".
-	Images, Pairs int
-	Method        string
+	// the largest distance inside group g. Verdicts[g][m] is what the
+	// criterion said of member m and the keeper (the keeper's own is
+	// zero), KeepWhy[g] the policy criteria that chose the keeper.
+	Dists    [][]float32
+	MaxDist  []float32
+	Verdicts [][]Verdict
+	KeepWhy  [][]string
+	// Images is how many images took part, Pairs how many candidate pairs
+	// were found, Checked how many of them the signatures were compared
+	// for; Signed how many of the images have a signature. Method is
+	// "exact" or "hnsw".
+	Images, Pairs, Checked, Signed int
+	Method                         string
 	// Searcher is the one that searched: Damaged() says which rows were
 	// left out, Note why the graph was not used.
 	Searcher *Searcher
 }
 
-// FindDuplicates groups the images of snapshot r that are within
-// o.Threshold of each other (complete linkage: every two members), with a
-// keeper per group. It is the dedup use case without the action, shared by
+// FindDuplicates groups the images of snapshot r that o.Criterion takes
+// for duplicates of each other (complete linkage: every two members), with
+// a keeper per group, each member's verdict against the keeper and why the
+// keeper keeps. It is the dedup use case without the action, shared by
 // every front end.
 func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*Duplicates, error) {
 	var allow func(int) bool
@@ -71,26 +82,43 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		if !ok {
 			e := r.Entry(id)
 			f = dedup.File{Path: e.Path, Size: e.Size, ModTime: e.ModTime, Width: e.Width, Height: e.Height,
-				Taken: e.Taken, SHA256: e.SHA256}
+				Taken: e.Taken, Camera: strings.TrimSpace(e.Make + " " + e.Model), SHA256: e.SHA256}
+			var sig signature.Signature
+			if b := r.Signature(id); b != nil && sig.UnmarshalBinary(b) == nil {
+				f.Signed, f.Real, f.Grey, f.Sharpness, f.Quality = true, sig.RealPixels(), sig.Grey, sig.Sharpness, sig.Quality
+			}
 			files[id] = f
 		}
 		return f
 	}
-	better := func(a, b int) bool {
-		fa, fb := file(a), file(b)
-		ra, rb := fspath.WithinAny(o.References, fa.Path), fspath.WithinAny(o.References, fb.Path)
-		if ra != rb {
-			return ra
+	members := func(ids []int) []dedup.File {
+		fs := make([]dedup.File, len(ids))
+		for i, id := range ids {
+			fs[i] = file(id)
 		}
-		return o.Policy.Less(fa, fb)
+		return fs
 	}
 	s := NewSearcher(r, o.Search)
 	s.Progress = o.Progress
-	groups, pairs, err := s.Duplicates(ctx, o.Threshold, allow, better)
+	var j *judge
+	link := func(nb *search.Neighbours) search.Linkage {
+		j = newJudge(o.Criterion, r, nb)
+		if nb != nil {
+			j.warm(nb.Pairs(o.Criterion.Within))
+		}
+		return search.Linkage{
+			Accept: func(a, b int, d float32) bool { return j.verdict(a, b, d).Dup },
+			Keeper: func(ids []int) int { return ids[o.Policy.Keeper(members(ids), o.References)] },
+		}
+	}
+	groups, pairs, err := s.Duplicates(ctx, o.Criterion.pairing(), allow, link)
 	if err != nil {
 		return nil, err
 	}
 	d := &Duplicates{Pairs: pairs, Method: s.Method(), Searcher: s}
+	if j != nil {
+		d.Checked = j.checked()
+	}
 	damaged, _ := s.Damaged()
 	left := map[int]bool{}
 	for _, id := range damaged {
@@ -99,19 +127,26 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 	for id := range r.Len() {
 		if (allow == nil || allow(id)) && !left[id] {
 			d.Images++
+			if r.Signature(id) != nil {
+				d.Signed++
+			}
 		}
 	}
 	for _, g := range groups {
-		dg := dedup.Group{Members: make([]dedup.File, len(g.Members))}
+		dg := dedup.Group{Members: members(g.Members)}
+		vs := make([]Verdict, len(g.Members))
 		for mi, id := range g.Members {
-			dg.Members[mi] = file(id)
 			if id == g.Keeper {
 				dg.Keep = mi
+				continue
 			}
+			vs[mi] = j.verdict(g.Keeper, id, g.Dists[mi])
 		}
 		d.Groups = append(d.Groups, dg)
 		d.Dists = append(d.Dists, g.Dists)
 		d.MaxDist = append(d.MaxDist, g.MaxDist)
+		d.Verdicts = append(d.Verdicts, vs)
+		d.KeepWhy = append(d.KeepWhy, o.Policy.Why(dg.Members, o.References))
 	}
 	return d, nil
 }

@@ -215,40 +215,67 @@ func (s *Searcher) graphSearch(q []float32, k int, o search.Options) ([]search.N
 	return res, true
 }
 
+// Pairing is how Duplicates finds the pairs that may join: with K > 0,
+// each row's K nearest within Radius (search.KNN: their K-th distances
+// measure how crowded each row's neighbourhood is), of which the pairs
+// within MaxDist; with K = 0, every pair within MaxDist (search.Pairs).
+type Pairing struct {
+	K               int
+	Radius, MaxDist float32
+}
+
 // Duplicates groups the rows allow lets through into sets in which every
-// two are within maxDist (search.Groups, complete linkage; better orders
-// the keeper). The store's vector checksums are checked first: a mismatch
-// finds the damaged rows and leaves them out before pairing (about five
-// exact scans, a fraction of pairing); Groups checks the rows of the pairs
-// in any case (a vector stored damaged has a valid checksum), and a
-// damaged row found there is left out and, through the graph, the pairing
-// redone (it may have pushed real neighbours out of a row's nearest).
-// It also returns how many pairs were within maxDist.
-func (s *Searcher) Duplicates(ctx context.Context, maxDist float32, allow func(int) bool, better func(a, b int) bool) ([]search.Group, int, error) {
+// two are accepted by the linkage link makes from the neighbours it found
+// (nil with K = 0): search.GroupsWith, complete linkage. The store's
+// vector checksums are checked first: a mismatch finds the damaged rows and
+// leaves them out before pairing (about five exact scans, a fraction of
+// pairing); GroupsWith checks the rows of the pairs in any case (a vector
+// stored damaged has a valid checksum), and a damaged row found there is
+// left out and, through the graph, the pairing redone (it may have pushed
+// real neighbours out of a row's nearest). It also returns how many pairs
+// were candidates.
+func (s *Searcher) Duplicates(ctx context.Context, p Pairing, allow func(int) bool, link func(*search.Neighbours) search.Linkage) ([]search.Group, int, error) {
 	if s.checksum = s.r.Verify(); s.checksum != nil {
 		s.scan()
 	}
-	pairs := func() ([]search.Pair, error) {
+	find := func() ([]search.Pair, *search.Neighbours, error) {
 		o := search.Options{Allow: s.allow(allow), Progress: s.Progress}
-		if s.ann != nil {
-			return s.ann.Pairs(ctx, s.m, PairsK, maxDist, o)
+		if p.K > 0 {
+			var nb *search.Neighbours
+			var err error
+			if s.ann != nil {
+				nb, err = s.ann.KNN(ctx, s.m, p.K, p.Radius, o)
+			} else {
+				nb, err = search.KNN(ctx, s.m, p.K, p.Radius, o)
+			}
+			if err != nil {
+				return nil, nil, err
+			}
+			return nb.Pairs(p.MaxDist), nb, nil
 		}
-		return search.Pairs(ctx, s.m, maxDist, o)
+		var ps []search.Pair
+		var err error
+		if s.ann != nil {
+			ps, err = s.ann.Pairs(ctx, s.m, PairsK, p.MaxDist, o)
+		} else {
+			ps, err = search.Pairs(ctx, s.m, p.MaxDist, o)
+		}
+		return ps, nil, err
 	}
-	p, err := pairs()
+	ps, nb, err := find()
 	if err != nil {
 		return nil, 0, err
 	}
-	groups, more := search.Groups(s.m, p, maxDist, better)
+	groups, more := search.GroupsWith(s.m, ps, link(nb))
 	s.LeaveOut(more...)
 	if len(more) > 0 && s.ann != nil {
-		if p, err = pairs(); err != nil {
+		if ps, nb, err = find(); err != nil {
 			return nil, 0, err
 		}
-		groups, more = search.Groups(s.m, p, maxDist, better)
+		groups, more = search.GroupsWith(s.m, ps, link(nb))
 		s.LeaveOut(more...)
 	}
-	return groups, len(p), ctx.Err()
+	return groups, len(ps), ctx.Err()
 }
 
 // LeaveOut adds rows to those left out of every later search.

@@ -3,6 +3,7 @@ package dedup
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,7 +17,17 @@ type File struct {
 	ModTime       time.Time // zero when unknown
 	Width, Height int       // as displayed (after EXIF orientation)
 	Taken         time.Time // EXIF DateTimeOriginal; zero when absent
+	Camera        string    // EXIF make and model; "" when absent
 	SHA256        string    // hex of the file's bytes; "" when unknown
+	// From the image's signature, when Signed (package signature): its
+	// real pixels (Width×Height less uniform borders), whether it is
+	// greyscale, how sharp (a blur lowers it) and how hard compressed (a
+	// JPEG quality 1..100, 101 lossless, 0 unknown) it is.
+	Signed    bool
+	Real      int64
+	Grey      bool
+	Sharpness float32
+	Quality   int
 }
 
 // Date is the time the oldest/newest policies compare: the EXIF capture time
@@ -28,70 +39,146 @@ func (f File) Date() time.Time {
 	return f.ModTime
 }
 
+// RealPixels is the image's area less uniform borders when its signature
+// says, else its displayed area.
+func (f File) RealPixels() int64 {
+	if f.Signed && f.Real > 0 {
+		return f.Real
+	}
+	return int64(f.Width) * int64(f.Height)
+}
+
+// metadata counts what the file says of its capture: a time, a camera.
+func (f File) metadata() int {
+	n := 0
+	if !f.Taken.IsZero() {
+		n++
+	}
+	if f.Camera != "" {
+		n++
+	}
+	return n
+}
+
 // Group is a set of near-duplicates and the member that stays.
 type Group struct {
 	Members []File
 	Keep    int // index into Members
 }
 
-// criterion orders two files: negative when a should be kept over b.
+// criterion narrows the candidates for keeper: keep returns those of
+// files (indices) that it does not rule out, at least one.
 type criterion struct {
 	name string
-	cmp  func(a, b File) int
+	keep func(files []File, cand []int) []int
 }
 
-// Policy chooses a group's keeper: its criteria in order, then the path.
-// The zero Policy is the default, DefaultPolicy.
+// Policy chooses a group's keeper: its criteria in order narrow the
+// candidates, then the first path in byte order. The zero Policy is the
+// default, DefaultPolicy.
 type Policy struct {
 	criteria []criterion
 	spec     string
 }
 
-// DefaultPolicy keeps the largest resolution (then the largest file).
-const DefaultPolicy = "resolution"
+// DefaultPolicy keeps the best copy (see PolicyHelp).
+const DefaultPolicy = "best"
 
 // PolicyHelp lists the policy names for --help.
-const PolicyHelp = `resolution (default: most pixels, then largest file), size (largest file),
+const PolicyHelp = `best (default): the best copy, by in turn the most real pixels (uniform
+borders trimmed before counting; within 30% of the most count as equal),
+not greyscale, not blurred (sharpness at least 0.7 of the group's median),
+least compressed (JPEG quality from its tables, within 2; lossless beats any),
+more metadata (capture time, camera), larger file, older;
+resolution (most pixels, then largest file), size (largest file),
 oldest / newest (EXIF capture time when the file has one, else modification time),
 shortest-path, prefer:DIR (files under DIR win; give several --keep to chain,
 e.g. --keep prefer:best --keep oldest). Remaining ties go to the first path in
-byte order.`
+byte order; no policy looks at file names otherwise.`
 
-func cmpInt64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
+// exactly keeps the candidates whose value is the best (largest when
+// more is better), exactly.
+func exactly(name string, value func(File) float64, more bool) criterion {
+	return criterion{name, func(files []File, cand []int) []int {
+		best := value(files[cand[0]])
+		for _, i := range cand[1:] {
+			if v := value(files[i]); (more && v > best) || (!more && v < best) {
+				best = v
+			}
+		}
+		var out []int
+		for _, i := range cand {
+			if value(files[i]) == best {
+				out = append(out, i)
+			}
+		}
+		return out
+	}}
+}
+
+// atLeast keeps the candidates whose value is at least floor(values).
+func atLeast(name string, value func(File) float64, floor func(vs []float64) float64) criterion {
+	return criterion{name, func(files []File, cand []int) []int {
+		vs := make([]float64, len(cand))
+		for k, i := range cand {
+			vs[k] = value(files[i])
+		}
+		f := floor(vs)
+		var out []int
+		for k, i := range cand {
+			if vs[k] >= f {
+				out = append(out, i)
+			}
+		}
+		if len(out) == 0 {
+			return cand
+		}
+		return out
+	}}
+}
+
+func maxOf(vs []float64) float64 { return slices.Max(vs) }
+
+func medianOf(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func nanos(t time.Time) float64 { return float64(t.UnixNano()) }
+
+var (
+	byResolution = exactly("resolution", func(f File) float64 { return float64(f.Width) * float64(f.Height) }, true)
+	bySize       = exactly("size", func(f File) float64 { return float64(f.Size) }, true)
+	byOldest     = exactly("oldest", func(f File) float64 { return nanos(f.Date()) }, false)
+	byNewest     = exactly("newest", func(f File) float64 { return nanos(f.Date()) }, true)
+	byShorter    = exactly("shortest-path", func(f File) float64 { return float64(len(f.Path)) }, false)
+
+	// The best copy. Tolerances: trimming a photo's uniform edges differs
+	// a little between copies (a caption over a white background keeps a
+	// band another copy loses), while a resize, crop or thumbnail loses far
+	// more than 30%; a blur halves the sharpness of the others; JPEG
+	// quality estimates of one encoder's tables differ by 1.
+	byRealPixels = atLeast("real pixels", func(f File) float64 { return float64(f.RealPixels()) },
+		func(vs []float64) float64 { return 0.7 * maxOf(vs) })
+	byColour    = exactly("colour", func(f File) float64 { return b2f(!(f.Signed && f.Grey)) }, true)
+	bySharpness = atLeast("sharpness", func(f File) float64 { return float64(f.Sharpness) },
+		func(vs []float64) float64 { return 0.7 * medianOf(vs) })
+	byQuality = atLeast("compression", func(f File) float64 { return float64(f.Quality) },
+		func(vs []float64) float64 { return maxOf(vs) - 2 })
+	byMetadata = exactly("metadata", func(f File) float64 { return float64(f.metadata()) }, true)
+	best       = []criterion{byRealPixels, byColour, bySharpness, byQuality, byMetadata, bySize, byOldest}
+)
+
+func b2f(b bool) float64 {
+	if b {
 		return 1
 	}
 	return 0
 }
 
-func cmpTime(a, b time.Time) int { return a.Compare(b) }
-
-var (
-	byResolution = criterion{"resolution", func(a, b File) int {
-		return cmpInt64(int64(b.Width)*int64(b.Height), int64(a.Width)*int64(a.Height))
-	}}
-	bySize    = criterion{"size", func(a, b File) int { return cmpInt64(b.Size, a.Size) }}
-	byOldest  = criterion{"oldest", func(a, b File) int { return cmpTime(a.Date(), b.Date()) }}
-	byNewest  = criterion{"newest", func(a, b File) int { return cmpTime(b.Date(), a.Date()) }}
-	byShorter = criterion{"shortest-path", func(a, b File) int {
-		return cmpInt64(int64(len(a.Path)), int64(len(b.Path)))
-	}}
-)
-
 func preferCriterion(dir string) criterion {
-	return criterion{"prefer:" + dir, func(a, b File) int {
-		ia, ib := fspath.Within(dir, a.Path), fspath.Within(dir, b.Path)
-		switch {
-		case ia && !ib:
-			return -1
-		case ib && !ia:
-			return 1
-		}
-		return 0
-	}}
+	return exactly("prefer:"+dir, func(f File) float64 { return b2f(fspath.Within(dir, f.Path)) }, true)
 }
 
 // ParsePolicy reads --keep values, applied in order. Folder names in prefer:
@@ -103,6 +190,10 @@ func ParsePolicy(specs []string) (Policy, error) {
 	for _, s := range specs {
 		s = strings.TrimSpace(s)
 		switch strings.ToLower(s) {
+		case "best", "default":
+			p.criteria = append(p.criteria, best...)
+			onlyPrefer = false
+			continue
 		case "resolution", "largest-resolution", "pixels":
 			p.criteria = append(p.criteria, byResolution, bySize)
 			onlyPrefer = false
@@ -126,7 +217,7 @@ func ParsePolicy(specs []string) (Policy, error) {
 		}
 		dir, ok := strings.CutPrefix(s, "prefer:")
 		if !ok || dir == "" {
-			return Policy{}, fmt.Errorf("%w %q; use one of: resolution, size, oldest, newest, shortest-path, prefer:DIR", ErrBadPolicy, s)
+			return Policy{}, fmt.Errorf("%w %q; use one of: best, resolution, size, oldest, newest, shortest-path, prefer:DIR", ErrBadPolicy, s)
 		}
 		abs, err := filepath.Abs(dir)
 		if err != nil {
@@ -135,7 +226,7 @@ func ParsePolicy(specs []string) (Policy, error) {
 		p.criteria = append(p.criteria, preferCriterion(abs))
 	}
 	if onlyPrefer {
-		p.criteria = append(p.criteria, byResolution, bySize)
+		p.criteria = append(p.criteria, best...)
 	}
 	p.spec = strings.Join(specs, ",")
 	if p.spec == "" {
@@ -152,35 +243,78 @@ func (p Policy) String() string {
 	return p.spec
 }
 
-// Less says whether a is kept over b.
-func (p Policy) Less(a, b File) bool {
+// Keeper returns the index of the member to keep. Members under a reference
+// folder win over all others (the policy then chooses among them); the
+// result does not depend on the members' order.
+func (p Policy) Keeper(members []File, references []string) int {
+	cand := make([]int, 0, len(members))
+	for i, f := range members {
+		if fspath.WithinAny(references, f.Path) {
+			cand = append(cand, i)
+		}
+	}
+	if len(cand) == 0 {
+		for i := range members {
+			cand = append(cand, i)
+		}
+	}
 	crit := p.criteria
 	if len(crit) == 0 {
-		crit = []criterion{byResolution, bySize}
+		crit = best
 	}
 	for _, c := range crit {
-		if r := c.cmp(a, b); r != 0 {
-			return r < 0
+		if len(cand) == 1 {
+			break
+		}
+		cand = c.keep(members, cand)
+	}
+	k := cand[0]
+	for _, i := range cand[1:] {
+		if members[i].Path < members[k].Path {
+			k = i
 		}
 	}
-	return a.Path < b.Path
+	return k
 }
 
-// Keeper returns the index of the member to keep. Members under a reference
-// folder win over all others (the policy then chooses among them).
-func (p Policy) Keeper(members []File, references []string) int {
-	best := -1
-	bestRef := false
-	for i, f := range members {
-		ref := fspath.WithinAny(references, f.Path)
-		switch {
-		case best < 0:
-		case ref && !bestRef:
-		case ref == bestRef && p.Less(f, members[best]):
-		default:
-			continue
-		}
-		best, bestRef = i, ref
+// Why names the criteria that set members' keeper apart, in order: each
+// that ruled out some of the candidates left ("path" when the path order
+// had the last word, "reference" when the only reference member keeps;
+// none for fewer than two members).
+func (p Policy) Why(members []File, references []string) []string {
+	if len(members) < 2 {
+		return nil
 	}
-	return best
+	var cand []int
+	for i, f := range members {
+		if fspath.WithinAny(references, f.Path) {
+			cand = append(cand, i)
+		}
+	}
+	if len(cand) == 1 {
+		return []string{"reference"}
+	}
+	if len(cand) == 0 {
+		for i := range members {
+			cand = append(cand, i)
+		}
+	}
+	crit := p.criteria
+	if len(crit) == 0 {
+		crit = best
+	}
+	var why []string
+	for _, c := range crit {
+		if len(cand) == 1 {
+			return why
+		}
+		if next := c.keep(members, cand); len(next) < len(cand) {
+			why = append(why, c.name)
+			cand = next
+		}
+	}
+	if len(cand) > 1 {
+		why = append(why, "path")
+	}
+	return why
 }

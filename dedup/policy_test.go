@@ -2,6 +2,7 @@ package dedup
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 )
@@ -19,14 +20,14 @@ func TestKeeperPolicies(t *testing.T) {
 		specs []string
 		want  string
 	}{
-		{nil, "/p/b/long-name.jpg"},                            // most pixels; tie on pixels and size -> path
+		{nil, "/p/c/y.jpg"},                                    // best: most pixels, then size, then older (no signatures)
 		{[]string{"resolution"}, "/p/b/long-name.jpg"},         // same
 		{[]string{"size"}, "/p/a/x.jpg"},                       // largest file
 		{[]string{"oldest"}, "/p/best/zz.jpg"},                 // by EXIF taken
 		{[]string{"newest"}, "/p/b/long-name.jpg"},             // zz's taken date is old, mtime ignored
 		{[]string{"shortest-path"}, "/p/a/x.jpg"},              // shortest; /p/c/y.jpg ties, path breaks it
 		{[]string{"prefer:/p/c"}, "/p/c/y.jpg"},                // preferred folder
-		{[]string{"prefer:/p/nowhere"}, "/p/b/long-name.jpg"},  // then the default
+		{[]string{"prefer:/p/nowhere"}, "/p/c/y.jpg"},          // then the default
 		{[]string{"prefer:/p/best", "size"}, "/p/best/zz.jpg"}, // chain
 		{[]string{"prefer:/p/nowhere", "size"}, "/p/a/x.jpg"},
 	} {
@@ -67,4 +68,55 @@ func TestParsePolicyErrors(t *testing.T) {
 			t.Errorf("%q: err %v, want ErrBadPolicy", s, err)
 		}
 	}
+}
+
+// TestBestKeeper: the best copy by the signature's measures, each stage in
+// turn, whatever the names and the order of the members.
+func TestBestKeeper(t *testing.T) {
+	t0 := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+	orig := File{Path: "/p/zz-original.jpg", Size: 1000, ModTime: t0, Width: 300, Height: 200,
+		Signed: true, Real: 60000, Sharpness: 0.5, Quality: 75}
+	mk := func(name string, edit func(*File)) File {
+		f := orig
+		f.Path = "/p/" + name
+		edit(&f)
+		return f
+	}
+	files := []File{
+		orig,
+		mk("a-framed.jpg", func(f *File) { f.Width, f.Height, f.Size = 372, 272, 2000; f.Real = 60200 }),
+		mk("b-grey.jpg", func(f *File) { f.Grey, f.Quality = true, 95 }),
+		mk("c-blur.jpg", func(f *File) { f.Sharpness, f.Quality = 0.25, 95 }),
+		mk("d-thumb.png", func(f *File) { f.Width, f.Height, f.Real, f.Quality = 100, 66, 6600, 101 }),
+		mk("e-q20.jpg", func(f *File) { f.Quality = 20 }),
+	}
+	p, _ := ParsePolicy(nil)
+	check := func(want string, fs []File, why ...string) {
+		t.Helper()
+		k := p.Keeper(fs, nil)
+		if fs[k].Path != want {
+			t.Errorf("keeper %s, want %s", fs[k].Path, want)
+		}
+		if got := p.Why(fs, nil); !slices.Equal(got, why) {
+			t.Errorf("why %v, want %v", got, why)
+		}
+		rev := slices.Clone(fs)
+		slices.Reverse(rev)
+		if got := rev[p.Keeper(rev, nil)].Path; got != want {
+			t.Errorf("reversed: keeper %s, want %s", got, want)
+		}
+	}
+	// The framed copy has more pixels, not more real ones: the original
+	// and it tie there; grey, blurred, thumbnail and q20 copies lose at
+	// their stage; the larger framed file wins the last stages.
+	check("/p/a-framed.jpg", files, "real pixels", "colour", "sharpness", "compression", "size")
+	// Without the framed copy the original keeps.
+	check("/p/zz-original.jpg", append(files[:1:1], files[2:]...), "real pixels", "colour", "sharpness", "compression")
+	// A less compressed copy with the same pixels wins over the original.
+	check("/p/f-q92.jpg", []File{orig, mk("f-q92.jpg", func(f *File) { f.Quality = 92 })}, "compression")
+	// A capture time beats a larger file.
+	check("/p/g-exif.jpg", []File{mk("h-big.jpg", func(f *File) { f.Size = 5000 }),
+		mk("g-exif.jpg", func(f *File) { f.Taken = t0; f.Camera = "Canon EOS" })}, "metadata")
+	// All equal: the path.
+	check("/p/i.jpg", []File{mk("j.jpg", func(*File) {}), mk("i.jpg", func(*File) {})}, "path")
 }

@@ -29,15 +29,19 @@ type Manifest struct {
 	Dim int `json:"dim"`
 	// Normalized says the ONNX output is already L2-normalised. Outputs are
 	// normalised again regardless; this only documents the export.
-	Normalized bool        `json:"normalized"`
-	Files      []File      `json:"files"`
-	Image      ImageTower  `json:"image"`
-	Text       *TextTower  `json:"text,omitempty"`
-	Preprocess Preprocess  `json:"preprocess"`
-	Tokenizer  *Tokenizer  `json:"tokenizer,omitempty"`
-	Thresholds Thresholds  `json:"thresholds"`
-	Source     *Source     `json:"source,omitempty"`
-	Training   *TrainingID `json:"training,omitempty"`
+	Normalized bool       `json:"normalized"`
+	Files      []File     `json:"files"`
+	Image      ImageTower `json:"image"`
+	Text       *TextTower `json:"text,omitempty"`
+	Preprocess Preprocess `json:"preprocess"`
+	Tokenizer  *Tokenizer `json:"tokenizer,omitempty"`
+	Thresholds Thresholds `json:"thresholds"`
+	// Dedup holds the constants of dedup's near-duplicate test for this
+	// model; nil: the defaults (collection.DefaultCriterion) until a
+	// calibration measures them.
+	Dedup    *Dedup      `json:"dedup,omitempty"`
+	Source   *Source     `json:"source,omitempty"`
+	Training *TrainingID `json:"training,omitempty"`
 }
 
 // File is one file of a model with its expected size and SHA-256. An empty
@@ -146,6 +150,28 @@ type Thresholds struct {
 	Similar float64 `json:"similar"`
 }
 
+// Dedup is how dedup's `near` test reads this model's distances and what
+// its second, pixel check (package signature) must find. A pair of images
+// is a duplicate when its distance is at most Thresholds.Exact, or at most
+// Thresholds.Near and at most Score times the mean of its two images' K-th
+// neighbour distances (the same distance means less where look-alikes
+// crowd), and their signatures agree: gradient correlation at least Grad
+// where the frames agree (GradCrop where a crop search was needed), at
+// least Colour of the colour explained by one global colour change, at
+// most Changed of the picture changed locally. Images without signatures
+// are judged by their vectors alone, at ScoreVectors.
+type Dedup struct {
+	K            int     `json:"k"`
+	Score        float64 `json:"score"`
+	ScoreVectors float64 `json:"score_vectors"`
+	Grad         float64 `json:"grad"`
+	GradCrop     float64 `json:"grad_crop"`
+	Colour       float64 `json:"colour"`
+	Changed      float64 `json:"changed"`
+	// Calibration says how these values were chosen.
+	Calibration string `json:"calibration,omitempty"`
+}
+
 // Source records where a zoo model's files come from.
 type Source struct {
 	Repo     string `json:"repo,omitempty"`
@@ -212,6 +238,13 @@ func (m *Manifest) Validate() error {
 	}
 	if p.ReducingGap != 0 && !(p.ReducingGap >= 1) {
 		bad("preprocess reducing_gap %v (want 0 for none, or 1 or more)", p.ReducingGap)
+	}
+	if d := m.Dedup; d != nil {
+		in := func(v, lo, hi float64) bool { return v >= lo && v <= hi }
+		if d.K < 1 || d.K > 1000 || !in(d.Score, 0, 10) || !in(d.ScoreVectors, 0, 10) || !in(d.Grad, -1, 1) ||
+			!in(d.GradCrop, -1, 1) || !in(d.Colour, -1, 1) || !in(d.Changed, 0, 1) {
+			bad("dedup constants out of range: %+v", *d)
+		}
 	}
 	if m.Text != nil && m.Tokenizer == nil {
 		bad("text tower without tokenizer")

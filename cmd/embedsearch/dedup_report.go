@@ -13,9 +13,14 @@ import (
 // dedupReport is what dedup prints: the groups, what was done to each
 // member, the counts. Its JSON field names are part of the interface.
 type dedupReport struct {
-	Version   int     `json:"version"` // jsonSchema
-	Model     string  `json:"model"`
-	Threshold float64 `json:"threshold"`
+	Version int    `json:"version"` // jsonSchema
+	Model   string `json:"model"`
+	// Preset is the preset grouped by ("" for --threshold); Threshold the
+	// largest distance inside a group; Criterion the near test's
+	// constants (near only).
+	Preset    string     `json:"preset,omitempty"`
+	Threshold float64    `json:"threshold"`
+	Criterion *dedupTest `json:"criterion,omitempty"`
 	// Method is how the pairs were found: "exact" (all pairs) or "hnsw"
 	// (each image's collection.PairsK nearest neighbours in the approximate
 	// index, used from annThreshold images on unless --exact).
@@ -40,16 +45,28 @@ type dedupLine struct {
 }
 
 type dedupGroup struct {
-	Keep        string        `json:"keep"`
-	KeepBytes   string        `json:"keep_bytes,omitempty"`
+	Keep      string `json:"keep"`
+	KeepBytes string `json:"keep_bytes,omitempty"`
+	// KeepReason names the keeper policy's criteria that set the keeper
+	// apart, in order (e.g. "real pixels", "compression"; "path" when
+	// the path order had the last word).
+	KeepReason  []string      `json:"keep_reason,omitempty"`
 	Members     []dedupMember `json:"members"`
 	MaxDistance float32       `json:"max_distance"`
 }
 
 type dedupMember struct {
-	Path      string       `json:"path"`
-	PathBytes string       `json:"path_bytes,omitempty"`
-	Distance  float32      `json:"distance"`
+	Path      string  `json:"path"`
+	PathBytes string  `json:"path_bytes,omitempty"`
+	Distance  float32 `json:"distance"`
+	// Score is the distance to the keeper over the mean of the two
+	// images' K-th neighbour distances (near only); Check the test that
+	// accepted the member with the keeper: "exact", "pixels", "vectors"
+	// or "distance"; Match the signatures' gradient correlation when
+	// they were compared. None for the keeper.
+	Score     float32      `json:"score,omitempty"`
+	Check     string       `json:"check,omitempty"`
+	Match     float32      `json:"match,omitempty"`
 	Width     int          `json:"width"`
 	Height    int          `json:"height"`
 	Size      int64        `json:"size"`
@@ -71,8 +88,12 @@ type dedupAction struct {
 }
 
 type dedupStats struct {
-	Images         int   `json:"images"`
+	Images int `json:"images"`
+	// Signed: images with a signature; Pairs: candidate pairs; Checked:
+	// pairs whose signatures were compared.
+	Signed         int   `json:"signed"`
 	Pairs          int   `json:"pairs"`
+	Checked        int   `json:"checked"`
 	Groups         int   `json:"groups"`
 	Duplicates     int   `json:"duplicates"`
 	DuplicateBytes int64 `json:"duplicate_bytes"`
@@ -168,27 +189,14 @@ func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
 		cw.Flush()
 		return cw.Error()
 	}
-	tw := newTable(w)
-	for gi, g := range r.Groups {
-		fmt.Fprintf(tw, "group %d: %d images, largest distance %.3f\n", gi+1, len(g.Members), g.MaxDistance)
-		for _, m := range g.Members {
-			mark := fmt.Sprintf("%.3f", m.Distance)
-			switch {
-			case m.Keep && m.Reference:
-				mark = "keep (ref)"
-			case m.Keep:
-				mark = "keep"
-			case m.Reference:
-				mark = "ref"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%dx%d\t%s\t%s\n", mark, m.Path, m.Width, m.Height, dedupSize(m.Size), m.Action.describe())
-		}
-	}
-	tw.Flush()
+	r.writeTable(w)
 	s := r.Stats
-	cos := 1 - r.Threshold*r.Threshold/2
-	fmt.Fprintf(w, "%d groups, %d duplicates (%s) among %d images at distance ≤ %g (cosine ≥ %.4f), keeping by %s\n",
-		s.Groups, s.Duplicates, dedupSize(s.DuplicateBytes), s.Images, r.Threshold, cos, r.Policy)
+	test := fmt.Sprintf("at distance ≤ %g (cosine ≥ %.4f)", r.Threshold, 1-r.Threshold*r.Threshold/2)
+	if r.Criterion != nil {
+		test = fmt.Sprintf("by the %s test (distance ≤ %g against each image's neighbourhood, then the pixels)", r.Preset, r.Threshold)
+	}
+	fmt.Fprintf(w, "%d groups, %d duplicates (%s) among %d images %s, keeping by %s\n",
+		s.Groups, s.Duplicates, dedupSize(s.DuplicateBytes), s.Images, test, r.Policy)
 	switch {
 	case r.Op == dedup.OpNone:
 	case r.DryRun:

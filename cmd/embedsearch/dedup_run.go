@@ -7,12 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/index"
-	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -127,12 +125,12 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	defer r.Close()
-	threshold, modelID, err := dedupThreshold(o, r)
+	crit, modelID, err := dedupCriterion(o, r)
 	if err != nil {
 		return err
 	}
 
-	do := collection.DuplicateOptions{Threshold: float32(threshold), In: in, References: refs, Policy: policy,
+	do := collection.DuplicateOptions{Criterion: crit, In: in, References: refs, Policy: policy,
 		Search: searchOptions(o.Exact, r.Len())}
 	if o.Filter != "" {
 		if do.Filter, err = storeFilter(r, o.Filter); err != nil {
@@ -152,17 +150,9 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	searchNote(stderr, dups.Searcher)
-	rep := dedupReport{Model: modelID, Threshold: threshold, Policy: policy.String(), Op: op, DryRun: o.DryRun,
-		Method: dups.Method}
-	rep.Stats.Images, rep.Stats.Pairs = dups.Images, dups.Pairs
-	for gi, g := range dups.Groups {
-		rg := dedupGroup{MaxDistance: dups.MaxDist[gi], Keep: g.Members[g.Keep].Path}
-		for mi, f := range g.Members {
-			rg.Members = append(rg.Members, dedupMember{Path: f.Path, Distance: dups.Dists[gi][mi], Width: f.Width,
-				Height: f.Height, Size: f.Size, Keep: mi == g.Keep, Reference: fspath.WithinAny(refs, f.Path)})
-		}
-		rep.Groups = append(rep.Groups, rg)
-	}
+	signatureNote(stderr, crit, dups.Images, dups.Signed)
+	rep := newDedupReport(modelID, crit, policy.String(), dups, refs)
+	rep.Op, rep.DryRun = op, o.DryRun
 	damagedRows, damagedSum := dups.Searcher.Damaged()
 
 	var applyErr, storeErr error
@@ -202,32 +192,4 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 
 func dedupWarn(w io.Writer, format string, args ...any) {
 	fmt.Fprintf(w, "embedsearch: "+format+"\n", args...)
-}
-
-// dedupThreshold returns the distance threshold and the model id: --threshold,
-// or the --preset of the manifest of the model the store was built with
-// (--model when given, else the registered model with the store's id).
-func dedupThreshold(o dedupOptions, r *store.Reader) (float64, string, error) {
-	b := r.Model()
-	if o.Threshold > 0 {
-		return o.Threshold, b.ModelID, nil
-	}
-	spec := ""
-	if o.ModelSet {
-		spec = o.Model
-	}
-	m, _, err := collection.Model(r.Dir(), spec)
-	if err != nil {
-		return 0, "", fmt.Errorf("the default threshold comes from the store's model: %w (or give --threshold D)", err)
-	}
-	t := m.Manifest.Thresholds
-	v := map[string]float64{"exact": t.Exact, "near": t.Near, "similar": t.Similar}
-	d, ok := v[strings.ToLower(o.Preset)]
-	if !ok {
-		return 0, "", usagef("--preset %q: use exact, near or similar", o.Preset)
-	}
-	if !(d > 0) {
-		return 0, "", fmt.Errorf("model %s has no %s threshold; give --threshold D", b.ModelID, o.Preset)
-	}
-	return d, b.ModelID, nil
 }
