@@ -2,6 +2,7 @@ package collection
 
 import (
 	"context"
+	"os"
 	"strings"
 
 	"github.com/embedsearch/embedsearch/dedup"
@@ -53,7 +54,11 @@ type Duplicates struct {
 	// for; Signed how many of the images have a signature. Method is
 	// "exact" or "hnsw".
 	Images, Pairs, Checked, Signed int
-	Method                         string
+	// Linked counts members left out because they are the keeper's own
+	// file under another name (a hard link: nothing to gain, e.g. after
+	// dedup --link hard).
+	Linked int
+	Method string
 	// Searcher is the one that searched: Damaged() says which rows were
 	// left out, Note why the graph was not used.
 	Searcher *Searcher
@@ -133,6 +138,11 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		}
 	}
 	for _, g := range groups {
+		g, linked := withoutLinks(g, func(id int) string { return file(id).Path })
+		d.Linked += linked
+		if len(g.Members) < 2 {
+			continue
+		}
 		dg := dedup.Group{Members: members(g.Members)}
 		vs := make([]Verdict, len(g.Members))
 		for mi, id := range g.Members {
@@ -149,6 +159,28 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		d.KeepWhy = append(d.KeepWhy, o.Policy.Why(dg.Members, o.References))
 	}
 	return d, nil
+}
+
+// withoutLinks leaves out of g the members that are the keeper's file
+// under another name (same device and inode), and says how many. The group
+// keeps its largest distance: such a member's vector is the keeper's.
+// A file that cannot be read stays (the plan reports it).
+func withoutLinks(g search.Group, path func(int) string) (search.Group, int) {
+	kfi, err := os.Lstat(path(g.Keeper))
+	if err != nil {
+		return g, 0
+	}
+	out := search.Group{Keeper: g.Keeper, MaxDist: g.MaxDist, MaxLink: g.MaxLink}
+	for mi, id := range g.Members {
+		if id != g.Keeper {
+			if fi, err := os.Lstat(path(id)); err == nil && os.SameFile(fi, kfi) {
+				continue
+			}
+		}
+		out.Members = append(out.Members, id)
+		out.Dists = append(out.Dists, g.Dists[mi])
+	}
+	return out, len(g.Members) - len(out.Members)
 }
 
 // and lets through what both a (nil: all) and b let through.

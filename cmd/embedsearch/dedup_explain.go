@@ -33,6 +33,7 @@ func newDedupReport(model string, c collection.Criterion, policy string, dups *c
 			Grad: d.Grad, GradCrop: d.GradCrop, Colour: d.Colour, Changed: d.Changed}
 	}
 	rep.Stats.Images, rep.Stats.Signed, rep.Stats.Pairs, rep.Stats.Checked = dups.Images, dups.Signed, dups.Pairs, dups.Checked
+	rep.Stats.Linked = dups.Linked
 	for gi, g := range dups.Groups {
 		rg := dedupGroup{MaxDistance: dups.MaxDist[gi], Keep: g.Members[g.Keep].Path, KeepReason: dups.KeepWhy[gi]}
 		for mi, f := range g.Members {

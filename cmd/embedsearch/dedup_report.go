@@ -91,9 +91,11 @@ type dedupStats struct {
 	Images int `json:"images"`
 	// Signed: images with a signature; Pairs: candidate pairs; Checked:
 	// pairs whose signatures were compared.
-	Signed         int   `json:"signed"`
-	Pairs          int   `json:"pairs"`
-	Checked        int   `json:"checked"`
+	Signed  int `json:"signed"`
+	Pairs   int `json:"pairs"`
+	Checked int `json:"checked"`
+	// Linked: members left out as hard links of their keeper.
+	Linked         int   `json:"linked"`
 	Groups         int   `json:"groups"`
 	Duplicates     int   `json:"duplicates"`
 	DuplicateBytes int64 `json:"duplicate_bytes"`
@@ -197,6 +199,9 @@ func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
 	}
 	fmt.Fprintf(w, "%d groups, %d duplicates (%s) among %d images %s, keeping by %s\n",
 		s.Groups, s.Duplicates, dedupSize(s.DuplicateBytes), s.Images, test, r.Policy)
+	if s.Linked > 0 {
+		fmt.Fprintf(w, "%d files left out: already hard links of their keeper (one file, no space to gain)\n", s.Linked)
+	}
 	switch {
 	case r.Op == dedup.OpNone:
 	case r.DryRun:

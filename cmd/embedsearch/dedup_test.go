@@ -692,6 +692,12 @@ func TestDedupLinkIdenticalWithoutYes(t *testing.T) {
 	if _, err := os.Stat(strings.TrimSuffix(o.Journal, ".jsonl") + ".held"); err == nil {
 		t.Error("a holding folder for identical files")
 	}
+	// Linked files are one file: the next run proposes nothing and says
+	// how many it left out.
+	code, out, errs = f.run(t, "--json")
+	if o := parseDedup(t, out); code != 0 || len(o.Groups) != 0 || o.Stats["linked"] != 3 {
+		t.Errorf("after linking: exit %d, %d groups, stats %v %s", code, len(o.Groups), o.Stats, errs)
+	}
 }
 
 // --link --yes on near-duplicates holds their own bytes; undo puts every
