@@ -67,7 +67,8 @@ type Duplicates struct {
 // FindDuplicates groups the images of snapshot r that o.Criterion takes
 // for duplicates of each other (complete linkage: every two members), with
 // a keeper per group, each member's verdict against the keeper and why the
-// keeper keeps. It is the dedup use case without the action, shared by
+// keeper keeps. Pairs marked "not duplicates" (MarkNotDuplicates) are
+// never accepted. It is the dedup use case without the action, shared by
 // every front end.
 func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*Duplicates, error) {
 	var allow func(int) bool
@@ -103,6 +104,14 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		}
 		return fs
 	}
+	// A pair a person marked "not duplicates" is never accepted.
+	marks, err := notDupSet(r.Dir())
+	if err != nil {
+		return nil, err
+	}
+	marked := func(a, b int) bool {
+		return marks != nil && marks[notDupPair(r.Entry(a).SHA256, r.Entry(b).SHA256)]
+	}
 	s := NewSearcher(r, o.Search)
 	s.Progress = o.Progress
 	var j *judge
@@ -112,7 +121,7 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 			j.warm(nb.Pairs(o.Criterion.Within))
 		}
 		return search.Linkage{
-			Accept: func(a, b int, d float32) bool { return j.verdict(a, b, d).Dup },
+			Accept: func(a, b int, d float32) bool { return !marked(a, b) && j.verdict(a, b, d).Dup },
 			Keeper: func(ids []int) int { return ids[o.Policy.Keeper(members(ids), o.References)] },
 		}
 	}
