@@ -56,6 +56,9 @@ type Encoder struct {
 	// paths; index hashes each file first without following links when
 	// its walk does not), only regular ones, within the size limits.
 	files inputfile.Options
+	// head is a tuned model's second graph (models.Head), run on the
+	// image tower's normalised vectors; nil for other models.
+	head *tower
 	// pixelBound is the largest file an image within the pixel cap can be
 	// (8 bytes per pixel: 16-bit RGBA stored raw, plus room for metadata);
 	// files.MaxSize is at most this, so a huge non-image is never read.
@@ -75,7 +78,11 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", man.ID, err)
 	}
-	fixedBatch, err := checkGraph(man, graph)
+	tman := man // the image tower's manifest: a tuned model's base's
+	if b := m.Base(); b != nil {
+		tman = b.Manifest
+	}
+	fixedBatch, err := checkGraph(tman, graph)
 	if err != nil {
 		return nil, err
 	}
@@ -115,9 +122,15 @@ func NewEncoder(rt *Runtime, m *models.Model, o EncoderOptions) (*Encoder, error
 		e.workers = runtime.GOMAXPROCS(0)
 	}
 
-	e.tower, err = openTower(rt, graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, o, "model "+man.ID, man.Dim)
+	e.tower, err = openTower(rt, graph, []string{man.Image.Input.Name}, []string{man.Image.Output.Name}, o, "model "+man.ID, tman.Dim)
 	if err != nil {
 		return nil, err
+	}
+	if man.Head != nil {
+		if e.head, err = openHead(rt, m, o); err != nil {
+			e.tower.close()
+			return nil, err
+		}
 	}
 	return e, nil
 }
@@ -226,8 +239,16 @@ func (e *Encoder) Preparer() *preprocess.Preparer { return e.prep }
 // Callers that read the files themselves first (to hash them) use it too.
 func (e *Encoder) MaxFileSize() int64 { return e.files.MaxSize }
 
-// Close releases the session. Calls in progress finish first.
-func (e *Encoder) Close() error { return e.close() }
+// Close releases the sessions. Calls in progress finish first.
+func (e *Encoder) Close() error {
+	err := e.close()
+	if e.head != nil {
+		if herr := e.head.close(); err == nil {
+			err = herr
+		}
+	}
+	return err
+}
 
 // RunTensors embeds n ready tensors laid out back to back in batch (NCHW,
 // n*TensorLen() values) and returns n L2-normalised vectors. n may exceed
@@ -260,7 +281,11 @@ func (e *Encoder) run(in []float32, k int) ([][]float32, error) {
 		in = padded
 	}
 	h, w := e.man.Image.Input.Height, e.man.Image.Input.Width
-	return e.tower.run([]tensorData{{shape: []int64{int64(rows), 3, int64(h), int64(w)}, f32: in}}, rows, k)
+	vecs, err := e.tower.run([]tensorData{{shape: []int64{int64(rows), 3, int64(h), int64(w)}, f32: in}}, rows, k)
+	if err != nil || e.head == nil {
+		return vecs, err
+	}
+	return e.runHead(vecs)
 }
 
 // EmbedBytes decodes, prepares and embeds one image held in memory.

@@ -26,4 +26,8 @@ var (
 	// is not the ONNX graph its manifest describes (it does not parse, or
 	// its input or output names, types or shapes differ).
 	ErrBadGraph = errors.New("model file is not the graph its manifest describes")
+	// ErrBaseModel: a tuned model's base model cannot be found, or is not
+	// the one its head was trained on (another digest, dim, input or
+	// preprocessing).
+	ErrBaseModel = errors.New("tuned model's base model")
 )

@@ -42,6 +42,32 @@ type Manifest struct {
 	Dedup    *Dedup      `json:"dedup,omitempty"`
 	Source   *Source     `json:"source,omitempty"`
 	Training *TrainingID `json:"training,omitempty"`
+	// Head, when set, makes this a tuned model: the image tower of the
+	// base model it names (not copied into this model's folder) followed
+	// by a small ONNX graph in this folder that maps the base's
+	// normalised vector to this model's (embedsearch tune writes them).
+	Head *Head `json:"head,omitempty"`
+}
+
+// Head is the second graph of a tuned model, run after its base model's
+// image tower: input [N, InputDim] (the base's normalised vectors),
+// output [N, Dim].
+type Head struct {
+	File     string `json:"file"`
+	Input    string `json:"input"`
+	Output   string `json:"output"`
+	InputDim int    `json:"input_dim"`
+	Base     Base   `json:"base"`
+}
+
+// Base names the model a tuned model's head follows: by its manifest id
+// and the SHA-256 of its image tower file, which must match when the
+// tuned model is opened; Source is the folder it was opened from when it
+// is not a registered model.
+type Base struct {
+	ID     string `json:"id"`
+	SHA256 string `json:"sha256"`
+	Source string `json:"source,omitempty"`
 }
 
 // File is one file of a model with its expected size and SHA-256. An empty
@@ -249,6 +275,23 @@ func (m *Manifest) Validate() error {
 	if m.Text != nil && m.Tokenizer == nil {
 		bad("text tower without tokenizer")
 	}
+	if h := m.Head; h != nil {
+		if h.File == "" || h.File == m.Image.File || !m.listed(h.File) {
+			bad("head.file %q must be a file of its own, listed in files", h.File)
+		}
+		if h.Input == "" || h.Output == "" || h.InputDim <= 0 {
+			bad("head input/output names and input_dim must be set")
+		}
+		if h.Base.ID == "" || len(h.Base.SHA256) != 64 || strings.Trim(h.Base.SHA256, "0123456789abcdef") != "" {
+			bad("head.base needs the base model's id and the sha256 (64 lower-case hex digits) of its image file")
+		}
+		if m.Text != nil {
+			bad("a tuned model (head) has no text tower: its head maps image vectors only")
+		}
+		if m.listed(m.Image.File) {
+			bad("image.file %q is the base model's: a tuned model does not list it", m.Image.File)
+		}
+	}
 	if len(problems) > 0 {
 		return fmt.Errorf("%w: model %q: %s", ErrBadManifest, m.ID, strings.Join(problems, "; "))
 	}
@@ -261,6 +304,16 @@ func (p Preprocess) Fingerprint() string {
 	b, _ := json.Marshal(p) // fixed struct: cannot fail
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:8])
+}
+
+// listed says whether files names name.
+func (m *Manifest) listed(name string) bool {
+	for _, f := range m.Files {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // FileDigest returns the recorded SHA-256 of the named model file, or "".

@@ -26,17 +26,30 @@ type Model struct {
 	// Dir is the directory holding the files; "" for the built-in model.
 	Dir   string
 	files fs.FS
-	// digest is the verified SHA-256 of the image tower file.
+	// digest is the verified SHA-256 of the image tower file (of a tuned
+	// model: see Digest).
 	digest string
+	// base is a tuned model's base model (Manifest.Head); nil otherwise.
+	base *Model
 }
 
-// ReadFile returns the bytes of one of the model's files.
+// ReadFile returns the bytes of one of the model's files. A tuned model's
+// image tower file is its base model's.
 func (m *Model) ReadFile(name string) ([]byte, error) {
+	if m.base != nil && name == m.Manifest.Image.File {
+		return m.base.ReadFile(name)
+	}
 	return fs.ReadFile(m.files, name)
 }
 
-// Digest is the SHA-256 (hex) of the image tower's ONNX file, verified at load.
+// Digest is the SHA-256 (hex) of the image tower's ONNX file, verified at
+// load. For a tuned model it is the SHA-256 of the base's digest, a colon
+// and the head file's digest: it changes when either does.
 func (m *Model) Digest() string { return m.digest }
+
+// Base is a tuned model's base model (whose image tower runs before the
+// head), or nil.
+func (m *Model) Base() *Model { return m.base }
 
 // Builtin returns the model embedded in the binary.
 func Builtin() (*Model, error) {
@@ -120,11 +133,63 @@ func load(man *Manifest, dir string, files fs.FS) (*Model, error) {
 		if f.Name == man.Image.File {
 			m.digest = got
 		}
+		if man.Head != nil && f.Name == man.Head.File {
+			m.digest = got
+		}
+	}
+	if man.Head != nil {
+		base, err := openBase(man)
+		if err != nil {
+			return nil, err
+		}
+		m.base = base
+		sum := sha256.Sum256([]byte(base.digest + ":" + m.digest))
+		m.digest = hex.EncodeToString(sum[:])
 	}
 	if m.digest == "" {
 		return nil, fmt.Errorf("%w: model %s: image file %q is not listed in files", ErrBadManifest, man.ID, man.Image.File)
 	}
 	return m, nil
+}
+
+// openByPath and openByID are Open and OpenID, set in init: load, which
+// opens a tuned model's base, is reached from the registry's initialiser.
+var openByPath, openByID func(string) (*Model, error)
+
+func init() { openByPath, openByID = Open, OpenID }
+
+// openBase opens and checks a tuned model's base model: from the folder
+// it records, else the registered model with its id.
+func openBase(man *Manifest) (*Model, error) {
+	b := man.Head.Base
+	var base *Model
+	var err error
+	if _, serr := os.Stat(b.Source); b.Source != "" && serr == nil {
+		base, err = openByPath(b.Source)
+	} else {
+		base, err = openByID(b.ID)
+		if err != nil && b.Source != "" {
+			err = fmt.Errorf("%s is gone and %w", b.Source, err)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w %s of model %s: %w", ErrBaseModel, b.ID, man.ID, err)
+	}
+	bm := base.Manifest
+	switch {
+	case bm.Head != nil:
+		err = fmt.Errorf("it is a tuned model itself")
+	case base.digest != b.SHA256:
+		err = fmt.Errorf("its image file has sha256 %s, the head was trained on %s", base.digest, b.SHA256)
+	case bm.Dim != man.Head.InputDim:
+		err = fmt.Errorf("it gives %d values, the head takes %d", bm.Dim, man.Head.InputDim)
+	case bm.Image != man.Image || bm.Preprocess.Fingerprint() != man.Preprocess.Fingerprint():
+		err = fmt.Errorf("its image input or preprocessing differs from the tuned model's manifest")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w %s of model %s: %w", ErrBaseModel, b.ID, man.ID, err)
+	}
+	return base, nil
 }
 
 // NameForID returns the registry name of the model whose manifest id is id

@@ -1,0 +1,290 @@
+package tune
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/embedsearch/embedsearch/internal/inputfile"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// Label is one line of a labels file: an image and its label.
+type Label struct {
+	Path  string // absolute, cleaned
+	Label string
+	Line  int // 1-based line in its file; 0 when not from a file
+}
+
+// DupGroup is one line of a pairs file: images that are copies of one
+// another (two on a line for a pair; more make one group).
+type DupGroup struct {
+	Paths []string // absolute, cleaned
+	Line  int
+}
+
+// maxListFile bounds a labels or pairs file.
+const maxListFile = 256 << 20
+
+// readLines reads a tab-separated list file through the one opener and
+// calls f for each non-empty line that is not a comment (#), with its
+// fields and 1-based number. Relative paths are resolved by resolve.
+func readLines(ctx context.Context, file string, f func(fields []string, line int) error) error {
+	data, _, err := inputfile.ReadAll(ctx, file, inputfile.Options{FollowLinks: true, MaxSize: maxListFile})
+	if err != nil {
+		return err
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		s := strings.TrimRight(string(line), "\r")
+		if strings.TrimSpace(s) == "" || strings.HasPrefix(s, "#") {
+			continue
+		}
+		if err := f(strings.Split(s, "\t"), i+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolver turns a path from a list file into an absolute cleaned path:
+// relative paths are relative to the file's own folder.
+func resolver(file string) (func(string) string, error) {
+	abs, err := filepath.Abs(file)
+	if err != nil {
+		return nil, err
+	}
+	dir := filepath.Dir(abs)
+	return func(p string) string {
+		if filepath.IsAbs(p) {
+			return filepath.Clean(p)
+		}
+		return filepath.Join(dir, p)
+	}, nil
+}
+
+// ReadLabels reads a labels file: one image per line, PATH<TAB>LABEL.
+// A line that is not two non-empty fields is ErrBadFile; a file with no
+// lines is ErrEmpty.
+func ReadLabels(ctx context.Context, file string) ([]Label, error) {
+	res, err := resolver(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []Label
+	err = readLines(ctx, file, func(fields []string, line int) error {
+		if len(fields) != 2 || fields[0] == "" || strings.TrimSpace(fields[1]) == "" {
+			return fmt.Errorf("%w: %s line %d: want PATH<TAB>LABEL, have %d field(s)", ErrBadFile, file, line, len(fields))
+		}
+		out = append(out, Label{Path: res(fields[0]), Label: strings.TrimSpace(fields[1]), Line: line})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s lists no images", ErrEmpty, file)
+	}
+	return out, nil
+}
+
+// ReadPairs reads a pairs file: one duplicate pair per line,
+// PATH<TAB>PATH (more paths on a line make one group of copies).
+func ReadPairs(ctx context.Context, file string) ([]DupGroup, error) {
+	res, err := resolver(file)
+	if err != nil {
+		return nil, err
+	}
+	var out []DupGroup
+	err = readLines(ctx, file, func(fields []string, line int) error {
+		g := DupGroup{Line: line}
+		for _, f := range fields {
+			if f == "" {
+				continue
+			}
+			g.Paths = append(g.Paths, res(f))
+		}
+		if len(g.Paths) < 2 {
+			return fmt.Errorf("%w: %s line %d: want PATH<TAB>PATH (two copies of one image)", ErrBadFile, file, line)
+		}
+		out = append(out, g)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%w: %s lists no pairs", ErrEmpty, file)
+	}
+	return out, nil
+}
+
+// FolderLabels labels each path by its parent folder relative to the
+// root (of roots) it lies under: photos/cats/a.jpg under photos is
+// "cats". Paths under no root, or directly in one, get no label.
+func FolderLabels(paths, roots []string) []Label {
+	var out []Label
+	for _, p := range paths {
+		for _, r := range roots {
+			rel, err := filepath.Rel(r, filepath.Dir(p))
+			if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				continue
+			}
+			out = append(out, Label{Path: p, Label: filepath.ToSlash(rel)})
+			break
+		}
+	}
+	return out
+}
+
+// Data is what training reads: the base vectors of labelled images, their
+// labels and their duplicate groups.
+type Data struct {
+	Paths []string
+	Dim   int
+	X     []float32 // len(Paths)×Dim, the store's vectors
+	// Label is each image's label index (into Names). Without class
+	// labels (pairs only) it is its duplicate group's index.
+	Label []int
+	Names []string
+	// Group is each image's duplicate group (-1: in none); images of a
+	// group stay on one side of a split.
+	Group []int
+	// Classes says Label holds class labels (else pair groups).
+	Classes bool
+}
+
+// NewData reads the vectors of the labelled images from the store. labels
+// may be nil (then groups give the labels); groups may be nil. source
+// names the labels' origin in messages. Paths not in the store are
+// ErrUnknownPath (the first is named), one label alone ErrOneLabel, no
+// images ErrEmpty.
+func NewData(r *store.Reader, labels []Label, groups []DupGroup, source, groupSource string) (*Data, error) {
+	d := &Data{Dim: r.Dim(), Classes: labels != nil}
+	index := map[string]int{}
+	idOf := func(p string, line int, src string) (int, error) {
+		if i, ok := index[p]; ok {
+			return i, nil
+		}
+		id, ok := r.Lookup(p)
+		if !ok {
+			return 0, fmt.Errorf("%w: %s line %d: %s", ErrUnknownPath, src, line, p)
+		}
+		i := len(d.Paths)
+		index[p] = i
+		d.Paths = append(d.Paths, p)
+		d.X = append(d.X, r.Vector(id)...)
+		d.Label = append(d.Label, -1)
+		d.Group = append(d.Group, -1)
+		return i, nil
+	}
+	var unknown []error
+	names := map[string]int{}
+	for _, l := range labels {
+		i, err := idOf(l.Path, l.Line, source)
+		if err != nil {
+			unknown = append(unknown, err)
+			continue
+		}
+		k, ok := names[l.Label]
+		if !ok {
+			k = len(d.Names)
+			names[l.Label] = k
+			d.Names = append(d.Names, l.Label)
+		}
+		d.Label[i] = k
+	}
+	for g, grp := range groups {
+		for _, p := range grp.Paths {
+			i, err := idOf(p, grp.Line, groupSource)
+			if err != nil {
+				unknown = append(unknown, err)
+				continue
+			}
+			d.Group[i] = g
+		}
+	}
+	if len(unknown) > 0 {
+		more := ""
+		if len(unknown) > 1 {
+			more = fmt.Sprintf(" (and %d more)", len(unknown)-1)
+		}
+		return nil, fmt.Errorf("%w%s; index them first, or fix the paths (relative paths are relative to the file's folder)", unknown[0], more)
+	}
+	if len(d.Paths) == 0 {
+		return nil, fmt.Errorf("%w: %s names no images", ErrEmpty, source)
+	}
+	if labels == nil {
+		d.Names = nil
+		for i, g := range d.Group {
+			d.Label[i] = g
+		}
+		for g := range groups {
+			d.Names = append(d.Names, fmt.Sprintf("group %d", g+1))
+		}
+	} else if keep := slices.Index(d.Label, -1); keep >= 0 {
+		// Images named only by a pair and not labelled: drop them.
+		d = d.only(func(i int) bool { return d.Label[i] >= 0 })
+	}
+	d.mergeGroups()
+	if len(d.Names) < 2 {
+		what := "label"
+		if labels == nil {
+			what = "duplicate group"
+		}
+		only := ""
+		if len(d.Names) == 1 {
+			only = fmt.Sprintf(" (%s)", d.Names[0])
+		}
+		return nil, fmt.Errorf("%w: %s has one %s%s; tuning needs at least two", ErrOneLabel, source, what, only)
+	}
+	return d, nil
+}
+
+// mergeGroups renumbers groups densely in order of first appearance.
+func (d *Data) mergeGroups() {
+	re := map[int]int{}
+	for i, g := range d.Group {
+		if g < 0 {
+			continue
+		}
+		k, ok := re[g]
+		if !ok {
+			k = len(re)
+			re[g] = k
+		}
+		d.Group[i] = k
+	}
+}
+
+// only returns the images keep accepts, in order.
+func (d *Data) only(keep func(i int) bool) *Data {
+	o := &Data{Dim: d.Dim, Names: d.Names, Classes: d.Classes}
+	for i := range d.Paths {
+		if !keep(i) {
+			continue
+		}
+		o.Paths = append(o.Paths, d.Paths[i])
+		o.X = append(o.X, d.X[i*d.Dim:(i+1)*d.Dim]...)
+		o.Label = append(o.Label, d.Label[i])
+		o.Group = append(o.Group, d.Group[i])
+	}
+	return o
+}
+
+// Subset returns the images at the given indices, in that order.
+func (d *Data) Subset(idx []int) *Data {
+	set := make(map[int]bool, len(idx))
+	for _, i := range idx {
+		set[i] = true
+	}
+	sorted := append([]int(nil), idx...)
+	sort.Ints(sorted)
+	return d.only(func(i int) bool { return set[i] })
+}
+
+// Len is the number of images.
+func (d *Data) Len() int { return len(d.Paths) }

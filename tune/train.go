@@ -1,0 +1,280 @@
+package tune
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/embedsearch/embedsearch/search"
+)
+
+// Mining searches.
+const (
+	SearchExact = "exact" // all pairs, exact
+	SearchHNSW  = "hnsw"  // the approximate graph
+	// ExactLimit is the largest training set Options.Search "" mines
+	// exactly; above it the graph search is used.
+	ExactLimit = 100_000
+)
+
+// Options configure Train and Tune. Zero values take the defaults.
+type Options struct {
+	Loss   string  // LossContrastive, LossTriplet (default) or LossNTXent
+	Margin float64 // 0: DefaultMargin(Loss)
+	Head   string  // HeadLinear (default) or HeadMLP
+	Dim    int     // output dimension; 0: the base model's
+	Epochs int     // at most this many passes; default 30
+	// Patience stops training after this many epochs without a better
+	// early-stopping score; default 5.
+	Patience     int
+	Batch        int     // anchors per optimiser step; default 128
+	LearningRate float64 // Adam's step size; default 0.002
+	Seed         uint64
+	// Mine is how many nearest neighbours of each anchor, under the
+	// current head, are searched for negatives each epoch; default 32.
+	Mine   int
+	Search string // SearchExact, SearchHNSW, or "": exact up to ExactLimit images
+	// Split, Holdout: how the images are divided into those trained on and
+	// those reported on (SplitImages, default; Holdout default 0.2). A
+	// further StopFraction (default 0.1) of the training side is set aside
+	// for early stopping.
+	Split        string
+	Holdout      float64
+	StopFraction float64
+	// Preset is the base model's near-duplicate distance (the pairwise
+	// F1 is also reported at it, and the tuned model's is derived from it).
+	Preset  float64
+	Workers int
+	// Progress, when set, is called after each epoch.
+	Progress func(Epoch)
+}
+
+func (o Options) withDefaults() Options {
+	if o.Loss == "" {
+		o.Loss = LossTriplet
+	}
+	if o.Margin == 0 {
+		o.Margin = DefaultMargin(o.Loss)
+	}
+	if o.Head == "" {
+		o.Head = HeadLinear
+	}
+	if o.Epochs == 0 {
+		o.Epochs = 30
+	}
+	if o.Patience == 0 {
+		o.Patience = 5
+	}
+	if o.Batch == 0 {
+		o.Batch = 128
+	}
+	if o.LearningRate == 0 {
+		o.LearningRate = 0.002
+	}
+	if o.Mine == 0 {
+		o.Mine = 32
+	}
+	if o.Split == "" {
+		o.Split = SplitImages
+	}
+	if o.Holdout == 0 {
+		o.Holdout = 0.2
+	}
+	if o.StopFraction == 0 {
+		o.StopFraction = 0.1
+	}
+	return o
+}
+
+func (o Options) check() error {
+	if err := checkLoss(o.Loss); err != nil {
+		return err
+	}
+	if err := checkSplit(o.Split); err != nil {
+		return err
+	}
+	switch o.Search {
+	case "", SearchExact, SearchHNSW:
+	default:
+		return fmt.Errorf("%w: search %q (want exact or hnsw)", ErrOptions, o.Search)
+	}
+	if o.Margin < 0 || o.Epochs < 0 || o.Batch < 0 || o.LearningRate < 0 || o.Mine < 0 || o.Patience < 0 {
+		return fmt.Errorf("%w: margin, epochs, batch, learning rate, mine and patience must not be negative", ErrOptions)
+	}
+	return nil
+}
+
+// Epoch is one pass over the training images, as Progress sees it.
+type Epoch struct {
+	Epoch, Epochs int
+	Loss          float64 // mean loss over the epoch's batches
+	Active        float64 // share of tuples with a non-zero loss (triplet, contrastive)
+	Stop          Metrics // on the early-stopping images, after the epoch
+	Best          bool    // the best score so far (this head is kept)
+	Elapsed       time.Duration
+}
+
+// Train fits a head on fit, stopping early on stop (scored by
+// Metrics.Score), and returns the best head seen (the identity when no
+// epoch beat it) with the epochs run.
+func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, error) {
+	o = o.withDefaults()
+	if err := o.check(); err != nil {
+		return nil, nil, err
+	}
+	h, err := NewHead(o.Head, fit.Dim, o.Dim, o.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	byLabel := map[int][]int{}
+	for i, l := range fit.Label {
+		byLabel[l] = append(byLabel[l], i)
+	}
+	var anchors []int
+	for i, l := range fit.Label {
+		if len(byLabel[l]) >= 2 {
+			anchors = append(anchors, i)
+		}
+	}
+	if len(anchors) == 0 || len(byLabel) < 2 {
+		return nil, nil, fmt.Errorf("%w: no label has two images on the training side (%d images, %d labels)", ErrTooFew, fit.Len(), len(byLabel))
+	}
+	score := func(h *Head) (Metrics, error) {
+		return Evaluate(ctx, h.ApplyAll(stop.X, o.Workers), h.Out, stop, o.Preset, o.Workers)
+	}
+	m0, err := score(h)
+	if err != nil {
+		return nil, nil, err
+	}
+	best, bestHead, since := m0.Score(stop.Classes), h.Clone(), 0
+	r := rand.New(rand.NewPCG(o.Seed, 0x74756e65))
+	opt := newAdam(len(h.P), o.LearningRate)
+	grad := make([]float64, len(h.P))
+	semi := o.Margin
+	if o.Loss != LossTriplet {
+		semi = DefaultMargin(LossTriplet)
+	}
+	var epochs []Epoch
+	for ep := 1; ep <= o.Epochs; ep++ {
+		start := time.Now()
+		u := h.ApplyAll(fit.X, o.Workers)
+		nb, err := mine(ctx, u, h.Out, o.Mine, o.Search, o.Workers)
+		if err != nil {
+			return nil, nil, err
+		}
+		ts := make([]tuple, 0, len(anchors))
+		for _, k := range r.Perm(len(anchors)) {
+			a := anchors[k]
+			same := byLabel[fit.Label[a]]
+			p := same[r.IntN(len(same)-1)]
+			if p == a {
+				p = same[len(same)-1]
+			}
+			ts = append(ts, tuple{a, p, negative(r, fit, u, h.Out, nb, a, p, semi)})
+		}
+		var sum, active float64
+		batches := 0
+		for lo := 0; lo < len(ts); lo += o.Batch {
+			if err := ctx.Err(); err != nil {
+				return nil, nil, err
+			}
+			part := ts[lo:min(lo+o.Batch, len(ts))]
+			l := batchGrad(h, fit.X, fit.Label, part, o.Loss, o.Margin, o.Workers, grad)
+			opt.step(h.P, grad)
+			sum += l
+			batches++
+			for _, t := range part {
+				if activeTuple(o.Loss, o.Margin, u, h.Out, t) {
+					active++
+				}
+			}
+		}
+		m, err := score(h)
+		if err != nil {
+			return nil, nil, err
+		}
+		e := Epoch{Epoch: ep, Epochs: o.Epochs, Loss: sum / float64(batches), Active: active / float64(len(ts)), Stop: m}
+		if s := m.Score(stop.Classes); s > best {
+			best, bestHead, since, e.Best = s, h.Clone(), 0, true
+		} else {
+			since++
+		}
+		e.Elapsed = time.Since(start)
+		epochs = append(epochs, e)
+		if o.Progress != nil {
+			o.Progress(e)
+		}
+		if since >= o.Patience {
+			break
+		}
+	}
+	return bestHead, epochs, nil
+}
+
+// activeTuple says whether t had a loss under the epoch's vectors u (for
+// NT-Xent every tuple counts).
+func activeTuple(loss string, m float64, u []float32, dim int, t tuple) bool {
+	a, p, n := u[t.a*dim:(t.a+1)*dim], u[t.p*dim:(t.p+1)*dim], u[t.n*dim:(t.n+1)*dim]
+	dp, dn := dist(a, p), dist(a, n)
+	switch loss {
+	case LossTriplet:
+		return float64(dp*dp-dn*dn)+m > 0
+	case LossContrastive:
+		return dp > 0 || float64(dn) < m
+	}
+	return true
+}
+
+// mine returns each row's nearest neighbours under the current head.
+func mine(ctx context.Context, u []float32, dim, k int, how string, workers int) (*search.Neighbours, error) {
+	m := search.Matrix{Data: u, Dim: dim}
+	if how == SearchHNSW || (how == "" && m.Len() > ExactLimit) {
+		ix, err := search.BuildHNSW(ctx, m, search.HNSWOptions{Workers: workers})
+		if err != nil {
+			return nil, err
+		}
+		return ix.KNN(ctx, m, k, 2.01, search.Options{Workers: workers})
+	}
+	return search.KNN(ctx, m, k, 2.01, search.Options{Workers: workers})
+}
+
+// negative picks the anchor a's negative from its mined neighbours of
+// another label: a semi-hard one (d(a,p)² < d(a,n)² < d(a,p)² + semi,
+// FaceNet's rule, which avoids collapsing the space early) when there is
+// one, else one at random of those nearer than the positive, else the
+// nearest; with no neighbour of another label, any image of another label.
+func negative(r *rand.Rand, d *Data, u []float32, dim int, nb *search.Neighbours, a, p int, semi float64) int {
+	ids, dists := nb.Of(a)
+	dap := float64(dist(u[a*dim:(a+1)*dim], u[p*dim:(p+1)*dim]))
+	dap2 := dap * dap
+	var hard []int
+	first := -1
+	for k, id := range ids {
+		n := int(id)
+		if d.Label[n] == d.Label[a] {
+			continue
+		}
+		dn2 := float64(dists[k]) * float64(dists[k])
+		if dn2 > dap2 && dn2 < dap2+semi {
+			return n
+		}
+		if dn2 <= dap2 {
+			hard = append(hard, n)
+		} else if first < 0 {
+			first = n
+		}
+	}
+	switch {
+	case len(hard) > 0:
+		return hard[r.IntN(len(hard))]
+	case first >= 0:
+		return first
+	}
+	for {
+		n := r.IntN(d.Len())
+		if d.Label[n] != d.Label[a] {
+			return n
+		}
+	}
+}
