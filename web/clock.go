@@ -1,0 +1,5 @@
+package web
+
+import "time"
+
+var timeNow = time.Now
