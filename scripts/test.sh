@@ -43,6 +43,21 @@ if [ -n "$decoders" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; th
 		echo "note: could not install$decoders; their tests skip"
 fi
 
+# Chromium for the browser test of 'serve' (cmd/embedsearch
+# TestServeInBrowser, driven by chromedp): installed when missing, as root
+# or through sudo; without it that test skips, except under CI=true, where
+# it fails.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+	sudo=""
+	[ "$(id -u)" = 0 ] || { sudo -n true 2>/dev/null && sudo="sudo -n"; }
+	if [ "$(id -u)" = 0 ] || [ -n "$sudo" ]; then
+		echo "== apt-get install chromium (browser test)"
+		$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1 ||
+			{ $sudo apt-get update -q >/dev/null 2>&1 && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null 2>&1; } ||
+			echo "note: could not install chromium; the browser test skips (fails under CI=true)"
+	fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then

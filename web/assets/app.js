@@ -135,7 +135,8 @@ async function loadGroups() {
     groups = ans.groups;
     for (const g of groups) for (const m of g.members) m.act = !m.keep;
     current = Math.min(current, Math.max(0, groups.length - 1));
-    $("#summary").textContent = `${ans.groups.length} groups among ${ans.images} images · ${ans.preset} · keep ${ans.policy}`;
+    const n = ans.groups.length;
+    $("#summary").textContent = `${n} group${n === 1 ? "" : "s"} among ${ans.images} images · ${ans.preset} · keep ${ans.policy}`;
     say(groups.length ? "" : "No duplicates at this preset.");
     $("#undo").disabled = !ans.last_journal;
     $("#undo").title = ans.last_journal ? "undo " + ans.last_journal : "nothing to undo";
@@ -204,7 +205,8 @@ function applyRequest(dry) {
     move_to: op === "move" ? $("#moveto").value : "",
     confirm: op === "delete" ? $("#confirmdelete").value : "",
     yes: op === "hardlink" || op === "symlink",
-    groups: groups.map((g) => ({
+    // One at a time: the group shown; all groups: every group.
+    groups: groups.filter((g, gi) => $("#view").value !== "one" || gi === current).map((g) => ({
       keeper: g.members.find((m) => m.keep).path,
       act: g.members.filter((m) => !m.keep && m.act).map((m) => m.path),
     })).filter((g) => g.act.length),
