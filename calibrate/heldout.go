@@ -1,0 +1,308 @@
+package calibrate
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"sync"
+
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/search"
+	"github.com/embedsearch/embedsearch/signature"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// Kinds of a held-out set's images (HeldOut's kind).
+const (
+	KindOriginal = "original" // the photo its group's copies were made from
+	KindExact    = "exact"    // a re-encode, resize or metadata edit of it
+)
+
+// K is the neighbour the near test measures a pair against (models.Dedup.K)
+// in the held-out choice.
+const K = 30
+
+// The held-out choice's bars on a grid point's groups.
+const (
+	MinPurity        = 0.96  // groups with a wrong pair over all groups, at most 1 − this
+	MaxInnocentShare = 0.005 // images in a group without a true copy, over all images
+	MinPurityVectors = 0.9   // the same bar for the vectors alone (score_vectors)
+)
+
+// ErrNoChoice: no grid point of the near test reaches MinPurity.
+var ErrNoChoice = errors.New("no grid point reaches the purity bar")
+
+// HeldOut is a calibration set with known truth (bench/dedup/calibset.py
+// makes them): a store's vectors and signatures, and for each image its
+// group (the images of a group are copies of each other) and its kind
+// (KindOriginal, KindExact, anything else for other copies and distinct
+// photos). Not safe for concurrent use.
+type HeldOut struct {
+	r      *store.Reader
+	m      search.Matrix
+	group  []int
+	kind   []string
+	nb     *search.Neighbours
+	pairs  []search.Pair
+	match  map[[2]int]*signature.Match
+	nTruth int
+}
+
+// Result scores the groups a test forms (complete linkage, as dedup forms
+// them) against a set's truth.
+type Result struct {
+	Groups, Wrong, Innocents int
+	Purity, Recall           float64
+}
+
+// NewHeldOut is the set of store r, group[id] the truth group of each row
+// (-1-id for an image in none), kind[id] its kind.
+func NewHeldOut(r *store.Reader, group []int, kind []string) *HeldOut {
+	h := &HeldOut{r: r, m: search.Matrix{Data: r.Vectors(), Dim: r.Dim()}, group: group, kind: kind}
+	sizes := map[int]int{}
+	for _, g := range group {
+		if g >= 0 {
+			sizes[g]++
+		}
+	}
+	for _, n := range sizes {
+		h.nTruth += n * (n - 1) / 2
+	}
+	return h
+}
+
+// Len is the number of images, TruePairs the number of true pairs.
+func (h *HeldOut) Len() int       { return h.m.Len() }
+func (h *HeldOut) TruePairs() int { return h.nTruth }
+
+// Thresholds chooses exact, near and similar (Thresholds): the set's copies
+// against their originals, every pair of distinct photos.
+func (h *HeldOut) Thresholds() models.Thresholds {
+	var exactCopies, all []float32
+	orig := map[int]int{}
+	for id, k := range h.kind {
+		if k == KindOriginal {
+			orig[h.group[id]] = id
+		}
+	}
+	for id, k := range h.kind {
+		o, ok := orig[h.group[id]]
+		if !ok || o == id {
+			continue
+		}
+		d := dist(h.m, o, id)
+		all = append(all, d)
+		if k == KindExact {
+			exactCopies = append(exactCopies, d)
+		}
+	}
+	closest := float32(2)
+	n := h.m.Len()
+	for a := range n {
+		for b := a + 1; b < n; b++ {
+			if h.group[a] != h.group[b] {
+				closest = min(closest, dist(h.m, a, b))
+			}
+		}
+	}
+	return Thresholds(exactCopies, all, []float32{closest}, false)
+}
+
+// Prepare finds each image's K nearest neighbours and compares the
+// signatures of every pair within near that the loosest grid point could
+// accept. It returns the candidate pairs and how many were compared.
+func (h *HeldOut) Prepare(ctx context.Context, near float32) (pairs, compared int, err error) {
+	const loosest = 1.0
+	h.nb, err = search.KNN(ctx, h.m, K, 2, search.Options{})
+	if err != nil {
+		return 0, 0, err
+	}
+	h.pairs = h.nb.Pairs(near)
+	sigs := make([]*signature.Prepared, h.m.Len())
+	for id := range sigs {
+		var sg signature.Signature
+		if b := h.r.Signature(id); b != nil && sg.UnmarshalBinary(b) == nil {
+			sigs[id] = signature.Prepare(&sg)
+		}
+	}
+	h.match = map[[2]int]*signature.Match{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	w := runtime.GOMAXPROCS(0)
+	for i := range w {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pi := i; pi < len(h.pairs); pi += w {
+				p := h.pairs[pi]
+				if h.norm(p, near/loosest) > loosest || sigs[p.A] == nil || sigs[p.B] == nil {
+					continue
+				}
+				m := signature.Compare(sigs[p.A], sigs[p.B])
+				mu.Lock()
+				h.match[[2]int{p.A, p.B}] = &m
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return len(h.pairs), len(h.match), nil
+}
+
+// norm is the pair's distance over its rows' mean K-th neighbour distance,
+// each capped at radius as dedup's neighbour search caps it (collection's
+// pairing: Within over Score).
+func (h *HeldOut) norm(p search.Pair, radius float32) float32 {
+	return p.Dist / ((min(h.nb.Kth(p.A), radius) + min(h.nb.Kth(p.B), radius)) / 2)
+}
+
+// score forms dedup's groups with accept (complete linkage) and scores
+// them against the truth.
+func (h *HeldOut) score(accept func(a, b int, d float32) bool) Result {
+	in := map[[2]int]bool{}
+	var ok []search.Pair
+	for _, p := range h.pairs {
+		if accept(p.A, p.B, p.Dist) {
+			ok = append(ok, p)
+			in[[2]int{p.A, p.B}] = true
+		}
+	}
+	gs, _ := search.GroupsWith(h.m, ok, search.Linkage{Accept: func(a, b int, d float32) bool {
+		return in[[2]int{min(a, b), max(a, b)}]
+	}})
+	var res Result
+	tp := 0
+	for _, g := range gs {
+		res.Groups++
+		bad := false
+		for i, a := range g.Members {
+			alone := true
+			for j, b := range g.Members {
+				if i != j && h.group[a] == h.group[b] {
+					alone = false
+				}
+				if j > i {
+					if h.group[a] == h.group[b] {
+						tp++
+					} else {
+						bad = true
+					}
+				}
+			}
+			if alone {
+				res.Innocents++
+			}
+		}
+		if bad {
+			res.Wrong++
+		}
+	}
+	res.Purity = 1 - float64(res.Wrong)/float64(max(1, res.Groups))
+	res.Recall = float64(tp) / float64(max(1, h.nTruth))
+	return res
+}
+
+// accept is the near test of collection's judge on this set's
+// neighbourhoods and signature comparisons.
+func (h *HeldOut) accept(c models.Dedup, t models.Thresholds) func(a, b int, d float32) bool {
+	exact, within := float32(t.Exact), float32(t.Near)
+	return func(a, b int, d float32) bool {
+		if d <= exact {
+			return true
+		}
+		if d > within {
+			return false
+		}
+		n := float64(h.norm(search.Pair{A: a, B: b, Dist: d}, max(within, within/float32(c.Score))))
+		m, ok := h.match[[2]int{min(a, b), max(a, b)}]
+		if h.r.Signature(a) == nil || h.r.Signature(b) == nil {
+			return n <= c.ScoreVectors
+		}
+		if n > c.Score || !ok {
+			return false
+		}
+		g := c.Grad
+		if m.Cropped {
+			g = c.GradCrop
+		}
+		return float64(m.Grad) >= g && float64(m.Colour) >= c.Colour && float64(m.Changed) <= c.Changed
+	}
+}
+
+// Score is the groups test c forms at thresholds t (after Prepare).
+func (h *HeldOut) Score(c models.Dedup, t models.Thresholds) Result {
+	return h.score(h.accept(c, t))
+}
+
+// Point is one grid point and its result.
+type Point struct {
+	Dedup  models.Dedup
+	Result Result
+}
+
+// ChooseNear chooses the near test's constants (after Prepare): K, then the
+// grid point of Score, Grad, GradCrop, Colour and Changed with the most
+// pairwise recall among those whose groups have purity at least MinPurity
+// and innocents at most MaxInnocentShare of the images; then ScoreVectors
+// (images without signatures) the same way over the vectors alone, at
+// purity at least MinPurityVectors. Without a point that reaches the bar
+// it returns ErrNoChoice and, for each percent of purity, the point of most
+// recall on a coarser grid (how far the grid got).
+func (h *HeldOut) ChooseNear(t models.Thresholds) (best models.Dedup, res, vectors Result, front []Point, err error) {
+	found := false
+	for _, score := range []float64{0.5, 0.6, 0.7, 0.8, 0.9, 1.0} {
+		for _, grad := range []float64{0.6, 0.7, 0.8} {
+			for _, crop := range []float64{0.7, 0.75, 0.8, 0.85, 0.9} {
+				for _, colour := range []float64{0, 0.6, 0.7, 0.8} {
+					for _, changed := range []float64{0.1, 0.15, 1} {
+						c := models.Dedup{K: K, Score: score, Grad: grad, GradCrop: crop, Colour: colour, Changed: changed}
+						r := h.Score(c, t)
+						if r.Purity >= MinPurity && float64(r.Innocents) <= MaxInnocentShare*float64(h.m.Len()) &&
+							(!found || r.Recall > res.Recall) {
+							best, res, found = c, r, true
+						}
+					}
+				}
+			}
+		}
+	}
+	if !found {
+		return best, res, vectors, h.front(t), ErrNoChoice
+	}
+	exact, near := float32(t.Exact), float32(t.Near)
+	foundV := false
+	for _, sv := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7} {
+		r := h.score(func(a, b int, d float32) bool {
+			return d <= exact || (d <= near && float64(h.norm(search.Pair{A: a, B: b, Dist: d}, max(near, near/float32(best.Score)))) <= sv)
+		})
+		if r.Purity >= MinPurityVectors && (!foundV || r.Recall > vectors.Recall) {
+			best.ScoreVectors, vectors, foundV = sv, r, true
+		}
+	}
+	return best, res, vectors, nil, nil
+}
+
+// front is, for each percent of purity, the grid point of most recall
+// found so far on a coarser grid, in the order found.
+func (h *HeldOut) front(t models.Thresholds) []Point {
+	best := map[int]Result{}
+	var out []Point
+	for _, score := range []float64{0.5, 0.7, 0.9} {
+		for _, grad := range []float64{0.6, 0.7, 0.8} {
+			for _, crop := range []float64{0.8, 0.9} {
+				for _, colour := range []float64{0, 0.7, 0.8} {
+					for _, changed := range []float64{0.1, 1} {
+						c := models.Dedup{K: K, Score: score, Grad: grad, GradCrop: crop, Colour: colour, Changed: changed}
+						r := h.Score(c, t)
+						b := int(r.Purity * 100)
+						if old, ok := best[b]; !ok || r.Recall > old.Recall {
+							best[b] = r
+							out = append(out, Point{c, r})
+						}
+					}
+				}
+			}
+		}
+	}
+	return out
+}
