@@ -265,3 +265,13 @@ func TestIndexEvents(t *testing.T) {
 }
 
 func decodeConfig(b []byte) (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(b)) }
+
+// TestThumbnailBombGuard: the decoder's pixel cap is checked before any
+// pixel is decoded; a larger image gets an error, not a thumbnail.
+func TestThumbnailBombGuard(t *testing.T) {
+	f := newFixture(t, Config{MaxPixels: 1000})
+	rec := f.do("GET", "/api/thumb?path="+f.paths["a.jpg"], nil, nil)
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "pixels") {
+		t.Errorf("64x48 under a 1000-pixel cap: %d %s", rec.Code, rec.Body)
+	}
+}
