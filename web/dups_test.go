@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/internal/testenv"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -30,7 +31,7 @@ func (f *fixture) groups(query string) dedupAnswer {
 // back byte for byte, store entries included.
 func TestDedupApplyUndo(t *testing.T) {
 	f := newFixture(t, Config{})
-	before := fileSums(t, f.root)
+	before := testenv.FileSums(t, f.root)
 	ans := f.groups("preset=near")
 	if len(ans.Groups) != 1 || len(ans.Groups[0].Members) != 2 || ans.Preset != "near" || ans.Policy != "best" {
 		t.Fatalf("groups %+v", ans)
@@ -64,7 +65,7 @@ func TestDedupApplyUndo(t *testing.T) {
 			t.Errorf("%s: %d %s; want %d", c.name, rec.Code, rec.Body, c.code)
 		}
 	}
-	if got := fileSums(t, f.root); !maps.Equal(got, before) {
+	if got := testenv.FileSums(t, f.root); !maps.Equal(got, before) {
 		t.Fatal("a refused request changed files")
 	}
 
@@ -74,7 +75,7 @@ func TestDedupApplyUndo(t *testing.T) {
 	if len(res.Results) != 1 || res.Results[0].Status != "planned" || res.Journal != "" {
 		t.Fatalf("dry run %+v", res)
 	}
-	if got := fileSums(t, f.root); !maps.Equal(got, before) {
+	if got := testenv.FileSums(t, f.root); !maps.Equal(got, before) {
 		t.Fatal("a dry run changed files")
 	}
 	req["dry_run"] = false
@@ -99,7 +100,7 @@ func TestDedupApplyUndo(t *testing.T) {
 	if un.Restored != 1 || un.Journal != res.Journal {
 		t.Fatalf("undo %+v", un)
 	}
-	if got := fileSums(t, f.root); !maps.Equal(got, before) {
+	if got := testenv.FileSums(t, f.root); !maps.Equal(got, before) {
 		t.Fatalf("after undo the files differ:\n%v\n%v", got, before)
 	}
 	if ans := f.groups("preset=near"); len(ans.Groups) != 1 || ans.Images != 6 {

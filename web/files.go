@@ -70,17 +70,27 @@ func fileStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-// image serves a stored image's own bytes.
-func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+// requestedFile is the resolved path of the stored image the request's
+// "path" names (storedFile); on a refusal it answers the request itself.
+func (s *Server) requestedFile(w http.ResponseWriter, r *http.Request) (string, bool) {
 	sn, release, err := s.current()
 	if err != nil {
 		httpError(w, http.StatusConflict, err)
-		return
+		return "", false
 	}
 	_, real, err := storedFile(sn.r, r.URL.Query().Get("path"))
 	release()
 	if err != nil {
 		httpError(w, fileStatus(err), err)
+		return "", false
+	}
+	return real, true
+}
+
+// image serves a stored image's own bytes.
+func (s *Server) image(w http.ResponseWriter, r *http.Request) {
+	real, ok := s.requestedFile(w, r)
+	if !ok {
 		return
 	}
 	f, fi, err := inputfile.Open(real, inputfile.Options{MaxSize: 1 << 30})

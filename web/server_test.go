@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -392,17 +391,4 @@ func TestToken(t *testing.T) {
 	if rec := f.do("POST", "/api/undo?token=s3cret", strings.NewReader("{}"), nil); rec.Code != http.StatusUnauthorized {
 		t.Errorf("?token= on a POST: %d", rec.Code)
 	}
-}
-
-func fileSums(t *testing.T, root string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := os.ReadFile(p)
-			sums[p] = fmt.Sprintf("%x", sha256.Sum256(b))
-		}
-		return nil
-	})
-	return sums
 }

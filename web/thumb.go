@@ -155,15 +155,8 @@ func makeThumb(data []byte, maxPixels int64) ([]byte, error) {
 
 // thumb serves a stored image's thumbnail (ETag, cached a day).
 func (s *Server) thumb(w http.ResponseWriter, r *http.Request) {
-	sn, release, err := s.current()
-	if err != nil {
-		httpError(w, http.StatusConflict, err)
-		return
-	}
-	_, real, err := storedFile(sn.r, r.URL.Query().Get("path"))
-	release()
-	if err != nil {
-		httpError(w, fileStatus(err), err)
+	real, ok := s.requestedFile(w, r)
+	if !ok {
 		return
 	}
 	fi, err := os.Stat(real)

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"fmt"
 	"image"
 	"image/jpeg"
 	"os"
@@ -103,7 +101,7 @@ func TestServeInBrowser(t *testing.T) {
 	if code, _, errs := embedCLI(t, "", "index", "--store", sdir, photos); code != 0 {
 		t.Fatalf("index: %d %s", code, errs)
 	}
-	before := fileSums(t, photos)
+	before := testenv.FileSums(t, photos)
 
 	ctx, stop := context.WithCancel(context.Background())
 	var stderr syncBuffer
@@ -208,7 +206,7 @@ func TestServeInBrowser(t *testing.T) {
 			t.Errorf("%s still in the folder after trash (%s)", p, text("#msg"))
 		}
 	}
-	if got := fileSums(t, photos); len(got) != len(before)-2 {
+	if got := testenv.FileSums(t, photos); len(got) != len(before)-2 {
 		t.Errorf("after trash the folder holds %d files; want %d", len(got), len(before)-2)
 	}
 
@@ -220,7 +218,7 @@ func TestServeInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("undo: %v (%s)", err, text("#msg"))
 	}
-	after := fileSums(t, photos)
+	after := testenv.FileSums(t, photos)
 	if len(after) != len(before) {
 		t.Fatalf("after undo %d files; want %d (%s)", len(after), len(before), text("#msg"))
 	}
@@ -229,17 +227,4 @@ func TestServeInBrowser(t *testing.T) {
 			t.Errorf("%s differs after undo", p)
 		}
 	}
-}
-
-func fileSums(t *testing.T, root string) map[string]string {
-	t.Helper()
-	sums := map[string]string{}
-	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := os.ReadFile(p)
-			sums[p] = fmt.Sprintf("%x", sha256.Sum256(b))
-		}
-		return nil
-	})
-	return sums
 }
