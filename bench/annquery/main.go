@@ -14,7 +14,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -27,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/embedsearch/embedsearch/bench/internal/synthstore"
 	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
@@ -159,47 +159,10 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d.Micros
 
 // build writes a store of n clustered unit vectors and its ANN file.
 func build(sdir string) (time.Duration, time.Duration) {
-	os.RemoveAll(sdir)
-	t0 := time.Now()
-	w, err := store.OpenWriter(sdir, store.Binding{ModelID: "synthetic", Digest: "none", Preprocess: "none", Dim: *dim}, store.WriterOptions{})
+	w, a, err := synthstore.Build(sdir, synthstore.Options{N: *n, Dim: *dim, ANN: true,
+		Progress: func(format string, args ...any) { fmt.Fprintf(os.Stderr, format, args...) }})
 	check(err)
-	defer w.Close()
-	u := index.PrepareANN(w)
-	defer u.Close()
-	rng := rand.New(rand.NewPCG(7, 7))
-	const clusters = 1000
-	centres := make([][]float32, clusters)
-	for i := range centres {
-		centres[i] = make([]float32, *dim)
-		for j := range centres[i] {
-			centres[i][j] = float32(rng.NormFloat64())
-		}
-	}
-	v := make([]float32, *dim)
-	mtime := time.Unix(1700000000, 0)
-	for i := range *n {
-		c := centres[rng.IntN(clusters)]
-		for j := range v {
-			v[j] = c[j] + float32(0.7*rng.NormFloat64())
-		}
-		search.Normalize(v)
-		e := store.Entry{Path: fmt.Sprintf("/photos/%04d/img%08d.jpg", i%1000, i), Size: 1000, ModTime: mtime, Format: "jpeg", Width: 640, Height: 480}
-		check(w.Put(e, v))
-		if (i+1)%100000 == 0 {
-			check(w.Commit())
-			fmt.Fprintf(os.Stderr, "\rstore: %d/%d", i+1, *n)
-		}
-	}
-	check(w.Compact())
-	writeDur := time.Since(t0)
-	fmt.Fprintf(os.Stderr, "\nstore written in %s; building the ANN…\n", writeDur.Round(time.Second))
-	t1 := time.Now()
-	st, err := u.Update(context.Background(), w, index.ANNOptions{Threshold: 1, Progress: func(done, total int) {
-		fmt.Fprintf(os.Stderr, "\rANN: %d/%d (%s)", done, total, time.Since(t1).Round(time.Second))
-	}})
-	check(err)
-	fmt.Fprintf(os.Stderr, "\nANN %s: %d nodes in %s\n", st.Action, st.Nodes, st.Elapsed.Round(time.Second))
-	return writeDur, time.Since(t1)
+	return w, a
 }
 
 func check(err error) {

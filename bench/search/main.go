@@ -25,6 +25,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/embedsearch/embedsearch/bench/internal/cputime"
 	"github.com/embedsearch/embedsearch/search"
 )
 
@@ -284,10 +285,10 @@ func ann(dir string, n, dim int, kind string) {
 	writeF32(ddir+"/queries.f32", qs.Data)
 	writeI32(ddir+"/gt.i32", gt)
 
-	t, cpu0 := time.Now(), cpuTime()
+	t, cpu0 := time.Now(), cputime.Self()
 	ix, err := search.BuildHNSW(context.Background(), m, search.HNSWOptions{M: *annM, EfConstruction: *annEfc})
 	must(err)
-	build, buildCPU := time.Since(t), cpuTime()-cpu0
+	build, buildCPU := time.Since(t), cputime.Self()-cpu0
 	var file bytes.Buffer
 	_, err = ix.WriteTo(&file)
 	must(err)
@@ -462,11 +463,11 @@ func dedup(dir string) {
 	must(os.MkdirAll(ddir, 0o755))
 	writeF32(ddir+"/data.f32", m.Data)
 
-	t, cpu0 := time.Now(), cpuTime()
+	t, cpu0 := time.Now(), cputime.Self()
 	pairs, err := search.Pairs(context.Background(), m, float32(*dedupDist), search.Options{})
 	must(err)
 	groups, _ := search.Groups(m, pairs, float32(*dedupDist), nil) // the rows are generated: none is damaged
-	ours, oursCPU := time.Since(t), cpuTime()-cpu0
+	ours, oursCPU := time.Since(t), cputime.Self()-cpu0
 	found := map[pair]bool{}
 	for _, p := range pairs {
 		found[pair{p.A, p.B}] = true

@@ -77,7 +77,6 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newIndexCommand(),
 			newQueryCommand(),
 			newDedupCommand(),
-			newCalibrateCommand(),
 			newStatusCommand(),
 			newServeCommand(),
 			newForgetCommand(),
