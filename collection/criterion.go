@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/embedsearch/embedsearch/calibrate"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/signature"
@@ -15,6 +16,13 @@ import (
 
 // ErrPreset: a preset this build or the model does not have.
 var ErrPreset = errors.New("no such preset")
+
+// ErrCalibration: the store's calibration file cannot be used (damaged, or
+// written by a newer build).
+var ErrCalibration = errors.New("the store's calibration cannot be read")
+
+// SourceManifest is Criterion.Source for presets from the model manifest.
+const SourceManifest = "the model manifest"
 
 // The checks that accept a pair (Verdict.Check).
 const (
@@ -51,6 +59,11 @@ type Criterion struct {
 	Exact float32
 	// Dedup is the near test (used unless DistanceOnly).
 	models.Dedup
+	// Source says where a preset's distances come from: SourceManifest,
+	// or "calibration of DATE" (the store's own, Calibration); "" for an
+	// explicit distance.
+	Source      string
+	Calibration *calibrate.Calibration
 }
 
 // DefaultDedup is the near test of a model whose manifest has none: the
@@ -81,7 +94,29 @@ func NewCriterion(m *models.Manifest, preset string) (Criterion, error) {
 	if !(c.Within > 0) {
 		return Criterion{}, fmt.Errorf("%w: model %s has no %s threshold", ErrPreset, m.ID, c.Preset)
 	}
+	c.Source = SourceManifest
 	return c, nil
+}
+
+// StoreCriterion is NewCriterion for the store r was opened from: with the
+// distances of the store's own calibration (calibrate.Run, kept by
+// calibrate.Save) when it has one of the store's model, else the
+// manifest's. A calibration file that cannot be read is ErrCalibration.
+func StoreCriterion(r *store.Reader, m *models.Manifest, preset string) (Criterion, error) {
+	cal, err := calibrate.Load(r.Dir())
+	if err != nil {
+		return Criterion{}, fmt.Errorf("%w: %w", ErrCalibration, err)
+	}
+	if b := r.Model(); cal == nil || cal.ModelID != b.ModelID || cal.Digest != b.Digest {
+		return NewCriterion(m, preset)
+	}
+	own := *m
+	own.Thresholds = cal.Thresholds
+	c, err := NewCriterion(&own, preset)
+	if err == nil {
+		c.Source, c.Calibration = "calibration of "+cal.Date.Format("2006-01-02"), cal
+	}
+	return c, err
 }
 
 // DistanceCriterion: every pair within d is a duplicate.

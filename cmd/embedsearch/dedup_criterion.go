@@ -10,8 +10,9 @@ import (
 )
 
 // dedupCriterion returns the test dedup groups by and the model id:
-// --threshold (a distance, nothing else), or the --preset of the manifest of
-// the model the store was built with (--model when given, else the
+// --threshold (a distance, nothing else), or the --preset of the store's own
+// calibration (embedsearch calibrate) when it has one, else of the manifest
+// of the model the store was built with (--model when given, else the
 // registered model with the store's id).
 func dedupCriterion(o dedupOptions, r *store.Reader) (collection.Criterion, string, error) {
 	b := r.Model()
@@ -26,7 +27,7 @@ func dedupCriterion(o dedupOptions, r *store.Reader) (collection.Criterion, stri
 	if err != nil {
 		return collection.Criterion{}, "", fmt.Errorf("the default test comes from the store's model: %w (or give --threshold D)", err)
 	}
-	c, err := collection.NewCriterion(m.Manifest, o.Preset)
+	c, err := collection.StoreCriterion(r, m.Manifest, o.Preset)
 	switch {
 	case errors.Is(err, collection.ErrPreset) && !presetName(o.Preset):
 		return c, "", usagef("--preset %q: use exact, near or similar", o.Preset)

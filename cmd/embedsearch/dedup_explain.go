@@ -26,7 +26,7 @@ type dedupTest struct {
 // newDedupReport describes the groups found, each member with why it is
 // in its group and the keeper with why it keeps.
 func newDedupReport(model string, c collection.Criterion, policy string, dups *collection.Duplicates, refs []string) dedupReport {
-	rep := dedupReport{Model: model, Preset: c.Preset, Threshold: shortest(c.Within), Policy: policy, Method: dups.Method}
+	rep := dedupReport{Model: model, Preset: c.Preset, PresetSource: c.Source, Threshold: shortest(c.Within), Policy: policy, Method: dups.Method}
 	if !c.DistanceOnly {
 		d := c.Dedup
 		rep.Criterion = &dedupTest{Exact: c.Exact, K: d.K, Score: d.Score, ScoreVectors: d.ScoreVectors,

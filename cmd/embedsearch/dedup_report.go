@@ -15,12 +15,15 @@ import (
 type dedupReport struct {
 	Version int    `json:"version"` // jsonSchema
 	Model   string `json:"model"`
-	// Preset is the preset grouped by ("" for --threshold); Threshold the
+	// Preset is the preset grouped by ("" for --threshold), PresetSource
+	// where its distances come from ("calibration of DATE": the store's
+	// own, embedsearch calibrate; "the model manifest"); Threshold the
 	// largest distance inside a group; Criterion the near test's
 	// constants (near only).
-	Preset    string     `json:"preset,omitempty"`
-	Threshold float64    `json:"threshold"`
-	Criterion *dedupTest `json:"criterion,omitempty"`
+	Preset       string     `json:"preset,omitempty"`
+	PresetSource string     `json:"preset_source,omitempty"`
+	Threshold    float64    `json:"threshold"`
+	Criterion    *dedupTest `json:"criterion,omitempty"`
 	// Method is how the pairs were found: "exact" (all pairs) or "hnsw"
 	// (each image's collection.PairsK nearest neighbours in the approximate
 	// index, used from annThreshold images on unless --exact).
@@ -196,6 +199,9 @@ func (r *dedupReport) write(w io.Writer, o dedupOptions) error {
 	test := fmt.Sprintf("at distance ≤ %g (cosine ≥ %.4f)", r.Threshold, 1-r.Threshold*r.Threshold/2)
 	if r.Criterion != nil {
 		test = fmt.Sprintf("by the %s test (distance ≤ %g against each image's neighbourhood, then the pixels)", r.Preset, r.Threshold)
+	}
+	if r.PresetSource != "" {
+		test += ", preset from " + r.PresetSource
 	}
 	fmt.Fprintf(w, "%d groups, %d duplicates (%s) among %d images %s, keeping by %s\n",
 		s.Groups, s.Duplicates, dedupSize(s.DuplicateBytes), s.Images, test, r.Policy)

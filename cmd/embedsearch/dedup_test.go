@@ -213,11 +213,12 @@ var dedupStandard = []dedupPlant{
 }
 
 type dedupOut struct {
-	Version   int     `json:"version"`
-	Model     string  `json:"model"`
-	Preset    string  `json:"preset"`
-	Threshold float64 `json:"threshold"`
-	Criterion *struct {
+	Version      int     `json:"version"`
+	Model        string  `json:"model"`
+	Preset       string  `json:"preset"`
+	PresetSource string  `json:"preset_source"`
+	Threshold    float64 `json:"threshold"`
+	Criterion    *struct {
 		Exact        float64 `json:"exact"`
 		K            int     `json:"k"`
 		Score        float64 `json:"score"`
@@ -274,8 +275,8 @@ func TestDedupReportJSON(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	o := parseDedup(t, out)
-	if o.Model != "tiny-test-v1" || o.Threshold != 0.2 {
-		t.Errorf("model %q threshold %v, want tiny-test-v1 and the manifest's near threshold 0.2", o.Model, o.Threshold)
+	if o.Model != "tiny-test-v1" || o.Threshold != 0.2 || o.PresetSource != "the model manifest" {
+		t.Errorf("model %q threshold %v from %q, want tiny-test-v1 and the manifest's near threshold 0.2", o.Model, o.Threshold, o.PresetSource)
 	}
 	if len(o.Groups) != 2 {
 		t.Fatalf("%d groups, want 2: %s", len(o.Groups), out)

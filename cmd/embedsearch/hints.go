@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/embedsearch/embedsearch/calibrate"
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/infer"
@@ -41,6 +42,10 @@ func hint(err error) string {
 		return "; `embedsearch index` on those folders brings it in step"
 	case errors.Is(err, collection.ErrModelGone):
 		return "; put the model back there, or pass --model DIR with it"
+	case errors.Is(err, calibrate.ErrTooFew):
+		return "; index more of the library into the store (`embedsearch index DIR`), or keep the model manifest's presets"
+	case errors.Is(err, collection.ErrCalibration):
+		return "; run `embedsearch calibrate` to measure it again (or delete the file to use the model manifest's presets)"
 
 	// Models.
 	case errors.As(err, &notCached):

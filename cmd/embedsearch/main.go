@@ -77,6 +77,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newIndexCommand(),
 			newQueryCommand(),
 			newDedupCommand(),
+			newCalibrateCommand(),
 			newStatusCommand(),
 			newServeCommand(),
 			newForgetCommand(),
