@@ -133,9 +133,10 @@ func (c *thumbCache) files() []cachedThumb {
 }
 
 // makeThumb decodes an image (EXIF orientation applied, the pixel cap
-// checked before decoding) and scales it to fit ThumbSize.
+// checked before decoding; a large JPEG at reduced scale) and scales it to
+// fit ThumbSize.
 func makeThumb(data []byte, maxPixels int64) ([]byte, error) {
-	img, _, err := preprocess.Decode(data, preprocess.Limits{MaxPixels: maxPixels})
+	img, _, err := preprocess.DecodeReduced(data, preprocess.Limits{MaxPixels: maxPixels}, ThumbSize)
 	if err != nil {
 		return nil, err
 	}
