@@ -2,6 +2,7 @@ package collection
 
 import (
 	"context"
+	"math"
 	"os"
 	"strings"
 
@@ -102,6 +103,7 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		for i, id := range ids {
 			fs[i] = file(id)
 		}
+		spreads(fs, ids, r)
 		return fs
 	}
 	// A pair a person marked "not duplicates" is never accepted.
@@ -190,6 +192,47 @@ func withoutLinks(g search.Group, path func(int) string) (search.Group, int) {
 		out.Dists = append(out.Dists, g.Dists[mi])
 	}
 	return out, len(g.Members) - len(out.Members)
+}
+
+// spreads sets each member's Spread, its mean distance to the others by
+// their vectors, and PixelSpread, by their pixels as they stand
+// (signature.Apart; 0 unless every member has a signature).
+func spreads(fs []dedup.File, ids []int, r *store.Reader) {
+	if len(ids) < 2 {
+		return
+	}
+	sigs := make([]*signature.Signature, len(ids))
+	for i, id := range ids {
+		var s signature.Signature
+		if b := r.Signature(id); b != nil && s.UnmarshalBinary(b) == nil {
+			sigs[i] = &s
+		} else {
+			sigs = nil
+			break
+		}
+	}
+	n := float64(len(ids) - 1)
+	for i, a := range ids {
+		for k, b := range ids {
+			if k == i {
+				continue
+			}
+			fs[i].Spread += distance(r.Vector(a), r.Vector(b)) / n
+			if sigs != nil {
+				fs[i].PixelSpread += signature.Apart(sigs[i], sigs[k]) / n
+			}
+		}
+	}
+}
+
+// distance is the Euclidean distance of two vectors.
+func distance(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i]) - float64(b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
 }
 
 // and lets through what both a (nil: all) and b let through.

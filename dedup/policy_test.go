@@ -117,6 +117,17 @@ func TestBestKeeper(t *testing.T) {
 	// A capture time beats a larger file.
 	check("/p/g-exif.jpg", []File{mk("h-big.jpg", func(f *File) { f.Size = 5000 }),
 		mk("g-exif.jpg", func(f *File) { f.Taken = t0; f.Camera = "Canon EOS" })}, "metadata")
+	// In a group of copies the others were made from the original: it
+	// sits closest to them all (Spread), and the framed copy and an edit
+	// saved at quality 92 lose there, before compression and size; a
+	// lossless re-encode of the original shares its place and wins on
+	// compression.
+	spread := func(f File, d float64) File { f.Spread = d; return f }
+	edited := []File{spread(orig, 0.10), spread(files[1], 0.16), spread(mk("f-bright-q92.jpg", func(f *File) { f.Quality = 92 }), 0.15),
+		spread(files[5], 0.14)}
+	check("/p/zz-original.jpg", edited, "centre")
+	lossless := mk("k-lossless.png", func(f *File) { f.Quality = 101 })
+	check("/p/k-lossless.png", append(edited, spread(lossless, 0.105)), "centre", "compression")
 	// All equal: the path.
 	check("/p/i.jpg", []File{mk("j.jpg", func(*File) {}), mk("i.jpg", func(*File) {})}, "path")
 }

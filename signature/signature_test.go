@@ -184,3 +184,36 @@ func TestFlatThumbnailNeverMatches(t *testing.T) {
 		t.Fatalf("two blank images: %+v", m)
 	}
 }
+
+// TestApart: re-encodes of a photo are next to 0 apart from it; each edit
+// the project makes moves its copy further away than any re-encode.
+func TestApart(t *testing.T) {
+	for _, name := range photos[:3] {
+		_, img := photo(t, name)
+		orig := signature.FromImage(img)
+		apart := func(edit string) float64 {
+			e, ok := copies.Lookup(edit)
+			if !ok {
+				t.Fatalf("no edit %s", edit)
+			}
+			data, _, err := copies.Make(img, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := signature.FromImage(load(t, data))
+			return signature.Apart(&orig, &s)
+		}
+		if d := signature.Apart(&orig, &orig); d != 0 {
+			t.Errorf("%s: %g apart from itself", name, d)
+		}
+		worst := 0.0
+		for _, e := range []string{"png", "jpeg-q50", "exif8"} {
+			worst = max(worst, apart(e))
+		}
+		for _, e := range []string{"mirror", "rot90", "squash", "hue", "sepia", "bright", "text"} {
+			if d := apart(e); d <= worst {
+				t.Errorf("%s: %s %.4f apart, not more than a re-encode (%.4f)", name, e, d, worst)
+			}
+		}
+	}
+}
