@@ -52,18 +52,15 @@ type queryAnswer struct {
 // k (default 60, at most 500), filter (a catalog query, as query --filter)
 // and in (a folder, repeatable) as in the CLI.
 func (s *Server) query(w http.ResponseWriter, r *http.Request) {
+	var upload []byte
+	var uploadName string
 	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+1<<20)
-		if err := r.ParseMultipartForm(8 << 20); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the upload is larger than %d MiB", s.cfg.MaxUpload>>20))
-				return
-			}
-			httpError(w, http.StatusBadRequest, fmt.Errorf("want a multipart form with an image file in 'image': %w", err))
+		var code int
+		var err error
+		if upload, uploadName, code, err = s.readUpload(w, r); err != nil {
+			httpError(w, code, err)
 			return
 		}
-		defer r.MultipartForm.RemoveAll()
 	}
 	k := 60
 	if v := r.FormValue("k"); v != "" {
@@ -92,32 +89,16 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		vec, label, self = sn.r.Vector(id), p, id
-	case r.MultipartForm != nil && len(r.MultipartForm.File["image"]) > 0:
-		fh := r.MultipartForm.File["image"][0]
-		if fh.Size > s.cfg.MaxUpload {
-			httpError(w, http.StatusRequestEntityTooLarge, fmt.Errorf("the upload is larger than %d MiB", s.cfg.MaxUpload>>20))
-			return
-		}
-		f, err := fh.Open()
-		if err != nil {
-			httpError(w, http.StatusBadRequest, err)
-			return
-		}
-		data, err := io.ReadAll(io.LimitReader(f, s.cfg.MaxUpload))
-		f.Close()
-		if err != nil {
-			httpError(w, http.StatusBadRequest, err)
-			return
-		}
+	case upload != nil:
 		if s.cfg.Embed == nil {
 			httpError(w, http.StatusNotImplemented, errors.New("this server cannot embed images"))
 			return
 		}
-		if vec, err = s.cfg.Embed.Image(r.Context(), data); err != nil {
+		if vec, err = s.cfg.Embed.Image(r.Context(), upload); err != nil {
 			httpError(w, http.StatusUnprocessableEntity, fmt.Errorf("the uploaded image: %w", err))
 			return
 		}
-		label = fh.Filename
+		label = uploadName
 	case strings.TrimSpace(r.FormValue("text")) != "":
 		label = strings.TrimSpace(r.FormValue("text"))
 		if s.cfg.Embed == nil || !s.cfg.Embed.HasText() {
@@ -159,6 +140,50 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		ans.Results = append(ans.Results, res)
 	}
 	writeJSON(w, ans)
+}
+
+// readUpload reads a multipart query in memory, never to disk: the file
+// in "image" (at most MaxUpload bytes), and the other fields, small, into
+// r.Form beside the URL's.
+func (s *Server) readUpload(w http.ResponseWriter, r *http.Request) (data []byte, name string, code int, err error) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+1<<20)
+	tooBig := fmt.Errorf("the upload is larger than %d MiB", s.cfg.MaxUpload>>20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, "", http.StatusBadRequest, fmt.Errorf("want a multipart form with an image file in 'image': %w", err)
+	}
+	form := r.URL.Query()
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, "", http.StatusRequestEntityTooLarge, tooBig
+		}
+		if err != nil {
+			return nil, "", http.StatusBadRequest, fmt.Errorf("the multipart form: %w", err)
+		}
+		if part.FormName() == "image" && data == nil {
+			name = part.FileName()
+			data, err = io.ReadAll(io.LimitReader(part, s.cfg.MaxUpload+1))
+			if errors.As(err, &mbe) || int64(len(data)) > s.cfg.MaxUpload {
+				return nil, "", http.StatusRequestEntityTooLarge, tooBig
+			}
+			if err != nil {
+				return nil, "", http.StatusBadRequest, err
+			}
+			continue
+		}
+		v, err := io.ReadAll(io.LimitReader(part, 64<<10))
+		if err != nil {
+			return nil, "", http.StatusBadRequest, err
+		}
+		form.Add(part.FormName(), string(v))
+	}
+	r.Form = form
+	return data, name, 0, nil
 }
 
 // filters combines filter (the catalog query of query --filter), the in

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -40,6 +41,9 @@ type fixture struct {
 	paths   map[string]string // name: absolute path
 	vectors map[string][]float32
 	srv     *Server
+	// spill, when set, is a folder the embedder checks is empty (uploads
+	// are never written to disk).
+	spill string
 }
 
 func jpegOf(seed int, w, h int) []byte {
@@ -139,6 +143,11 @@ func newFixture(t *testing.T, cfg Config) *fixture {
 type fakeEmbedder struct{ f *fixture }
 
 func (e fakeEmbedder) Image(ctx context.Context, data []byte) ([]float32, error) {
+	if e.f.spill != "" {
+		if ents, _ := os.ReadDir(e.f.spill); len(ents) > 0 {
+			return nil, fmt.Errorf("the upload was written to disk: %s", ents[0].Name())
+		}
+	}
 	for name, p := range e.f.paths {
 		if b, _ := os.ReadFile(p); bytes.Equal(b, data) {
 			return e.f.vectors[name], nil
@@ -250,6 +259,17 @@ func TestQuery(t *testing.T) {
 	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &ans) != nil || ans.Results[0].Path != f.paths["b.jpg"] || ans.Query != "b.jpg" {
 		t.Fatalf("upload: %d %s", rec.Code, rec.Body)
 	}
+	// A large upload stays in memory (the multipart parser would write
+	// what is over 8 MiB to the temporary folder).
+	f.spill = t.TempDir()
+	t.Setenv("TMPDIR", f.spill)
+	f.srv.cfg.MaxUpload = 16 << 20
+	body, ct = upload(t, "image", "big.jpg", append(data, make([]byte, 10<<20)...), nil)
+	rec = f.do("POST", "/api/query", body, map[string]string{"Content-Type": ct})
+	if rec.Code != http.StatusUnprocessableEntity || !strings.Contains(rec.Body.String(), "unknown image") {
+		t.Errorf("a 10 MiB upload: %d %s", rec.Code, rec.Body)
+	}
+	f.srv.cfg.MaxUpload = 1 << 20
 	for _, c := range []struct {
 		name, method, target string
 		body                 []byte
