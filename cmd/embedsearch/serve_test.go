@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -10,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/embedsearch/embedsearch/collection"
+	"github.com/embedsearch/embedsearch/internal/testenv"
+	"github.com/embedsearch/embedsearch/store"
 )
 
 // startServe runs 'embedsearch serve ARGS' until the test ends and returns
@@ -99,5 +104,54 @@ func TestServeRefusesBadArgs(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "serve", "--store", t.TempDir(), "--addr", "127.0.0.1:99999"); code != 1 || !strings.Contains(errs, "--addr") {
 		t.Errorf("bad address: %d %s", code, errs)
+	}
+}
+
+// TestDedupHonoursNotDuplicates: a pair marked "not duplicates" (on
+// serve's duplicates page) is never grouped by the CLI's dedup either.
+func TestDedupHonoursNotDuplicates(t *testing.T) {
+	f := newDedupFixture(t, dedupStandard)
+	// The fixture's entries get their content hashes, as index keeps them.
+	r, err := store.Open(f.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := store.OpenWriter(f.storeDir, r.Model(), store.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := map[string]string{}
+	for id := range r.Len() {
+		e := r.Entry(id)
+		sum := testenv.FileSums(t, filepath.Dir(e.Path))[e.Path]
+		e.SHA256, hash[e.Path] = sum, sum
+		if err := w.Put(e, r.Vector(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.Close()
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	groups := func() (n int, two bool) {
+		_, out, errs := f.run(t, "--json")
+		var d dedupOut
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatalf("%v: %s %s", err, out, errs)
+		}
+		for _, g := range d.Groups {
+			two = two || strings.Contains(g.Keep, "two")
+		}
+		return len(d.Groups), two
+	}
+	if n, two := groups(); n != 2 || !two {
+		t.Fatalf("before marking: %d groups (two: %v)", n, two)
+	}
+	if _, err := collection.MarkNotDuplicates(context.Background(), f.storeDir, hash[f.paths["a/two.jpg"]], hash[f.paths["b/two.jpg"]]); err != nil {
+		t.Fatal(err)
+	}
+	if n, two := groups(); n != 1 || two {
+		t.Fatalf("after marking a/two and b/two: %d groups (two: %v); want only the other", n, two)
 	}
 }
