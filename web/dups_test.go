@@ -276,3 +276,18 @@ func TestThumbnailBombGuard(t *testing.T) {
 		t.Errorf("64x48 under a 1000-pixel cap: %d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestImageContentType: /api/image names the type by the file's bytes;
+// a stored image replaced by a page is never served as one.
+func TestImageContentType(t *testing.T) {
+	f := newFixture(t, Config{})
+	rec := f.do("GET", "/api/image?path="+f.paths["a.jpg"], nil, nil)
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "image/jpeg" || rec.Header().Get("X-Content-Type-Options") != "nosniff" {
+		t.Fatalf("a.jpg: %d %v", rec.Code, rec.Header())
+	}
+	os.WriteFile(f.paths["b.jpg"], []byte("<html><script>alert(1)</script></html>"), 0o644)
+	rec = f.do("GET", "/api/image?path="+f.paths["b.jpg"], nil, nil)
+	if ct := rec.Header().Get("Content-Type"); rec.Code != 200 || ct != "application/octet-stream" {
+		t.Fatalf("a page where an image was: %d %q", rec.Code, ct)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
 	"github.com/embedsearch/embedsearch/store"
@@ -99,7 +100,23 @@ func (s *Server) image(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer f.Close()
+	// The type by the file's own first bytes, never sniffed as a page or
+	// a script: whatever the file holds now, it is shown as an image or
+	// downloaded.
+	head := make([]byte, 64)
+	n, _ := f.ReadAt(head, 0)
+	ct := imageTypes[preprocess.Sniff(head[:n])]
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
 	w.Header().Set("Cache-Control", "private, max-age=60")
 	w.Header().Set("Content-Disposition", "inline")
 	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// imageTypes are the media types of the formats browsers show.
+var imageTypes = map[string]string{
+	preprocess.FormatJPEG: "image/jpeg", preprocess.FormatPNG: "image/png", preprocess.FormatGIF: "image/gif",
+	preprocess.FormatBMP: "image/bmp", preprocess.FormatWebP: "image/webp", "avif": "image/avif",
 }
