@@ -59,8 +59,9 @@ func chromiumOrSkip(t *testing.T) string {
 // model; on the search page an upload (another copy, not in the folder)
 // finds its photo's family first; on the duplicates page the group's
 // copies are trashed, leave the folder, and the undo button brings them
-// back byte for byte. Screenshots go to $EMBEDSEARCH_SCREENSHOTS (else the
-// test's temporary folder).
+// back byte for byte; the key "n" marks the group "not duplicates", and
+// neither the page nor dedup proposes it again. Screenshots go to
+// $EMBEDSEARCH_SCREENSHOTS (else the test's temporary folder).
 func TestServeInBrowser(t *testing.T) {
 	browser := chromiumOrSkip(t)
 	tmp := t.TempDir()
@@ -226,5 +227,18 @@ func TestServeInBrowser(t *testing.T) {
 		if after[p] != sum {
 			t.Errorf("%s differs after undo", p)
 		}
+	}
+
+	// The keyboard's "n": the group is marked "not duplicates" and is not
+	// proposed again, on the page or by dedup.
+	err = chromedp.Do(bctx, chromedp.KeyEvent("n"))
+	if err == nil {
+		_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelectorAll(".group").length === 0`))
+	}
+	if err != nil {
+		t.Fatalf("not duplicates: %v (%s)", err, text("#msg"))
+	}
+	if code, out, errs := embedCLI(t, "", "dedup", "--store", sdir, "--json"); code != 0 || !strings.Contains(out, `"groups": []`) {
+		t.Errorf("dedup after the mark: %d %s %s", code, out, errs)
 	}
 }
