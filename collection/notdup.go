@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,15 +136,7 @@ func changeNotDup(ctx context.Context, storeDir string, change func(*notDupFile)
 	change(f)
 	slices.SortFunc(f.Pairs, func(a, b [2]string) int { return strings.Compare(a[0]+a[1], b[0]+b[1]) })
 	f.Format, f.Version = notDupFormat, notDupVersion
-	data, err := json.MarshalIndent(f, "", " ")
-	if err != nil {
-		return err
-	}
-	data = append(data, '\n')
-	return atomicfile.Write(storeDir, NotDuplicatesFile, func(w io.Writer) (int64, error) {
-		n, err := w.Write(data)
-		return int64(n), err
-	})
+	return atomicfile.WriteJSON(storeDir, NotDuplicatesFile, f)
 }
 
 func readNotDup(storeDir string) (*notDupFile, error) {
