@@ -241,4 +241,20 @@ func TestServeInBrowser(t *testing.T) {
 	if code, out, errs := embedCLI(t, "", "dedup", "--store", sdir, "--json"); code != 0 || !strings.Contains(out, `"groups": []`) {
 		t.Errorf("dedup after the mark: %d %s %s", code, out, errs)
 	}
+
+	// Status: "index now" runs the index of the store's folder, with its
+	// progress streamed; a new photo is found.
+	b, _ := os.ReadFile(filepath.Join(src, "clock.jpg"))
+	os.WriteFile(filepath.Join(photos, "clock-again.jpg"), append(b[:len(b):len(b)], 0), 0o644)
+	err = chromedp.Do(bctx,
+		chromedp.Navigate(strings.TrimSuffix(url, "/")+"/status"),
+		chromedp.WaitReady(css(`body[data-ready="1"]`)),
+		chromedp.Click(css(`#index`)),
+	)
+	if err == nil {
+		_, err = chromedp.Run(bctx, chromedp.Poll[bool](`document.querySelector("#summary").textContent !== ""`, chromedp.WithPollingTimeout(60*time.Second)))
+	}
+	if sum := text("#summary"); err != nil || !strings.Contains(sum, "scanned 13, new 1") || text("#msg") != "" {
+		t.Fatalf("index now: %v; summary %q, message %q", err, sum, text("#msg"))
+	}
 }
