@@ -239,3 +239,41 @@ func TestNearCriterionWithoutSignatures(t *testing.T) {
 		}
 	}
 }
+
+// TestPairingPath: pairing every row goes through the graph only past
+// pairsCrossover (rows × dimension; the exact all-pairs scan is cheaper
+// below), whatever a per-query cost model would say; a negative LoadCost
+// (tests, benchmarks) uses the graph whenever it is there.
+func TestPairingPath(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "store")
+	ctx := context.Background()
+	c, err := Open(ctx, dir, Options{ANNThreshold: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, c, 500, 3)
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.Len()*r.Dim() >= pairsCrossover {
+		t.Fatalf("store of %d × %d is past the crossover", r.Len(), r.Dim())
+	}
+	for _, tc := range []struct {
+		cost float64
+		want string
+	}{{0, "exact"}, {1e-9, "exact"}, {-1, "hnsw"}} {
+		d, err := FindDuplicates(ctx, r, DuplicateOptions{Criterion: DistanceCriterion(0.1),
+			Search: SearchOptions{ANNThreshold: 100, LoadCost: tc.cost, Searches: r.Len()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Method != tc.want {
+			t.Errorf("load cost %g: pairs %s, want %s", tc.cost, d.Method, tc.want)
+		}
+	}
+}

@@ -114,6 +114,7 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 	marked := func(a, b int) bool {
 		return marks != nil && marks[notDupPair(r.Entry(a).SHA256, r.Entry(b).SHA256)]
 	}
+	o.Search.AllPairs = true
 	s := NewSearcher(r, o.Search)
 	s.Progress = o.Progress
 	var j *judge

@@ -88,7 +88,7 @@ func main() {
 	for _, run := range runs {
 		t0, c0 := time.Now(), cputime.Self()
 		d, err := collection.FindDuplicates(context.Background(), r, collection.DuplicateOptions{Criterion: run.crit,
-			Search: collection.SearchOptions{Exact: run.exact, Searches: r.Len(), LoadCost: -1}})
+			Search: collection.SearchOptions{Exact: run.exact, Searches: r.Len(), LoadCost: -1, ANNThreshold: 1}})
 		check(err)
 		el, cpu := time.Since(t0), cputime.Self()-c0
 		grouped := 0
