@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/embedsearch/embedsearch/internal/inputfile"
@@ -155,6 +154,13 @@ type Data struct {
 	Group []int
 	// Classes says Label holds class labels (else pair groups).
 	Classes bool
+	// Negatives are pairs of images a person marked "not duplicates":
+	// each is trained as a negative of the other.
+	Negatives [][2]int
+	hashes    map[string]string // content SHA-256 by path
+	// found says the groups were found by GroupCopies, not given: they
+	// keep a split honest but are no ground truth to score copies by.
+	found bool
 }
 
 // NewData reads the vectors of the labelled images from the store. labels
@@ -163,7 +169,7 @@ type Data struct {
 // ErrUnknownPath (the first is named), one label alone ErrOneLabel, no
 // images ErrEmpty.
 func NewData(r *store.Reader, labels []Label, groups []DupGroup, source, groupSource string) (*Data, error) {
-	d := &Data{Dim: r.Dim(), Classes: labels != nil}
+	d := &Data{Dim: r.Dim(), Classes: labels != nil, hashes: map[string]string{}}
 	index := map[string]int{}
 	idOf := func(p string, line int, src string) (int, error) {
 		if i, ok := index[p]; ok {
@@ -175,6 +181,7 @@ func NewData(r *store.Reader, labels []Label, groups []DupGroup, source, groupSo
 		}
 		i := len(d.Paths)
 		index[p] = i
+		d.hashes[p] = r.Entry(id).SHA256
 		d.Paths = append(d.Paths, p)
 		d.X = append(d.X, r.Vector(id)...)
 		d.Label = append(d.Label, -1)
@@ -212,7 +219,7 @@ func NewData(r *store.Reader, labels []Label, groups []DupGroup, source, groupSo
 		if len(unknown) > 1 {
 			more = fmt.Sprintf(" (and %d more)", len(unknown)-1)
 		}
-		return nil, fmt.Errorf("%w%s; index them first, or fix the paths (relative paths are relative to the file's folder)", unknown[0], more)
+		return nil, fmt.Errorf("%w%s (relative paths are relative to the file's folder)", unknown[0], more)
 	}
 	if len(d.Paths) == 0 {
 		return nil, fmt.Errorf("%w: %s names no images", ErrEmpty, source)
@@ -262,27 +269,34 @@ func (d *Data) mergeGroups() {
 
 // only returns the images keep accepts, in order.
 func (d *Data) only(keep func(i int) bool) *Data {
-	o := &Data{Dim: d.Dim, Names: d.Names, Classes: d.Classes}
+	o := &Data{Dim: d.Dim, Names: d.Names, Classes: d.Classes, hashes: d.hashes, found: d.found}
+	at := map[int]int{}
 	for i := range d.Paths {
 		if !keep(i) {
 			continue
 		}
+		at[i] = len(o.Paths)
 		o.Paths = append(o.Paths, d.Paths[i])
 		o.X = append(o.X, d.X[i*d.Dim:(i+1)*d.Dim]...)
 		o.Label = append(o.Label, d.Label[i])
 		o.Group = append(o.Group, d.Group[i])
 	}
+	for _, n := range d.Negatives {
+		a, oka := at[n[0]]
+		b, okb := at[n[1]]
+		if oka && okb {
+			o.Negatives = append(o.Negatives, [2]int{a, b})
+		}
+	}
 	return o
 }
 
-// Subset returns the images at the given indices, in that order.
+// Subset returns the images at the given indices, in the data's order.
 func (d *Data) Subset(idx []int) *Data {
 	set := make(map[int]bool, len(idx))
 	for _, i := range idx {
 		set[i] = true
 	}
-	sorted := append([]int(nil), idx...)
-	sort.Ints(sorted)
 	return d.only(func(i int) bool { return set[i] })
 }
 

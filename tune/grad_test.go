@@ -33,7 +33,7 @@ func TestGradients(t *testing.T) {
 			t.Run(loss+"/"+kind, func(t *testing.T) {
 				r := rand.New(rand.NewPCG(7, 1))
 				const in, out, n = 6, 5, 12
-				h, err := NewHead(kind, in, out, 3)
+				h, err := NewHead(kind, in, out, 0, 3)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -83,7 +83,7 @@ func TestGradients(t *testing.T) {
 // the number of goroutines (determinism across machines).
 func TestGradientWorkersIndependent(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	h, _ := NewHead(HeadMLP, 8, 8, 1)
+	h, _ := NewHead(HeadMLP, 8, 8, 0, 1)
 	for i := range h.P {
 		h.P[i] += 0.1 * r.NormFloat64()
 	}

@@ -29,9 +29,9 @@ type Head struct {
 }
 
 // NewHead returns a head of kind mapping in values to out (0: in), at the
-// identity; an MLP's first layer is random (seeded) and its output layer
-// zero, so it too starts as the identity.
-func NewHead(kind string, in, out int, seed uint64) (*Head, error) {
+// identity; an MLP (hidden units; 0: in) has a random (seeded) first
+// layer and a zero output layer, so it too starts as the identity.
+func NewHead(kind string, in, out, hidden int, seed uint64) (*Head, error) {
 	if out <= 0 {
 		out = in
 	}
@@ -42,7 +42,10 @@ func NewHead(kind string, in, out int, seed uint64) (*Head, error) {
 	switch kind {
 	case HeadLinear:
 	case HeadMLP:
-		h.Hidden = in
+		h.Hidden = hidden
+		if h.Hidden <= 0 {
+			h.Hidden = in
+		}
 	default:
 		return nil, fmt.Errorf("%w: head %q (want linear or mlp)", ErrOptions, kind)
 	}
@@ -89,24 +92,14 @@ func (h *Head) Clone() *Head {
 func (h *Head) forward(x, z, a1 []float64) {
 	w, b := h.w(), h.b()
 	for o := range h.Out {
-		row := w[o*h.In : (o+1)*h.In]
-		s := b[o]
-		for i, xi := range x {
-			s += row[i] * xi
-		}
-		z[o] = s
+		z[o] = b[o] + dot(w[o*h.In:(o+1)*h.In], x)
 	}
 	if h.Kind != HeadMLP {
 		return
 	}
 	w1, b1, w2 := h.w1(), h.b1(), h.w2()
 	for j := range h.Hidden {
-		row := w1[j*h.In : (j+1)*h.In]
-		s := b1[j]
-		for i, xi := range x {
-			s += row[i] * xi
-		}
-		a1[j] = s
+		a1[j] = b1[j] + dot(w1[j*h.In:(j+1)*h.In], x)
 	}
 	for o := range h.Out {
 		row := w2[o*h.Hidden : (o+1)*h.Hidden]
@@ -193,12 +186,15 @@ func unit(z []float64) float64 {
 // Apply maps one base vector to the head's unit vector (float32, as a
 // store keeps it). A vector the head maps to zero comes back as zeros.
 func (h *Head) Apply(x []float32, out []float32) []float32 {
-	xd := make([]float64, h.In)
+	return h.apply(x, out, make([]float64, h.In+h.Out+h.Hidden))
+}
+
+// apply is Apply with scratch space for In+Out+Hidden values.
+func (h *Head) apply(x []float32, out []float32, buf []float64) []float32 {
+	xd, z, a1 := buf[:h.In], buf[h.In:h.In+h.Out], buf[h.In+h.Out:]
 	for i, v := range x {
 		xd[i] = float64(v)
 	}
-	z := make([]float64, h.Out)
-	a1 := make([]float64, h.Hidden)
 	h.forward(xd, z, a1)
 	unit(z)
 	if out == nil {
@@ -216,8 +212,9 @@ func (h *Head) ApplyAll(x []float32, workers int) []float32 {
 	n := len(x) / h.In
 	out := make([]float32, n*h.Out)
 	parallel(n, workers, func(lo, hi int) {
+		buf := make([]float64, h.In+h.Out+h.Hidden)
 		for i := lo; i < hi; i++ {
-			h.Apply(x[i*h.In:(i+1)*h.In], out[i*h.Out:(i+1)*h.Out])
+			h.apply(x[i*h.In:(i+1)*h.In], out[i*h.Out:(i+1)*h.Out], buf)
 		}
 	})
 	return out

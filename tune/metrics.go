@@ -1,9 +1,10 @@
 package tune
 
 import (
+	"cmp"
 	"context"
 	"math"
-	"sort"
+	"slices"
 
 	"github.com/embedsearch/embedsearch/search"
 )
@@ -20,7 +21,7 @@ type Metrics struct {
 	Recall1     float64 `json:"recall_at_1"`
 	Precision10 float64 `json:"precision_at_10"`
 	// Copies is the number of images in duplicate groups (of two or more
-	// here); CopyRecall1 the share of them whose nearest other image (any
+	// here; given by a pairs file, not found by GroupCopies); CopyRecall1 the share of them whose nearest other image (any
 	// image scored) is a copy of theirs.
 	Copies      int     `json:"copies"`
 	CopyRecall1 float64 `json:"copy_recall_at_1"`
@@ -94,6 +95,9 @@ func Evaluate(ctx context.Context, vecs []float32, dim int, d *Data, preset floa
 			out.Precision10 /= float64(len(reps))
 		}
 	}
+	if d.found {
+		return out, nil
+	}
 	var copies []int
 	for i, g := range d.Group {
 		if g >= 0 && size[g] >= 2 {
@@ -138,7 +142,8 @@ func Evaluate(ctx context.Context, vecs []float32, dim int, d *Data, preset floa
 	if err != nil {
 		return out, err
 	}
-	sort.SliceStable(pairs, func(a, b int) bool { return pairs[a].Dist < pairs[b].Dist })
+	// Ties may come in any order: F1 is taken only after the last of them.
+	slices.SortFunc(pairs, func(a, b search.Pair) int { return cmp.Compare(a.Dist, b.Dist) })
 	f1 := func(tp, fp int) float64 {
 		if tp == 0 {
 			return 0

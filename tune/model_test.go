@@ -40,7 +40,7 @@ func tinyTuned(t *testing.T, kind string, out int) (*models.Model, *models.Model
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := NewHead(kind, base.Manifest.Dim, out, 4)
+	h, err := NewHead(kind, base.Manifest.Dim, out, 0, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,10 @@ func Split(d *Data, mode string, frac float64, seed uint64) (kept, held []int, e
 		got := map[int]int{}
 		for _, u := range order {
 			l := d.Label[units[u][0]]
-			if float64(got[l]+len(units[u])) <= frac*float64(count[l])+0.5 {
+			// Hold the unit when that brings the label's held-out count
+			// nearer its share: a group of copies larger than a small
+			// label's share still lands on either side.
+			if float64(got[l])+float64(len(units[u]))/2 < frac*float64(count[l]) {
 				hold[u] = true
 				got[l] += len(units[u])
 			}
@@ -126,6 +129,7 @@ func GroupCopies(ctx context.Context, d *Data, maxDist float32, workers int) err
 		return err
 	}
 	groups, _ := search.Groups(m, pairs, maxDist, nil)
+	d.found = d.found || len(groups) > 0
 	next := 0
 	for _, g := range d.Group {
 		next = max(next, g+1)

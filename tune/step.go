@@ -15,6 +15,12 @@ const gradChunks = 8
 // rows of x, n×In) under h and its gradient with respect to h.P into
 // grad (overwritten).
 func batchGrad(h *Head, x []float32, labels []int, ts []tuple, loss string, margin float64, workers int, grad []float64) float64 {
+	return batchGradInto(h, x, labels, ts, loss, margin, workers, grad, nil)
+}
+
+// batchGradInto is batchGrad with the pieces' gradient buffers (gradChunks
+// of len(h.P)) given, so that a training loop allocates them once.
+func batchGradInto(h *Head, x []float32, labels []int, ts []tuple, loss string, margin float64, workers int, grad []float64, parts [][]float64) float64 {
 	// The batch's distinct rows, in first-use order.
 	local := make(map[int]int, 3*len(ts))
 	var rows []int
@@ -58,7 +64,9 @@ func batchGrad(h *Head, x []float32, labels []int, ts []tuple, loss string, marg
 	}
 	l := lossGrad(loss, margin, u, lab, lts, gu)
 
-	parts := make([][]float64, gradChunks)
+	if parts == nil {
+		parts = make([][]float64, gradChunks)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workerCount(workers))
 	for c := range gradChunks {
@@ -67,7 +75,12 @@ func batchGrad(h *Head, x []float32, labels []int, ts []tuple, loss string, marg
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			g := make([]float64, len(h.P))
+			g := parts[c]
+			if g == nil {
+				g = make([]float64, len(h.P))
+			} else {
+				clear(g)
+			}
 			gz := make([]float64, h.Out)
 			for i := lo; i < hi; i++ {
 				if norms[i] == 0 {

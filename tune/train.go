@@ -24,6 +24,7 @@ type Options struct {
 	Margin float64 // 0: DefaultMargin(Loss)
 	Head   string  // HeadLinear (default) or HeadMLP
 	Dim    int     // output dimension; 0: the base model's
+	Hidden int     // hidden units of an MLP head; 0: the base model's dimension
 	Epochs int     // at most this many passes; default 30
 	// Patience stops training after this many epochs without a better
 	// early-stopping score; default 5.
@@ -87,12 +88,20 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
+// Check reports an option out of range (ErrOptions), defaults applied.
+func (o Options) Check() error { return o.withDefaults().check() }
+
 func (o Options) check() error {
 	if err := checkLoss(o.Loss); err != nil {
 		return err
 	}
 	if err := checkSplit(o.Split); err != nil {
 		return err
+	}
+	switch o.Head {
+	case HeadLinear, HeadMLP:
+	default:
+		return fmt.Errorf("%w: head %q (want linear or mlp)", ErrOptions, o.Head)
 	}
 	switch o.Search {
 	case "", SearchExact, SearchHNSW:
@@ -123,7 +132,7 @@ func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, err
 	if err := o.check(); err != nil {
 		return nil, nil, err
 	}
-	h, err := NewHead(o.Head, fit.Dim, o.Dim, o.Seed)
+	h, err := NewHead(o.Head, fit.Dim, o.Dim, o.Hidden, o.Seed)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,10 +160,7 @@ func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, err
 	r := rand.New(rand.NewPCG(o.Seed, 0x74756e65))
 	opt := newAdam(len(h.P), o.LearningRate)
 	grad := make([]float64, len(h.P))
-	semi := o.Margin
-	if o.Loss != LossTriplet {
-		semi = DefaultMargin(LossTriplet)
-	}
+	parts := make([][]float64, gradChunks)
 	var epochs []Epoch
 	for ep := 1; ep <= o.Epochs; ep++ {
 		start := time.Now()
@@ -166,12 +172,19 @@ func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, err
 		ts := make([]tuple, 0, len(anchors))
 		for _, k := range r.Perm(len(anchors)) {
 			a := anchors[k]
-			same := byLabel[fit.Label[a]]
-			p := same[r.IntN(len(same)-1)]
-			if p == a {
-				p = same[len(same)-1]
+			p := positive(r, fit, nb, byLabel, a)
+			ts = append(ts, tuple{a, p, negative(r, fit, u, h.Out, nb, a, p)})
+		}
+		if len(fit.Negatives) > 0 {
+			for _, m := range fit.Negatives {
+				for _, a := range []int{m[0], m[1]} {
+					if len(byLabel[fit.Label[a]]) < 2 {
+						continue
+					}
+					ts = append(ts, tuple{a, positive(r, fit, nb, byLabel, a), m[0] + m[1] - a})
+				}
 			}
-			ts = append(ts, tuple{a, p, negative(r, fit, u, h.Out, nb, a, p, semi)})
+			r.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
 		}
 		var sum, active float64
 		batches := 0
@@ -180,7 +193,7 @@ func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, err
 				return nil, nil, err
 			}
 			part := ts[lo:min(lo+o.Batch, len(ts))]
-			l := batchGrad(h, fit.X, fit.Label, part, o.Loss, o.Margin, o.Workers, grad)
+			l := batchGradInto(h, fit.X, fit.Label, part, o.Loss, o.Margin, o.Workers, grad, parts)
 			opt.step(h.P, grad)
 			sum += l
 			batches++
@@ -239,37 +252,59 @@ func mine(ctx context.Context, u []float32, dim, k int, how string, workers int)
 	return search.KNN(ctx, m, k, 2.01, search.Options{Workers: workers})
 }
 
+// positive picks the anchor a's positive: one of its mined neighbours
+// with its label (an easy positive: pulling the far members of a broad
+// label together is what collapses a space), else any image of its label;
+// with class labels, images of another duplicate group first (a copy of
+// the anchor teaches the class nothing).
+func positive(r *rand.Rand, d *Data, nb *search.Neighbours, byLabel map[int][]int, a int) int {
+	other := func(i int) bool { return !d.Classes || d.Group[a] < 0 || d.Group[i] != d.Group[a] }
+	ids, _ := nb.Of(a)
+	var near []int
+	for _, id := range ids {
+		if i := int(id); i != a && d.Label[i] == d.Label[a] && other(i) {
+			near = append(near, i)
+		}
+	}
+	if len(near) > 0 {
+		return near[r.IntN(len(near))]
+	}
+	var same []int
+	for _, i := range byLabel[d.Label[a]] {
+		if i != a && other(i) {
+			same = append(same, i)
+		}
+	}
+	if len(same) == 0 {
+		for _, i := range byLabel[d.Label[a]] {
+			if i != a {
+				same = append(same, i)
+			}
+		}
+	}
+	return same[r.IntN(len(same))]
+}
+
 // negative picks the anchor a's negative from its mined neighbours of
-// another label: a semi-hard one (d(a,p)² < d(a,n)² < d(a,p)² + semi,
-// FaceNet's rule, which avoids collapsing the space early) when there is
-// one, else one at random of those nearer than the positive, else the
-// nearest; with no neighbour of another label, any image of another label.
-func negative(r *rand.Rand, d *Data, u []float32, dim int, nb *search.Neighbours, a, p int, semi float64) int {
+// another label: the nearest one beyond the positive, which is semi-hard
+// (d(a,p)² < d(a,n)² < d(a,p)² + m, FaceNet's rule) whenever the
+// neighbourhood has one; with none beyond the positive, any image of
+// another label. Negatives nearer than the
+// positive are never chosen: trained on them, a triplet loss collapses
+// the space (every distance alike, the loss stuck at the margin), which
+// is what it did on cifar10-train-subset.
+func negative(r *rand.Rand, d *Data, u []float32, dim int, nb *search.Neighbours, a, p int) int {
 	ids, dists := nb.Of(a)
 	dap := float64(dist(u[a*dim:(a+1)*dim], u[p*dim:(p+1)*dim]))
 	dap2 := dap * dap
-	var hard []int
-	first := -1
 	for k, id := range ids {
 		n := int(id)
 		if d.Label[n] == d.Label[a] {
 			continue
 		}
-		dn2 := float64(dists[k]) * float64(dists[k])
-		if dn2 > dap2 && dn2 < dap2+semi {
+		if dn2 := float64(dists[k]) * float64(dists[k]); dn2 > dap2 {
 			return n
 		}
-		if dn2 <= dap2 {
-			hard = append(hard, n)
-		} else if first < 0 {
-			first = n
-		}
-	}
-	switch {
-	case len(hard) > 0:
-		return hard[r.IntN(len(hard))]
-	case first >= 0:
-		return first
 	}
 	for {
 		n := r.IntN(d.Len())

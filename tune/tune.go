@@ -72,14 +72,25 @@ func Tune(ctx context.Context, d *Data, o Options) (*Result, error) {
 	return res, nil
 }
 
-// medianNN is the median distance from each row to its nearest other row.
+// medianNN is the median distance from a row to its nearest other row,
+// over at most 2,000 rows spread evenly (all rows cost n² products).
 func medianNN(x []float32, dim, workers int) float64 {
 	m := search.Matrix{Data: x, Dim: dim}
-	res := search.ExactBatch(m, m, 2, search.Options{Workers: workers})
+	step := max(1, m.Len()/2000)
+	var qs []float32
+	var ids []int
+	for i := 0; i < m.Len(); i += step {
+		qs = append(qs, m.Row(i)...)
+		ids = append(ids, i)
+	}
+	if len(ids) == 0 {
+		return 0
+	}
+	res := search.ExactBatch(m, search.Matrix{Data: qs, Dim: dim}, 2, search.Options{Workers: workers})
 	var ds []float64
 	for q, nb := range res {
 		for _, n := range nb {
-			if n.ID != q {
+			if n.ID != ids[q] {
 				ds = append(ds, float64(n.Dist))
 				break
 			}

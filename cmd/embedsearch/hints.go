@@ -12,6 +12,7 @@ import (
 	"github.com/embedsearch/embedsearch/internal/download"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/tune"
 )
 
 // hint is what to do about err, keyed on the libraries' sentinel errors:
@@ -65,6 +66,22 @@ func hint(err error) string {
 		return "; the file is not the one its digest names: run 'embedsearch models pull NAME' again, or check the mirror (" + models.EnvBaseURL + ")"
 	case errors.Is(err, download.ErrUnreachable) && errors.Is(err, models.ErrDownload):
 		return "; check the network, point " + models.EnvBaseURL + " at a mirror, or pass --model DIR with the files"
+	case errors.Is(err, models.ErrBaseModel):
+		return "; a tuned model needs the base model it was trained on: put its folder back (or pull it), or tune again"
+
+	// tune.
+	case errors.Is(err, tune.ErrUnknownPath):
+		return "; `embedsearch index` the folders first (tune reads the store's vectors)"
+	case errors.Is(err, tune.ErrBadFile):
+		return "; each line is PATH<TAB>LABEL (--labels) or PATH<TAB>PATH (--pairs); lines starting with # are skipped"
+	case errors.Is(err, tune.ErrOneLabel):
+		return "; images of at least two labels (or two pairs) are needed to tell them apart"
+	case errors.Is(err, tune.ErrTooFew):
+		return "; label more images, or change --holdout or --split"
+	case errors.Is(err, tune.ErrOutExists):
+		return "; pick a new or empty folder"
+	case errors.Is(err, tune.ErrChained):
+		return "; --store with a store of the base model"
 
 	// onnxruntime.
 	case errors.Is(err, infer.ErrRuntimeLibrary):

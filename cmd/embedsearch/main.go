@@ -81,6 +81,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			newStatusCommand(),
 			newServeCommand(),
 			newForgetCommand(),
+			newTuneCommand(),
 			newEmbedCommand(),
 			newModelsCommand(),
 			newTokenizeCommand(),
