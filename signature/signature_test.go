@@ -217,3 +217,33 @@ func TestApart(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCompare is the pixel check's cost for one candidate pair (both
+// signatures prepared once, as dedup does): a copy, and a different photo.
+func BenchmarkCompare(b *testing.B) {
+	_, img := photo(b, "cat.jpg")
+	_, other := photo(b, "coffee.jpg")
+	e, _ := copies.Lookup("crop80")
+	data, _, err := copies.Make(img, e)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sig := func(m *image.RGBA) *signature.Prepared { s := signature.FromImage(m); return signature.Prepare(&s) }
+	orig, cp, diff := sig(img), sig(load(b, data)), sig(other)
+	b.Run("copy", func(b *testing.B) {
+		for b.Loop() {
+			signature.Compare(orig, cp)
+		}
+	})
+	b.Run("different", func(b *testing.B) {
+		for b.Loop() {
+			signature.Compare(orig, diff)
+		}
+	})
+	b.Run("prepare", func(b *testing.B) {
+		s := signature.FromImage(img)
+		for b.Loop() {
+			signature.Prepare(&s)
+		}
+	})
+}
