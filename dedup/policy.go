@@ -191,7 +191,7 @@ var (
 	// from an original at 75 has the higher number.
 	byPixelCentre = atLeast("centre", func(f File) float64 { return -f.PixelSpread },
 		func(vs []float64) float64 { return 1.05 * maxOf(vs) })
-	byCentre = atLeast("centre", func(f File) float64 { return -f.Spread },
+	byCentre = atLeast("centre by vectors", func(f File) float64 { return -f.Spread },
 		func(vs []float64) float64 { return 1.05 * maxOf(vs) })
 	best = []criterion{byRealPixels, byColour, bySharpness, byPixelCentre, byCentre, byQuality, byMetadata, bySize, byOldest}
 )

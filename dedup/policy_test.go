@@ -125,9 +125,9 @@ func TestBestKeeper(t *testing.T) {
 	spread := func(f File, d float64) File { f.Spread = d; return f }
 	edited := []File{spread(orig, 0.10), spread(files[1], 0.16), spread(mk("f-bright-q92.jpg", func(f *File) { f.Quality = 92 }), 0.15),
 		spread(files[5], 0.14)}
-	check("/p/zz-original.jpg", edited, "centre")
+	check("/p/zz-original.jpg", edited, "centre by vectors")
 	lossless := mk("k-lossless.png", func(f *File) { f.Quality = 101 })
-	check("/p/k-lossless.png", append(edited, spread(lossless, 0.105)), "centre", "compression")
+	check("/p/k-lossless.png", append(edited, spread(lossless, 0.105)), "centre by vectors", "compression")
 	// All equal: the path.
 	check("/p/i.jpg", []File{mk("j.jpg", func(*File) {}), mk("i.jpg", func(*File) {})}, "path")
 }
