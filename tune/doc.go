@@ -13,7 +13,7 @@
 //     duplicate groups (data.go). Labels come from a labels file
 //     (PATH<TAB>LABEL), folders (FolderLabels) or a pairs file
 //     (PATH<TAB>PATH; more paths on a line make one group of copies);
-//     relative paths are relative to the file's folder.
+//     relative paths are relative to the file's folder (listfile.go).
 //   - Split: images trained on and held out (split.go): by image with
 //     duplicate groups kept on one side, by label, or in file order. A
 //     part of the training side is set aside for early stopping; the
@@ -21,7 +21,8 @@
 //   - Tuple: an anchor, a positive (another image of its label) and a
 //     negative, mined each epoch among the anchor's nearest neighbours
 //     under the current head (search.KNN, or the HNSW graph above
-//     ExactLimit images) with FaceNet's semi-hard rule (train.go).
+//     ExactLimit images): an easy positive and the nearest negative beyond
+//     it, semi-hard by FaceNet's rule when there is one (mine.go).
 //   - Metrics: recall@1 and precision@10 by label over one image per
 //     duplicate group, recall@1 of copies, pairwise F1 at the best
 //     threshold and at the preset (metrics.go).

@@ -60,6 +60,21 @@ func tinyTuned(t *testing.T, kind string, out int) (*models.Model, *models.Model
 	return base, m, dir, h
 }
 
+// encoders opens an encoder for each model, closed when the test ends.
+func encoders(t *testing.T, rt *infer.Runtime, ms ...*models.Model) (*infer.Encoder, *infer.Encoder) {
+	t.Helper()
+	var es []*infer.Encoder
+	for _, m := range ms {
+		e, err := infer.NewEncoder(rt, m, infer.EncoderOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { e.Close() })
+		es = append(es, e)
+	}
+	return es[0], es[1]
+}
+
 func photos(t *testing.T, n int) []string {
 	t.Helper()
 	ps, err := filepath.Glob(filepath.Join(testenv.RepoRoot(t), "testdata", "photos", "*.jpg"))
@@ -80,16 +95,7 @@ func TestExportedHeadMatches(t *testing.T) {
 	}{{HeadLinear, 16}, {HeadLinear, 8}, {HeadMLP, 12}} {
 		t.Run(c.kind, func(t *testing.T) {
 			base, tuned, _, h := tinyTuned(t, c.kind, c.out)
-			eb, err := infer.NewEncoder(rt, base, infer.EncoderOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer eb.Close()
-			et, err := infer.NewEncoder(rt, tuned, infer.EncoderOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer et.Close()
+			eb, et := encoders(t, rt, base, tuned)
 			if et.Dim() != c.out {
 				t.Fatalf("tuned encoder dim %d, want %d", et.Dim(), c.out)
 			}
@@ -158,16 +164,7 @@ func TestTunedManifestChecks(t *testing.T) {
 func TestReprojectEqualsReembedding(t *testing.T) {
 	rt := testRuntime(t)
 	base, tuned, dir, h := tinyTuned(t, HeadMLP, 12)
-	eb, err := infer.NewEncoder(rt, base, infer.EncoderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eb.Close()
-	et, err := infer.NewEncoder(rt, tuned, infer.EncoderOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer et.Close()
+	eb, et := encoders(t, rt, base, tuned)
 	srcDir := filepath.Join(t.TempDir(), "src")
 	w, err := store.OpenWriter(srcDir, index.Binding(base), store.WriterOptions{})
 	if err != nil {

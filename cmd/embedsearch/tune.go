@@ -47,6 +47,7 @@ func newTuneCommand() *cli.Command {
 			&cli.Float64Flag{Name: "margin", DefaultText: "1 contrastive, 0.2 triplet; ntxent: temperature 0.1",
 				Usage: "margin `M` of the loss (the temperature for ntxent)"},
 			&cli.StringFlag{Name: "head", Value: tune.HeadLinear, Usage: "`KIND`: linear or mlp"},
+			&cli.IntFlag{Name: "hidden", DefaultText: "the base model's dimension", Usage: "`N` hidden units of an mlp head"},
 			&cli.IntFlag{Name: "dim", DefaultText: "the base model's", Usage: "output dimension `N`"},
 			&cli.IntFlag{Name: "epochs", Value: 30, Usage: "at most `N` passes over the training images"},
 			&cli.IntFlag{Name: "patience", Value: 5, Usage: "stop after `N` epochs without a better early-stopping score"},
@@ -73,7 +74,7 @@ func newTuneCommand() *cli.Command {
 			}
 			o := tuneOptions{Store: dir, Out: c.String("out"), Reproject: c.String("reproject"), JSON: c.Bool("json"), Quiet: c.Bool("quiet"),
 				Input: tune.Input{Labels: c.String("labels"), Folders: c.Bool("folders"), Pairs: c.String("pairs"), Review: c.Bool("review")},
-				Train: tune.Options{Loss: c.String("loss"), Margin: c.Float64("margin"), Head: c.String("head"), Dim: c.Int("dim"),
+				Train: tune.Options{Loss: c.String("loss"), Margin: c.Float64("margin"), Head: c.String("head"), Dim: c.Int("dim"), Hidden: c.Int("hidden"),
 					Epochs: c.Int("epochs"), Patience: c.Int("patience"), Batch: c.Int("batch"), LearningRate: c.Float64("learning-rate"),
 					Seed: c.Uint64("seed"), Split: c.String("split"), Holdout: c.Float64("holdout"), Search: c.String("search")}}
 			if err := o.check(); err != nil {
@@ -100,8 +101,8 @@ func (o tuneOptions) check() error {
 		return usagef("--holdout %v: want a fraction between 0 and 1", o.Train.Holdout)
 	case o.Train.Epochs < 1 || o.Train.Batch < 1 || o.Train.Patience < 1:
 		return usagef("--epochs, --batch and --patience must be at least 1")
-	case o.Train.Margin < 0 || o.Train.LearningRate <= 0 || o.Train.Dim < 0:
-		return usagef("--margin and --dim must not be negative, --learning-rate must be positive")
+	case o.Train.Margin < 0 || o.Train.LearningRate <= 0 || o.Train.Dim < 0 || o.Train.Hidden < 0:
+		return usagef("--margin, --dim and --hidden must not be negative, --learning-rate must be positive")
 	}
 	if err := o.Train.Check(); err != nil {
 		return usageError{err}

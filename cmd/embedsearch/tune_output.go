@@ -49,7 +49,7 @@ func printTuneReport(w io.Writer, rep tuneReport, classes bool) {
 	}
 	fmt.Fprintf(w, "wrote model %s to %s (near %.4f: %s)\n", rep.Model, rep.Dir, rep.Thresholds.Near, how)
 	if r := rep.Reprojected; r != nil {
-		fmt.Fprintf(w, "wrote store %s: %d entries through the tuned model\n", r.Store, r.Entries)
+		fmt.Fprintf(w, "wrote store %s: %d entries through the tuned model (dedup's presets measured on it: embedsearch calibrate --store %s)\n", r.Store, r.Entries, r.Store)
 	} else {
 		fmt.Fprintf(w, "use it: embedsearch index --model %s --store NEW_STORE FOLDER (or tune again with --reproject NEW_STORE)\n", rep.Dir)
 	}

@@ -1,0 +1,76 @@
+package tune
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/embedsearch/embedsearch/collection"
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// TestLoadReview: --review's marks become negatives between labelled
+// images of different labels; without class labels a marked image in no
+// pair joins as a label of its own; a mark inside one label is dropped.
+func TestLoadReview(t *testing.T) {
+	dir := t.TempDir()
+	st := filepath.Join(dir, "store")
+	w, err := store.OpenWriter(st, store.Binding{ModelID: "fake-v1", Digest: "00", Preprocess: "00", Dim: 4}, store.WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomUnit(rand.New(rand.NewPCG(1, 1)), 6, 4)
+	hash := func(i int) string { return fmt.Sprintf("%064x", i+1) }
+	var paths []string
+	for i := range 6 {
+		p := filepath.Join(dir, fmt.Sprintf("img%d.jpg", i))
+		paths = append(paths, p)
+		if err := w.Put(store.Entry{Path: p, Size: 1, ModTime: time.Unix(1, 0), SHA256: hash(i)}, x[i*4:(i+1)*4]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	ctx := context.Background()
+	// Marked: 0-2 (different pairs), 0-1 (the same pair: contradicts it), 3-5 (5 in no pair).
+	for _, m := range [][2]int{{0, 2}, {0, 1}, {3, 5}} {
+		if _, err := collection.MarkNotDuplicates(ctx, st, hash(m[0]), hash(m[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pairs := filepath.Join(dir, "pairs.tsv")
+	os.WriteFile(pairs, []byte("img0.jpg\timg1.jpg\nimg2.jpg\timg3.jpg\n"), 0o644)
+	r, err := store.Open(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	d, err := Load(ctx, r, st, Input{Pairs: pairs, Review: true}, 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := func(i int) string { return filepath.Base(d.Paths[i]) }
+	var got []string
+	for _, n := range d.Negatives {
+		got = append(got, name(n[0])+"-"+name(n[1]))
+	}
+	want := []string{"img0.jpg-img2.jpg", "img3.jpg-img5.jpg"}
+	if fmt.Sprint(got) != fmt.Sprint(want) || d.Len() != 5 || len(d.Names) != 3 {
+		t.Fatalf("negatives %v (want %v), %d images, labels %v", got, want, d.Len(), d.Names)
+	}
+	// Without --review, no negatives and no extra image.
+	d, err = Load(ctx, r, st, Input{Pairs: pairs}, 0, 1)
+	if err != nil || len(d.Negatives) != 0 || d.Len() != 4 {
+		t.Fatalf("without review: %v %v", d, err)
+	}
+	// Review alone is refused: it gives no positives.
+	if _, err := Load(ctx, r, st, Input{Review: true}, 0, 1); err == nil {
+		t.Fatal("review alone accepted")
+	}
+}
