@@ -27,7 +27,7 @@ import (
 // Sizes of a self-calibration.
 const (
 	// DefaultSample photos are sampled unless Options say otherwise.
-	DefaultSample = 100
+	DefaultSample = 200
 	// DefaultPerPhoto copies are made of each.
 	DefaultPerPhoto = 8
 	// MinPhotos is the fewest images a store must hold, MinSample the

@@ -147,24 +147,26 @@ func TestRunCancelled(t *testing.T) {
 }
 
 // TestBuiltinNearMatchesHeldOut: on a library of real photos, the built-in
-// model's self-calibrated near lands within 0.05 of the held-out value of
-// its manifest (bench/dedup/README.md). The library: every 8th of the
-// Caltech-101 distractors of caltech101-neardup (320 photos).
+// model's self-calibrated near, at the default sample, lands within 0.05
+// of the held-out value of its manifest (bench/dedup/README.md). The
+// library: every 4th of the Caltech-101 distractors of caltech101-neardup
+// (640 photos, which the built-in model's training set included). Over
+// seeds 1-5 near was 0.6476-0.667 there (README, calibrate).
 func TestBuiltinNearMatchesHeldOut(t *testing.T) {
 	if testing.Short() {
-		t.Skip("indexes 320 photos and embeds 540 images (about 25 s on 2 cores)")
+		t.Skip("indexes 640 photos and embeds 1,800 images (about 50 s on 2 cores)")
 	}
 	data := testenv.SharedData(t, "caltech101-neardup", "distractors")
 	all, _ := filepath.Glob(filepath.Join(data, "*.jpg"))
 	slices.Sort(all)
 	var lib []string
-	for i := 0; i < len(all); i += 8 {
+	for i := 0; i < len(all); i += 4 {
 		lib = append(lib, all[i])
 	}
 	m, enc := builtinEncoder(t)
 	r := indexed(t, enc, lib...)
 	tmp := t.TempDir()
-	c, err := calibrate.Run(context.Background(), r, enc, calibrate.Options{Sample: 60, Seed: 1, TempDir: tmp,
+	c, err := calibrate.Run(context.Background(), r, enc, calibrate.Options{Seed: 1, TempDir: tmp,
 		Dedup: *m.Manifest.Dedup, InputSide: m.Manifest.Preprocess.Size})
 	if err != nil {
 		t.Fatal(err)
@@ -173,7 +175,7 @@ func TestBuiltinNearMatchesHeldOut(t *testing.T) {
 	held := m.Manifest.Thresholds.Near
 	t.Logf("%d photos, %d copies: exact %.4f near %.4f (held-out %.4f, %.4f); near test finds %.3f of the copies",
 		c.Photos, c.Copies, c.Thresholds.Exact, c.Thresholds.Near, m.Manifest.Thresholds.Exact, held, c.NearFound)
-	if math.Abs(c.Thresholds.Near-held) > 0.05 {
-		t.Errorf("self-calibrated near %.4f, held-out %.4f: more than 0.05 apart", c.Thresholds.Near, held)
+	if c.Photos != calibrate.DefaultSample || math.Abs(c.Thresholds.Near-held) > 0.05 {
+		t.Errorf("self-calibrated near %.4f on %d photos, held-out %.4f: more than 0.05 apart", c.Thresholds.Near, c.Photos, held)
 	}
 }

@@ -31,7 +31,10 @@ func writeCalibration(w io.Writer, asJSON bool, r calibrationReport) error {
 	fmt.Fprintf(w, "copies to their originals: median %.3f, %.0fth percentile %.3f; exact kinds' %.0fth percentile %.3f (%d copies)\n",
 		c.CopyDist.P50, calibrate.NearQuantile*100, c.Thresholds.Near, calibrate.ExactQuantile*100, c.Thresholds.Exact, c.ExactDist.N)
 	fmt.Fprintf(w, "nearest other photos: median %.3f, 5th percentile %.3f; %.0f%% of them within near", c.Distinct.P50, c.Distinct.P05, 100*c.DistinctWithinNear)
-	if c.Duplicates > 0 {
+	switch {
+	case c.Duplicates == 1:
+		fmt.Fprint(w, "; 1 sampled photo has a duplicate within exact (not counted as distinct)")
+	case c.Duplicates > 1:
 		fmt.Fprintf(w, "; %d sampled photos have a duplicate within exact (not counted as distinct)", c.Duplicates)
 	}
 	fmt.Fprintln(w)
