@@ -74,3 +74,41 @@ func TestLoadReview(t *testing.T) {
 		t.Fatal("review alone accepted")
 	}
 }
+
+// TestNegativesTrained: each marked pair adds a tuple per image, the
+// other image its negative, however near it is (mining alone never takes
+// a negative nearer than the positive).
+func TestNegativesTrained(t *testing.T) {
+	d := rotated(4, 4, 40, 8)
+	// Image 0 (label 0) and a twin of it with label 1.
+	d.Paths = append(d.Paths, "/twin")
+	d.X = append(d.X, d.X[:d.Dim]...)
+	d.Label = append(d.Label, 1)
+	d.Group = append(d.Group, -1)
+	twin := d.Len() - 1
+	byLabel := map[int][]int{}
+	var anchors []int
+	for i, l := range d.Label {
+		byLabel[l] = append(byLabel[l], i)
+		anchors = append(anchors, i)
+	}
+	nb, err := mine(context.Background(), d.X, d.Dim, 8, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func() (n int) {
+		for _, tp := range tuples(rand.New(rand.NewPCG(1, 1)), d, d.X, d.Dim, nb, anchors, byLabel) {
+			if (tp.a == 0 && tp.n == twin) || (tp.a == twin && tp.n == 0) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("unmarked: %d tuples of the twins", n)
+	}
+	d.Negatives = [][2]int{{0, twin}}
+	if n := count(); n != 2 {
+		t.Fatalf("marked: %d tuples of the twins, want 2", n)
+	}
+}

@@ -7,6 +7,30 @@ import (
 	"github.com/embedsearch/embedsearch/search"
 )
 
+// tuples makes an epoch's tuples: one per anchor (in a random order),
+// then one per image of each marked pair that has a positive, with the
+// other image as its negative (shuffled in among the rest).
+func tuples(r *rand.Rand, d *Data, u []float32, dim int, nb *search.Neighbours, anchors []int, byLabel map[int][]int) []tuple {
+	ts := make([]tuple, 0, len(anchors)+2*len(d.Negatives))
+	for _, k := range r.Perm(len(anchors)) {
+		a := anchors[k]
+		p := positive(r, d, nb, byLabel, a)
+		ts = append(ts, tuple{a, p, negative(r, d, u, dim, nb, a, p)})
+	}
+	if len(d.Negatives) == 0 {
+		return ts
+	}
+	for _, m := range d.Negatives {
+		for _, a := range []int{m[0], m[1]} {
+			if len(byLabel[d.Label[a]]) >= 2 {
+				ts = append(ts, tuple{a, positive(r, d, nb, byLabel, a), m[0] + m[1] - a})
+			}
+		}
+	}
+	r.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
+	return ts
+}
+
 // activeTuple says whether t had a loss under the epoch's vectors u (for
 // NT-Xent every tuple counts).
 func activeTuple(loss string, m float64, u []float32, dim int, t tuple) bool {

@@ -167,23 +167,7 @@ func Train(ctx context.Context, fit, stop *Data, o Options) (*Head, []Epoch, err
 		if err != nil {
 			return nil, nil, err
 		}
-		ts := make([]tuple, 0, len(anchors))
-		for _, k := range r.Perm(len(anchors)) {
-			a := anchors[k]
-			p := positive(r, fit, nb, byLabel, a)
-			ts = append(ts, tuple{a, p, negative(r, fit, u, h.Out, nb, a, p)})
-		}
-		if len(fit.Negatives) > 0 {
-			for _, m := range fit.Negatives {
-				for _, a := range []int{m[0], m[1]} {
-					if len(byLabel[fit.Label[a]]) < 2 {
-						continue
-					}
-					ts = append(ts, tuple{a, positive(r, fit, nb, byLabel, a), m[0] + m[1] - a})
-				}
-			}
-			r.Shuffle(len(ts), func(i, j int) { ts[i], ts[j] = ts[j], ts[i] })
-		}
+		ts := tuples(r, fit, u, h.Out, nb, anchors, byLabel)
 		var sum, active float64
 		batches := 0
 		for lo := 0; lo < len(ts); lo += o.Batch {
