@@ -222,15 +222,20 @@ func (h *HeldOut) accept(c models.Dedup, t models.Thresholds) func(a, b int, d f
 		if h.r.Signature(a) == nil || h.r.Signature(b) == nil {
 			return n <= c.ScoreVectors
 		}
-		if n > c.Score || !ok {
-			return false
-		}
-		g := c.Grad
-		if m.Cropped {
-			g = c.GradCrop
-		}
-		return float64(m.Grad) >= g && float64(m.Colour) >= c.Colour && float64(m.Changed) <= c.Changed
+		return n <= c.Score && ok && pixelsAgree(c, *m)
 	}
+}
+
+// pixelsAgree is the near test's pixel check, as collection's judge makes
+// it: the gradients correlate (GradCrop after a crop search), one global
+// colour change explains the colours, little of the picture changed
+// locally.
+func pixelsAgree(c models.Dedup, m signature.Match) bool {
+	g := c.Grad
+	if m.Cropped {
+		g = c.GradCrop
+	}
+	return float64(m.Grad) >= g && float64(m.Colour) >= c.Colour && float64(m.Changed) <= c.Changed
 }
 
 // Score is the groups test c forms at thresholds t (after Prepare).

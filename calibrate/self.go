@@ -413,12 +413,7 @@ func nearFound(photos []*photo, kth []float32, t models.Thresholds, d models.Ded
 			if orig == nil || cp == nil {
 				continue
 			}
-			mt := signature.Compare(orig, cp)
-			g := d.Grad
-			if mt.Cropped {
-				g = d.GradCrop
-			}
-			if float64(mt.Grad) >= g && float64(mt.Colour) >= d.Colour && float64(mt.Changed) <= d.Changed {
+			if pixelsAgree(d, signature.Compare(orig, cp)) {
 				found++
 			}
 		}

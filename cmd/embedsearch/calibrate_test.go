@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,5 +134,47 @@ func TestCalibrateRefuses(t *testing.T) {
 	os.RemoveAll(model)
 	if code, _, errs := runCLI(t, "calibrate", "--store", gone); code != exitError || !strings.Contains(errs, "the store's model") {
 		t.Errorf("calibrate, model gone: exit %d %s", code, errs)
+	}
+}
+
+// TestCalibrateInterrupted: Ctrl-C while the copies are embedded leaves no
+// copies behind and the previous calibration as it was.
+func TestCalibrateInterrupted(t *testing.T) {
+	tmp := t.TempDir()
+	s := filepath.Join(t.TempDir(), "store")
+	if code, _, errs := runCLI(t, "index", "--store", s, "--follow-symlinks", shippedPhotos(t, calibrate.MinPhotos)); code != exitOK {
+		t.Fatalf("index: exit %d %s", code, errs)
+	}
+	if code, _, errs := runCLI(t, "calibrate", "--store", s, "--sample", "10", "--copies", "2"); code != exitOK {
+		t.Fatalf("calibrate: exit %d %s", code, errs)
+	}
+	before, err := os.ReadFile(filepath.Join(s, calibrate.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { // cancel as soon as the first copy is on disk
+		for ctx.Err() == nil {
+			dirs, _ := filepath.Glob(filepath.Join(tmp, "embedsearch-calibrate-*", "*"))
+			if len(dirs) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	o := calibrateOptions{Store: s, Sample: calibrate.MinPhotos, PerPhoto: 8, Seed: 2, TempDir: tmp,
+		Engine: engineOptions{Device: "cpu", Batch: 4, MaxMegapixels: 128, MaxFileSize: 1 << 30}}
+	var out, errb bytes.Buffer
+	err = runCalibrate(ctx, o, &out, &errb)
+	if !errors.Is(err, context.Canceled) || out.Len() > 0 {
+		t.Fatalf("interrupted calibrate: %v, stdout %q", err, out.String())
+	}
+	if names, _ := os.ReadDir(tmp); len(names) > 0 {
+		t.Errorf("an interrupted calibrate left %s", names[0].Name())
+	}
+	if after, _ := os.ReadFile(filepath.Join(s, calibrate.FileName)); !bytes.Equal(after, before) {
+		t.Errorf("an interrupted calibrate changed the calibration:\n%s\nwas\n%s", after, before)
 	}
 }
