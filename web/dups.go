@@ -43,17 +43,19 @@ func (s *Server) duplicates(ctx context.Context, sn *snapshot, p dedupParams) (*
 	if err != nil {
 		return nil, collection.Criterion{}, policy, err
 	}
-	s.dups.mu.Lock()
-	defer s.dups.mu.Unlock()
-	if s.dups.dups != nil && s.dups.stamp == sn.stamp && s.dups.key == p.key() {
-		return s.dups.dups, s.dups.crit, policy, nil
-	}
 	if sn.manifest == nil {
 		return nil, collection.Criterion{}, policy, fmt.Errorf("%w: %v", errNoModel, sn.modelErr)
 	}
-	crit, err := collection.NewCriterion(sn.manifest, p.Preset)
+	// The store's own calibration (embedsearch calibrate) before the
+	// manifest, as dedup does; a new calibration regroups.
+	crit, err := collection.StoreCriterion(sn.r, sn.manifest, p.Preset)
 	if err != nil {
 		return nil, crit, policy, err
+	}
+	s.dups.mu.Lock()
+	defer s.dups.mu.Unlock()
+	if s.dups.dups != nil && s.dups.stamp == sn.stamp && s.dups.key == p.key() && sameTest(s.dups.crit, crit) {
+		return s.dups.dups, s.dups.crit, policy, nil
 	}
 	allow, err := filters(sn.r, []string{p.Filter}, nil, -1, false)
 	if err != nil {
@@ -73,6 +75,12 @@ func (s *Server) duplicates(ctx context.Context, sn *snapshot, p dedupParams) (*
 	}
 	s.dups.stamp, s.dups.key, s.dups.dups, s.dups.crit = sn.stamp, p.key(), d, crit
 	return d, crit, policy, nil
+}
+
+// sameTest: two criteria accept the same pairs.
+func sameTest(a, b collection.Criterion) bool {
+	return a.Preset == b.Preset && a.Within == b.Within && a.Exact == b.Exact && a.DistanceOnly == b.DistanceOnly &&
+		a.Source == b.Source && a.Dedup == b.Dedup
 }
 
 func (s *Server) forgetDuplicates() {

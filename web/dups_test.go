@@ -14,8 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/embedsearch/embedsearch/calibrate"
 	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/internal/testenv"
+	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -289,5 +291,29 @@ func TestImageContentType(t *testing.T) {
 	rec = f.do("GET", "/api/image?path="+f.paths["b.jpg"], nil, nil)
 	if ct := rec.Header().Get("Content-Type"); rec.Code != 200 || ct != "application/octet-stream" {
 		t.Fatalf("a page where an image was: %d %q", rec.Code, ct)
+	}
+}
+
+// TestDedupUsesStoreCalibration: the duplicates page groups by the store's
+// own calibration (embedsearch calibrate) before the manifest's presets, as
+// dedup does, and a new calibration regroups at once.
+func TestDedupUsesStoreCalibration(t *testing.T) {
+	f := newFixture(t, Config{})
+	if ans := f.groups("preset=near"); len(ans.Groups) != 1 {
+		t.Fatalf("groups before calibrating: %+v", ans)
+	}
+	r, err := store.Open(f.store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := r.Model()
+	r.Close()
+	tight := models.Thresholds{Exact: 1e-6, Near: 1e-6, Similar: 1e-6}
+	if err := calibrate.Save(f.store, &calibrate.Calibration{ModelID: b.ModelID, Digest: b.Digest, Date: time.Now(),
+		Photos: 10, Copies: 80, Thresholds: tight}); err != nil {
+		t.Fatal(err)
+	}
+	if ans := f.groups("preset=near"); len(ans.Groups) != 0 {
+		t.Errorf("groups with a calibration that admits nothing: %+v", ans)
 	}
 }
