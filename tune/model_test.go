@@ -229,3 +229,25 @@ func TestReprojectEqualsReembedding(t *testing.T) {
 		t.Errorf("reproject from a store of the tuned model: %v", err)
 	}
 }
+
+// TestHeadGraphChecked: a head graph that is not the one the manifest
+// describes (another output name here) is refused when the encoder opens,
+// as a mismatched image tower is.
+func TestHeadGraphChecked(t *testing.T) {
+	rt := testRuntime(t)
+	_, _, dir, _ := tinyTuned(t, HeadLinear, 16)
+	p := filepath.Join(dir, models.ManifestName)
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(p, []byte(strings.Replace(string(raw), `"output": "embedding"`, `"output": "vectors"`, 1)), 0o644)
+	m, err := models.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = infer.NewEncoder(rt, m, infer.EncoderOptions{})
+	if !errors.Is(err, infer.ErrModelMismatch) || !strings.Contains(err.Error(), `output "vectors"`) {
+		t.Fatalf("got %v, want ErrModelMismatch naming the output", err)
+	}
+}
