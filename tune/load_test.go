@@ -112,3 +112,51 @@ func TestNegativesTrained(t *testing.T) {
 		t.Fatalf("marked: %d tuples of the twins, want 2", n)
 	}
 }
+
+// TestCopyPositives: with class labels, an anchor with copies gets one of
+// them as its positive about a quarter of the time, another image of its
+// label otherwise.
+func TestCopyPositives(t *testing.T) {
+	d := rotated(5, 2, 20, 4)
+	for i := range 4 {
+		d.Group[i] = 0 // images 0-3: copies of one photo (label 0)
+	}
+	byLabel := map[int][]int{}
+	for i, l := range d.Label {
+		byLabel[l] = append(byLabel[l], i)
+	}
+	nb, err := mine(context.Background(), d.X, d.Dim, 8, "", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	copies := 0
+	const n = 2000
+	for range n {
+		p := positive(r, d, nb, byLabel, 0)
+		if d.Label[p] != 0 || p == 0 {
+			t.Fatalf("positive %d of label %d", p, d.Label[p])
+		}
+		if d.Group[p] == 0 {
+			copies++
+		}
+	}
+	if share := float64(copies) / n; share < 0.2 || share > 0.3 {
+		t.Fatalf("a copy was the positive %.3f of the time, want about 0.25", share)
+	}
+	// Without class labels (pairs only) a copy is the label itself: always.
+	d.Classes = false
+	for i := range d.Label {
+		d.Label[i] = i
+	}
+	for i := range 4 {
+		d.Label[i] = 0
+	}
+	byLabel = map[int][]int{}
+	for i, l := range d.Label {
+		byLabel[l] = append(byLabel[l], i)
+	}
+	if p := positive(r, d, nb, byLabel, 0); d.Group[p] != 0 {
+		t.Fatalf("pairs only: positive %d is no copy", p)
+	}
+}
