@@ -55,12 +55,13 @@ type SearchOptions struct {
 // pairsCrossover is the rows × dimension above which pairing through the
 // graph (a search per row, whose cost hardly depends on the dimension)
 // beats the exact all-pairs scan (which grows as rows² × dimension).
-// Measured with bench/dedupscale on 2 cores: 50,000 × 512 vectors, the
-// near test, 28.5 CPU-seconds exact against 62.3 through the graph (the
-// crossover near 110,000 rows at 512); earlier 101,000 × 128, 6.4 s exact
-// against 34.7 s through the graph (exact still ahead, as this predicts:
-// crossover near 450,000 rows at 128).
-const pairsCrossover = 56_000_000
+// Measured with bench/dedupscale (the near test, 2 shared cores):
+// 200,000 × 512, 403 CPU-seconds exact against 109 through the graph
+// (crossover near 54,000 rows at 512); 50,000 × 512, 28.5 against 62.3
+// (near 110,000); between them, 40,000,000 is about 78,000 rows at 512 and
+// 310,000 at 128, where 101,000 × 128 took 6.4 s exact against 34.7 s
+// through the graph.
+const pairsCrossover = 40_000_000
 
 // Searcher answers nearest-neighbour questions over one committed snapshot
 // of a store, owning the search policy: the graph or an exact scan (a cost
