@@ -273,22 +273,8 @@ func (p Policy) String() string {
 // folder win over all others (the policy then chooses among them); the
 // result does not depend on the members' order.
 func (p Policy) Keeper(members []File, references []string) int {
-	cand := make([]int, 0, len(members))
-	for i, f := range members {
-		if fspath.WithinAny(references, f.Path) {
-			cand = append(cand, i)
-		}
-	}
-	if len(cand) == 0 {
-		for i := range members {
-			cand = append(cand, i)
-		}
-	}
-	crit := p.criteria
-	if len(crit) == 0 {
-		crit = best
-	}
-	for _, c := range crit {
+	cand, _ := candidates(members, references)
+	for _, c := range p.chain() {
 		if len(cand) == 1 {
 			break
 		}
@@ -303,6 +289,31 @@ func (p Policy) Keeper(members []File, references []string) int {
 	return k
 }
 
+// candidates are the members under a reference folder, all members when
+// none is; ref says whether references narrowed them.
+func candidates(members []File, references []string) (cand []int, ref bool) {
+	for i, f := range members {
+		if fspath.WithinAny(references, f.Path) {
+			cand = append(cand, i)
+		}
+	}
+	if len(cand) > 0 {
+		return cand, true
+	}
+	for i := range members {
+		cand = append(cand, i)
+	}
+	return cand, false
+}
+
+// chain is the policy's criteria, DefaultPolicy's for the zero Policy.
+func (p Policy) chain() []criterion {
+	if len(p.criteria) == 0 {
+		return best
+	}
+	return p.criteria
+}
+
 // Why names the criteria that set members' keeper apart, in order: each
 // that ruled out some of the candidates left ("path" when the path order
 // had the last word, "reference" when the only reference member keeps;
@@ -311,26 +322,12 @@ func (p Policy) Why(members []File, references []string) []string {
 	if len(members) < 2 {
 		return nil
 	}
-	var cand []int
-	for i, f := range members {
-		if fspath.WithinAny(references, f.Path) {
-			cand = append(cand, i)
-		}
-	}
-	if len(cand) == 1 {
+	cand, ref := candidates(members, references)
+	if ref && len(cand) == 1 {
 		return []string{"reference"}
 	}
-	if len(cand) == 0 {
-		for i := range members {
-			cand = append(cand, i)
-		}
-	}
-	crit := p.criteria
-	if len(crit) == 0 {
-		crit = best
-	}
 	var why []string
-	for _, c := range crit {
+	for _, c := range p.chain() {
 		if len(cand) == 1 {
 			return why
 		}

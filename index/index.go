@@ -313,17 +313,7 @@ func (r *run) storedUnder(root string) bool {
 func (r *run) embed(parent context.Context, todo []string) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	paths := make(chan string)
-	go func() {
-		defer close(paths)
-		for _, p := range todo {
-			select {
-			case paths <- p:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	paths := feed(ctx, todo)
 	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Known: r.known, Signatures: true}
 	if o.MaxFileSize == 0 {
 		o.MaxFileSize = inputfile.DefaultMaxSize
@@ -400,17 +390,7 @@ func (r *run) sign(parent context.Context, walked []file) error {
 	}
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	paths := make(chan string)
-	go func() {
-		defer close(paths)
-		for _, p := range todo {
-			select {
-			case paths <- p:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
+	paths := feed(ctx, todo)
 	o := infer.EmbedOptions{NoFollowLinks: !r.o.FollowSymlinks, MaxFileSize: r.o.MaxFileSize, Signatures: true, SignatureOnly: true}
 	if o.MaxFileSize == 0 {
 		o.MaxFileSize = inputfile.DefaultMaxSize
@@ -570,4 +550,21 @@ func Binding(m *models.Model) store.Binding {
 		Preprocess: m.Manifest.Preprocess.Fingerprint(),
 		Dim:        m.Manifest.Dim,
 	}
+}
+
+// feed sends todo's paths one by one until they are all sent or ctx ends,
+// then closes the channel.
+func feed(ctx context.Context, todo []string) <-chan string {
+	paths := make(chan string)
+	go func() {
+		defer close(paths)
+		for _, p := range todo {
+			select {
+			case paths <- p:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return paths
 }

@@ -9,18 +9,14 @@ import (
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/internal/fspath"
+	"github.com/embedsearch/embedsearch/models"
 )
 
-// dedupTest is the near test's constants in the JSON report.
+// dedupTest is the near test's constants in the JSON report: the model's
+// exact distance and its dedup block (k, score, ..., how they were chosen).
 type dedupTest struct {
-	Exact        float32 `json:"exact"`
-	K            int     `json:"k"`
-	Score        float64 `json:"score"`
-	ScoreVectors float64 `json:"score_vectors"`
-	Grad         float64 `json:"grad"`
-	GradCrop     float64 `json:"grad_crop"`
-	Colour       float64 `json:"colour"`
-	Changed      float64 `json:"changed"`
+	Exact float32 `json:"exact"`
+	models.Dedup
 }
 
 // newDedupReport describes the groups found, each member with why it is
@@ -29,8 +25,7 @@ func newDedupReport(model string, c collection.Criterion, policy string, dups *c
 	rep := dedupReport{Model: model, Preset: c.Preset, PresetSource: c.Source, Threshold: shortest(c.Within), Policy: policy, Method: dups.Method}
 	if !c.DistanceOnly {
 		d := c.Dedup
-		rep.Criterion = &dedupTest{Exact: c.Exact, K: d.K, Score: d.Score, ScoreVectors: d.ScoreVectors,
-			Grad: d.Grad, GradCrop: d.GradCrop, Colour: d.Colour, Changed: d.Changed}
+		rep.Criterion = &dedupTest{Exact: c.Exact, Dedup: d}
 	}
 	rep.Stats.Images, rep.Stats.Signed, rep.Stats.Pairs, rep.Stats.Checked = dups.Images, dups.Signed, dups.Pairs, dups.Checked
 	rep.Stats.Linked = dups.Linked

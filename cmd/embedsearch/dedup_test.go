@@ -219,14 +219,8 @@ type dedupOut struct {
 	PresetSource string  `json:"preset_source"`
 	Threshold    float64 `json:"threshold"`
 	Criterion    *struct {
-		Exact        float64 `json:"exact"`
-		K            int     `json:"k"`
-		Score        float64 `json:"score"`
-		ScoreVectors float64 `json:"score_vectors"`
-		Grad         float64 `json:"grad"`
-		GradCrop     float64 `json:"grad_crop"`
-		Colour       float64 `json:"colour"`
-		Changed      float64 `json:"changed"`
+		Exact float64 `json:"exact"`
+		models.Dedup
 	} `json:"criterion"`
 	Journal string `json:"journal"`
 	Policy  string `json:"keep_policy"`
