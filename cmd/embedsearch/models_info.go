@@ -121,6 +121,10 @@ func printModelInfo(w io.Writer, info *modelInfo) {
 		batch = "dynamic batch"
 	}
 	line("image tower", "%s: %s [N,%d,%d,%d] %s (%s) -> %s", m.Image.File, in.Name, in.Channels, in.Height, in.Width, in.DType, batch, m.Image.Output.Name)
+	if h := m.Head; h != nil {
+		line("head", "%s: %s [N,%d] -> %s [N,%d], after the image tower of %s (sha256 %.12s, not in this folder)",
+			h.File, h.Input, h.InputDim, h.Output, m.Dim, h.Base.ID, h.Base.SHA256)
+	}
 	if m.Text != nil {
 		line("text tower", "%s: %s [N,%d] %s -> %s", m.Text.File, m.Text.Input.Name, m.Text.Input.Context, m.Text.Input.DType, m.Text.Output.Name)
 		if t := m.Tokenizer; t != nil {

@@ -52,6 +52,9 @@ func TestTune(t *testing.T) {
 	if !strings.Contains(errs, "epoch  1/3  loss") {
 		t.Errorf("no progress line per epoch on stderr:\n%s", errs)
 	}
+	if code, info, errs := runCLI(t, "models", "info", out); code != exitOK || !strings.Contains(info, "head:") || !strings.Contains(info, "after the image tower of tiny-test-v1") {
+		t.Errorf("models info of the tuned model: exit %d\n%s\n%s", code, info, errs)
+	}
 	code, qout, qerr := runCLI(t, "query", "--store", newStore, filepath.Join(photos, "cat.jpg"))
 	if code != exitOK || !strings.Contains(qout, "cat.jpg") {
 		t.Fatalf("query on the reprojected store: exit %d\n%s\n%s", code, qout, qerr)
