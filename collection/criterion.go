@@ -99,24 +99,38 @@ func NewCriterion(m *models.Manifest, preset string) (Criterion, error) {
 }
 
 // StoreCriterion is NewCriterion for the store r was opened from: with the
-// distances of the store's own calibration (calibrate.Run, kept by
-// calibrate.Save) when it has one of the store's model, else the
-// manifest's. A calibration file that cannot be read is ErrCalibration.
+// distances of StorePresets. A calibration file that cannot be read is
+// ErrCalibration.
 func StoreCriterion(r *store.Reader, m *models.Manifest, preset string) (Criterion, error) {
-	cal, err := calibrate.Load(r.Dir())
+	t, cal, err := StorePresets(r, m)
 	if err != nil {
-		return Criterion{}, fmt.Errorf("%w: %w", ErrCalibration, err)
+		return Criterion{}, err
 	}
-	if b := r.Model(); cal == nil || cal.ModelID != b.ModelID || cal.Digest != b.Digest {
+	if cal == nil {
 		return NewCriterion(m, preset)
 	}
 	own := *m
-	own.Thresholds = cal.Thresholds
+	own.Thresholds = t
 	c, err := NewCriterion(&own, preset)
 	if err == nil {
 		c.Source, c.Calibration = "calibration of "+cal.Date.Format("2006-01-02"), cal
 	}
 	return c, err
+}
+
+// StorePresets are the preset distances of the store r was opened from:
+// its own calibration's (calibrate.Run, kept by calibrate.Save) when it has
+// one of the store's model, which it returns too, else the manifest's. A
+// calibration file that cannot be read is ErrCalibration.
+func StorePresets(r *store.Reader, m *models.Manifest) (models.Thresholds, *calibrate.Calibration, error) {
+	cal, err := calibrate.Load(r.Dir())
+	if err != nil {
+		return m.Thresholds, nil, fmt.Errorf("%w: %w", ErrCalibration, err)
+	}
+	if b := r.Model(); cal == nil || cal.ModelID != b.ModelID || cal.Digest != b.Digest {
+		return m.Thresholds, nil, nil
+	}
+	return cal.Thresholds, cal, nil
 }
 
 // DistanceCriterion: every pair within d is a duplicate.

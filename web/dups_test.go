@@ -316,4 +316,12 @@ func TestDedupUsesStoreCalibration(t *testing.T) {
 	if ans := f.groups("preset=near"); len(ans.Groups) != 0 {
 		t.Errorf("groups with a calibration that admits nothing: %+v", ans)
 	}
+	// The status page shows the presets dedup groups by.
+	var st struct {
+		Presets models.Thresholds `json:"presets"`
+	}
+	f.json("GET", "/api/status", nil, &st, 200)
+	if st.Presets != tight {
+		t.Errorf("status presets %+v, want the calibration's %+v", st.Presets, tight)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/store"
 )
@@ -129,7 +130,8 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 	}
 	ans := queryAnswer{Query: label, Model: sn.r.Model().ModelID, Method: sn.s.Method(), Results: []Result{}}
 	if sn.manifest != nil {
-		ans.Similar = float32(sn.manifest.Thresholds.Similar)
+		t, _, _ := collection.StorePresets(sn.r, sn.manifest)
+		ans.Similar = float32(t.Similar)
 	}
 	for i, nb := range found {
 		res := result(sn.r, nb.ID)

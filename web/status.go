@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/embedsearch/embedsearch/collection"
+
 	"github.com/embedsearch/embedsearch/index"
 )
 
@@ -52,7 +54,9 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		ans.Failed, ans.Generation = sn.r.Failed(), sn.r.Generation()
 		ans.Search, ans.SearchNote = sn.s.Method(), sn.s.Note
 		if sn.manifest != nil {
-			ans.Presets = sn.manifest.Thresholds
+			// What dedup groups by: the store's calibration, else the manifest's.
+			t, _, _ := collection.StorePresets(sn.r, sn.manifest)
+			ans.Presets = t
 		}
 	}
 	writeJSON(w, ans)
