@@ -9,6 +9,7 @@
 //
 //	go run ./bench/dedupscale -n 200000 -dim 512
 //	go run ./bench/dedupscale -n 200000 -dim 512 -graph   # builds the graph too (minutes)
+//	go run ./bench/dedupscale -n 200000 -dim 512 -graph -exact=false -dir D   # the graph path only, the store in D reused
 package main
 
 import (
@@ -29,12 +30,13 @@ import (
 )
 
 var (
-	n      = flag.Int("n", 200000, "vectors in the store")
-	dim    = flag.Int("dim", 512, "vector dimension")
-	spread = flag.Float64("spread", 0.7, "spread of the vectors around their cluster centre (lower: more crowded)")
-	copies = flag.Int("copies", 10, "a near copy after every N-th vector")
-	dir    = flag.String("dir", "", "work directory (default: a temp dir, removed at the end); an existing store of the same shape is reused")
-	graph  = flag.Bool("graph", false, "also build the graph and group through it")
+	n         = flag.Int("n", 200000, "vectors in the store")
+	dim       = flag.Int("dim", 512, "vector dimension")
+	spread    = flag.Float64("spread", 0.7, "spread of the vectors around their cluster centre (lower: more crowded)")
+	copies    = flag.Int("copies", 10, "a near copy after every N-th vector")
+	dir       = flag.String("dir", "", "work directory (default: a temp dir, removed at the end); an existing store of the same shape is reused")
+	graph     = flag.Bool("graph", false, "also build the graph and group through it")
+	exactRuns = flag.Bool("exact", true, "group by the exact all-pairs path (-exact=false: through the graph only)")
 )
 
 func main() {
@@ -63,24 +65,17 @@ func main() {
 	check(err)
 	near, err := collection.NewCriterion(b.Manifest, collection.PresetNear)
 	check(err)
-	runs := []struct {
+	type run struct {
 		name  string
 		crit  collection.Criterion
 		exact bool
-	}{
-		{"near (K nearest + score)", near, true},
-		{"distance ≤ near", collection.DistanceCriterion(near.Within), true},
 	}
-	if *graph {
-		runs = append(runs, struct {
-			name  string
-			crit  collection.Criterion
-			exact bool
-		}{"near (K nearest + score)", near, false}, struct {
-			name  string
-			crit  collection.Criterion
-			exact bool
-		}{"distance ≤ near", collection.DistanceCriterion(near.Within), false})
+	var runs []run
+	for _, exact := range []bool{true, false} {
+		if (exact && *exactRuns) || (!exact && *graph) {
+			runs = append(runs, run{"near (K nearest + score)", near, exact},
+				run{"distance ≤ near", collection.DistanceCriterion(near.Within), exact})
+		}
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%d × %d, spread %g, %d cores\t\t\t\t\t\t\n", *n, *dim, *spread, runtime.GOMAXPROCS(0))
