@@ -15,14 +15,31 @@ import (
 // checks ctx between searches and, once ctx is cancelled, returns
 // ctx.Err() after the searches under way (milliseconds).
 func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o Options) ([]Pair, error) {
+	found := make([][]Pair, workerCount(o.Workers))
+	ix.eachRow(ctx, m, k+1, 2*k, maxDist, o, func(w int) func(a int, nb Neighbor) {
+		return func(a int, nb Neighbor) { found[w] = append(found[w], Pair{min(a, nb.ID), max(a, nb.ID), nb.Dist}) }
+	})
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ps := slices.Concat(found...)
+	slices.SortFunc(ps, comparePairs)
+	return slices.CompactFunc(ps, func(a, b Pair) bool { return a.A == b.A && a.B == b.B }), nil
+}
+
+// eachRow searches the graph for every live row that o.Allow lets through
+// (k results, breadth ef), in chunks of 256 rows split across o.Workers,
+// and hands each neighbour within limit, other than the row itself, to the
+// visit function visitor made for the worker (w < workerCount(o.Workers)).
+// It checks ctx between searches.
+func (ix *HNSW) eachRow(ctx context.Context, m Matrix, k, ef int, limit float32, o Options, visitor func(w int) func(a int, nb Neighbor)) {
 	n := min(ix.n, m.Len())
 	var next atomic.Int64
 	done := ctx.Done()
-	found := make([][]Pair, workerCount(o.Workers))
 	allow := o.Allow
 	pr := newProgress(o.Progress, n, int64(n))
-	run(len(found), func(w int) {
-		var got []Pair
+	run(workerCount(o.Workers), func(w int) {
+		visit := visitor(w)
 		for !stopped(done) {
 			start := int(next.Add(256) - 256)
 			if start >= n {
@@ -33,23 +50,16 @@ func (ix *HNSW) Pairs(ctx context.Context, m Matrix, k int, maxDist float32, o O
 				if !ix.Has(a) || (allow != nil && !allow(a)) {
 					continue
 				}
-				for _, nb := range ix.Search(m, m.Row(a), k+1, 2*k, o) {
-					if nb.Dist > maxDist {
+				for _, nb := range ix.Search(m, m.Row(a), k, ef, o) {
+					if nb.Dist > limit {
 						break
 					}
 					if nb.ID != a {
-						got = append(got, Pair{min(a, nb.ID), max(a, nb.ID), nb.Dist})
+						visit(a, nb)
 					}
 				}
 			}
 			pr.add(int64(end - start))
 		}
-		found[w] = got
 	})
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	ps := slices.Concat(found...)
-	slices.SortFunc(ps, comparePairs)
-	return slices.CompactFunc(ps, func(a, b Pair) bool { return a.A == b.A && a.B == b.B }), nil
 }

@@ -186,56 +186,34 @@ func KNN(ctx context.Context, m Matrix, k int, radius float32, o Options) (*Neig
 
 // knnOf is pairsOf keeping each row's k nearest in h.
 func knnOf(ctx context.Context, m Matrix, h *knnHeaps, nw int, report func(done, total int)) {
-	n, dim := m.Len(), m.Dim
-	nblocks := (n + tileQueries - 1) / tileQueries
-	var work int64
-	for i0 := 0; i0 < n; i0 += tileQueries {
-		work += int64(min(tileQueries, n-i0)) * int64(n-i0)
-	}
-	pr := newProgress(report, n, work)
-	var next atomic.Int64
-	done := ctx.Done()
-	run(max(1, min(nw, nblocks)), func(w int) {
-		buf := make([]float32, tileRows*tileQueries)
+	triangleTiles(ctx, m, tileWorkers(m.Len(), nw), report, func(int) tileVisit {
 		var needB [tileRows]float32
-		for !stopped(done) {
-			b := int(next.Add(1) - 1)
-			if b >= nblocks {
-				break
+		return func(i0, ni, r0, nr int, dots []float32) {
+			for i := range nr {
+				needB[i] = h.need(r0 + i)
 			}
-			i0 := b * tileQueries
-			ni := min(tileQueries, n-i0)
-			qs := m.Data[i0*dim : (i0+ni)*dim]
-			for r0 := i0; r0 < n && !stopped(done); r0 += tileRows {
-				nr := min(tileRows, n-r0)
-				dotTile(qs, ni, m.Data[r0*dim:(r0+nr)*dim], nr, dim, buf)
-				for i := range nr {
-					needB[i] = h.need(r0 + i)
-				}
-				for j := range ni {
-					a := i0 + j
-					needA := h.need(a)
-					for i, d := range buf[j*nr : (j+1)*nr] {
-						bb := r0 + i
-						if bb <= a || (d < needA && d < needB[i]) {
-							continue
-						}
-						dist := distFromDot(d)
-						if dist > h.radius {
-							continue
-						}
-						if d >= needA {
-							h.push(a, bb, dist)
-							needA = h.need(a)
-						}
-						if d >= needB[i] {
-							h.push(bb, a, dist)
-							needB[i] = h.need(bb)
-						}
+			for j := range ni {
+				a := i0 + j
+				needA := h.need(a)
+				for i, d := range dots[j*nr : (j+1)*nr] {
+					bb := r0 + i
+					if bb <= a || (d < needA && d < needB[i]) {
+						continue
+					}
+					dist := distFromDot(d)
+					if dist > h.radius {
+						continue
+					}
+					if d >= needA {
+						h.push(a, bb, dist)
+						needA = h.need(a)
+					}
+					if d >= needB[i] {
+						h.push(bb, a, dist)
+						needB[i] = h.need(bb)
 					}
 				}
 			}
-			pr.add(int64(ni) * int64(n-i0))
 		}
 	})
 }
@@ -245,35 +223,10 @@ func knnOf(ctx context.Context, m Matrix, h *knnHeaps, nw int, report func(done,
 // k nearest (ef = 2k, at least 64 candidates looked at), split across
 // o.Workers; distances are exact. It checks ctx between searches.
 func (ix *HNSW) KNN(ctx context.Context, m Matrix, k int, radius float32, o Options) (*Neighbours, error) {
-	n := min(ix.n, m.Len())
 	h := newKNNHeaps(m.Len(), max(k, 1), radius)
-	var next atomic.Int64
-	done := ctx.Done()
-	allow := o.Allow
-	pr := newProgress(o.Progress, n, int64(n))
 	search := max(k, 64)
-	run(workerCount(o.Workers), func(int) {
-		for !stopped(done) {
-			start := int(next.Add(256) - 256)
-			if start >= n {
-				break
-			}
-			end := min(start+256, n)
-			for a := start; a < end && !stopped(done); a++ {
-				if !ix.Has(a) || (allow != nil && !allow(a)) {
-					continue
-				}
-				for _, nb := range ix.Search(m, m.Row(a), search+1, 2*search, o) {
-					if nb.Dist > radius {
-						break
-					}
-					if nb.ID != a {
-						h.push(a, nb.ID, nb.Dist)
-					}
-				}
-			}
-			pr.add(int64(end - start))
-		}
+	ix.eachRow(ctx, m, search+1, 2*search, radius, o, func(int) func(a int, nb Neighbor) {
+		return func(a int, nb Neighbor) { h.push(a, nb.ID, nb.Dist) }
 	})
 	if err := ctx.Err(); err != nil {
 		return nil, err

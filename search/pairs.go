@@ -76,15 +76,48 @@ func compact(m Matrix, allow func(int) bool) (Matrix, []int) {
 	return sub, ids
 }
 
-// pairsOf is the float32 all-pairs path: blocks of tileQueries rows (kept
-// in cache) meet every later row in tiles of tileRows. Blocks are handed
-// out in order through a counter, so uneven triangle rows balance. Workers
-// stop between tiles once ctx is cancelled (the caller checks ctx.Err()
-// and drops the partial result); a tile is ~3M multiply-adds. report, when
-// set, hears of each block done (see Options.Progress).
+// pairsOf is the float32 all-pairs path (triangleTiles; a tile is ~3M
+// multiply-adds): the pairs within maxDist. Once ctx is cancelled the
+// caller checks ctx.Err() and drops the partial result. report, when set,
+// hears of each block done (see Options.Progress).
 func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int, report func(done, total int)) []Pair {
-	n, dim := m.Len(), m.Dim
 	floor := dotBound(maxDist)
+	found := make([][]Pair, tileWorkers(m.Len(), nw))
+	triangleTiles(ctx, m, len(found), report, func(w int) tileVisit {
+		return func(i0, ni, r0, nr int, dots []float32) {
+			for j := range ni {
+				a := i0 + j
+				for i, d := range dots[j*nr : (j+1)*nr] {
+					if d < floor || r0+i <= a {
+						continue
+					}
+					if dist := distFromDot(d); dist <= maxDist {
+						found[w] = append(found[w], Pair{a, r0 + i, dist})
+					}
+				}
+			}
+		}
+	})
+	return slices.Concat(found...)
+}
+
+// tileVisit receives one tile of inner products: rows i0..i0+ni-1 against
+// rows r0..r0+nr-1, dots[j*nr+i] = ⟨row i0+j, row r0+i⟩.
+type tileVisit func(i0, ni, r0, nr int, dots []float32)
+
+// tileWorkers is how many workers triangleTiles uses for n rows and nw
+// wanted: no more than there are blocks.
+func tileWorkers(n, nw int) int { return max(1, min(nw, (n+tileQueries-1)/tileQueries)) }
+
+// triangleTiles computes every row's inner products with itself and every
+// later row, block by block (tileQueries rows, in cache, against every
+// later row in tiles of tileRows), on workers goroutines, and hands each
+// tile to the visit function visitor made for the worker that computed it
+// (w < workers). Blocks are handed out in order through a counter, so
+// uneven triangle rows balance. Workers stop between tiles once ctx is
+// cancelled. report, when set, hears of each block done.
+func triangleTiles(ctx context.Context, m Matrix, workers int, report func(done, total int), visitor func(w int) tileVisit) {
+	n, dim := m.Len(), m.Dim
 	nblocks := (n + tileQueries - 1) / tileQueries
 	// Block b compares its rows with every later row: (n - i0) each.
 	var work int64
@@ -94,10 +127,9 @@ func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int, report func
 	pr := newProgress(report, n, work)
 	var next atomic.Int64
 	done := ctx.Done()
-	found := make([][]Pair, max(1, min(nw, nblocks)))
-	run(len(found), func(w int) {
+	run(workers, func(w int) {
+		visit := visitor(w)
 		buf := make([]float32, tileRows*tileQueries)
-		var got []Pair
 		for !stopped(done) {
 			b := int(next.Add(1) - 1)
 			if b >= nblocks {
@@ -109,21 +141,9 @@ func pairsOf(ctx context.Context, m Matrix, maxDist float32, nw int, report func
 			for r0 := i0; r0 < n && !stopped(done); r0 += tileRows {
 				nr := min(tileRows, n-r0)
 				dotTile(qs, ni, m.Data[r0*dim:(r0+nr)*dim], nr, dim, buf)
-				for j := range ni {
-					a := i0 + j
-					for i, d := range buf[j*nr : (j+1)*nr] {
-						if d < floor || r0+i <= a {
-							continue
-						}
-						if dist := distFromDot(d); dist <= maxDist {
-							got = append(got, Pair{a, r0 + i, dist})
-						}
-					}
-				}
+				visit(i0, ni, r0, nr, buf[:ni*nr])
 			}
 			pr.add(int64(ni) * int64(n-i0))
 		}
-		found[w] = got
 	})
-	return slices.Concat(found...)
 }
