@@ -62,16 +62,10 @@ func Thresholds(exactCopies, copies, distinct []float32, realDuplicates bool) mo
 // round4 is v to four decimals, as the manifest writes presets.
 func round4(v float32) float64 { return math.Round(float64(v)*1e4) / 1e4 }
 
-// dist is the Euclidean distance between rows a and b of unit vectors.
+// dist is the Euclidean distance between rows a and b.
 func dist(m search.Matrix, a, b int) float32 { return unitDist(m.Row(a), m.Row(b)) }
 
-func unitDist(a, b []float32) float32 {
-	var dot float32
-	for i := range a {
-		dot += a[i] * b[i]
-	}
-	return float32(math.Sqrt(math.Max(0, float64(2-2*dot))))
-}
+func unitDist(a, b []float32) float32 { return float32(search.Distance(a, b)) }
 
 // Summary describes a distribution of distances.
 type Summary struct {

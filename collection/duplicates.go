@@ -2,7 +2,6 @@ package collection
 
 import (
 	"context"
-	"math"
 	"os"
 	"strings"
 
@@ -218,22 +217,12 @@ func spreads(fs []dedup.File, ids []int, r *store.Reader) {
 			if k == i {
 				continue
 			}
-			fs[i].Spread += distance(r.Vector(a), r.Vector(b)) / n
+			fs[i].Spread += search.Distance(r.Vector(a), r.Vector(b)) / n
 			if sigs != nil {
 				fs[i].PixelSpread += signature.Apart(sigs[i], sigs[k]) / n
 			}
 		}
 	}
-}
-
-// distance is the Euclidean distance of two vectors.
-func distance(a, b []float32) float64 {
-	var s float64
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return math.Sqrt(s)
 }
 
 // and lets through what both a (nil: all) and b let through.

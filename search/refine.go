@@ -26,15 +26,23 @@ func Refine(m Matrix, q []float32, found []Neighbor, tie func(a, b int) bool) (r
 			damaged = append(damaged, nb.ID)
 			continue
 		}
-		var s float64
-		for j, x := range q {
-			d := float64(x) - float64(row[j])
-			s += d * d
-		}
-		nb.Dist = float32(math.Sqrt(s))
+		nb.Dist = float32(Distance(q, row))
 		kept = append(kept, nb)
 	}
 	less := neighborLess(tie)
 	sort.SliceStable(kept, func(i, j int) bool { return less(kept[i], kept[j]) })
 	return kept, damaged
+}
+
+// Distance is the Euclidean distance between a and b (len(b) ≥ len(a)),
+// from the differences summed in float64: exact where the inner-product
+// form 2 − 2⟨a,b⟩ loses the small distances of near copies to rounding.
+func Distance(a, b []float32) float64 {
+	b = b[:len(a)]
+	var s float64
+	for i, x := range a {
+		d := float64(x) - float64(b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
 }

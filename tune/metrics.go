@@ -3,7 +3,6 @@ package tune
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 
 	"github.com/embedsearch/embedsearch/search"
@@ -172,11 +171,5 @@ func Evaluate(ctx context.Context, vecs []float32, dim int, d *Data, preset floa
 	return out, nil
 }
 
-func dist(a, b []float32) float32 {
-	s := 0.0
-	for i := range a {
-		d := float64(a[i]) - float64(b[i])
-		s += d * d
-	}
-	return float32(math.Sqrt(s))
-}
+// dist is the Euclidean distance between two vectors.
+func dist(a, b []float32) float32 { return float32(search.Distance(a, b)) }
