@@ -3,6 +3,7 @@ package collection
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/embedsearch/embedsearch/dedup"
@@ -77,10 +78,10 @@ func FindDuplicates(ctx context.Context, r *store.Reader, o DuplicateOptions) (*
 		allow = func(id int) bool { return fspath.WithinAny(scope, r.Path(id)) }
 	}
 	if o.Filter != nil {
-		allow = and(allow, o.Filter)
+		allow = AllOf(allow, o.Filter)
 	}
 	if o.MovedTo != "" {
-		allow = and(allow, func(id int) bool { return !fspath.Within(o.MovedTo, r.Path(id)) })
+		allow = AllOf(allow, func(id int) bool { return !fspath.Within(o.MovedTo, r.Path(id)) })
 	}
 	files := map[int]dedup.File{}
 	file := func(id int) dedup.File {
@@ -225,10 +226,23 @@ func spreads(fs []dedup.File, ids []int, r *store.Reader) {
 	}
 }
 
-// and lets through what both a (nil: all) and b let through.
-func and(a, b func(int) bool) func(int) bool {
-	if a == nil {
-		return b
+// AllOf lets through the rows every one of preds lets through (a nil
+// one lets through all); nil, for a search without a filter, when no
+// pred is left.
+func AllOf(preds ...func(int) bool) func(int) bool {
+	preds = slices.DeleteFunc(preds, func(p func(int) bool) bool { return p == nil })
+	switch len(preds) {
+	case 0:
+		return nil
+	case 1:
+		return preds[0]
 	}
-	return func(id int) bool { return a(id) && b(id) }
+	return func(id int) bool {
+		for _, p := range preds {
+			if !p(id) {
+				return false
+			}
+		}
+		return true
+	}
 }

@@ -217,15 +217,5 @@ func filters(r *store.Reader, filter, in []string, self int, excludeSelf bool) (
 	if excludeSelf && self >= 0 {
 		preds = append(preds, func(id int) bool { return id != self })
 	}
-	if len(preds) == 0 {
-		return nil, nil
-	}
-	return func(id int) bool {
-		for _, p := range preds {
-			if !p(id) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return collection.AllOf(preds...), nil
 }

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/infer/preprocess"
 	"github.com/embedsearch/embedsearch/internal/fspath"
 	"github.com/embedsearch/embedsearch/internal/inputfile"
@@ -196,15 +197,5 @@ func queryAllow(o queryOptions, r *store.Reader, inputs []queryInput) (func(int)
 		}
 		preds = append(preds, func(id int) bool { return !self[id] })
 	}
-	if len(preds) == 0 {
-		return nil, nil
-	}
-	return func(id int) bool {
-		for _, p := range preds {
-			if !p(id) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return collection.AllOf(preds...), nil
 }
