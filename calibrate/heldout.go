@@ -222,15 +222,15 @@ func (h *HeldOut) accept(c models.Dedup, t models.Thresholds) func(a, b int, d f
 		if h.r.Signature(a) == nil || h.r.Signature(b) == nil {
 			return n <= c.ScoreVectors
 		}
-		return n <= c.Score && ok && pixelsAgree(c, *m)
+		return n <= c.Score && ok && PixelsAgree(c, *m)
 	}
 }
 
-// pixelsAgree is the near test's pixel check, as collection's judge makes
-// it: the gradients correlate (GradCrop after a crop search), one global
-// colour change explains the colours, little of the picture changed
-// locally.
-func pixelsAgree(c models.Dedup, m signature.Match) bool {
+// PixelsAgree is the near test's pixel check (collection's judge, the
+// held-out grid and self-calibration all use it): the gradients correlate
+// (GradCrop after a crop search), one global colour change explains the
+// colours, little of the picture changed locally.
+func PixelsAgree(c models.Dedup, m signature.Match) bool {
 	g := c.Grad
 	if m.Cropped {
 		g = c.GradCrop

@@ -413,7 +413,7 @@ func nearFound(photos []*photo, kth []float32, t models.Thresholds, d models.Ded
 			if orig == nil || cp == nil {
 				continue
 			}
-			if pixelsAgree(d, signature.Compare(orig, cp)) {
+			if PixelsAgree(d, signature.Compare(orig, cp)) {
 				found++
 			}
 		}

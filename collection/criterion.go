@@ -231,10 +231,8 @@ func (j *judge) decide(a, b int, d float32) Verdict {
 		return Verdict{Dup: true, Check: CheckDistance}
 	}
 	v := Verdict{Check: CheckVectors}
-	if j.kth != nil {
-		if r := (j.kth(a) + j.kth(b)) / 2; r > 0 {
-			v.Score = d / r
-		}
+	if r := j.crowd(a, b); r > 0 {
+		v.Score = d / r
 	}
 	pa, pb := j.prepared(a), j.prepared(b)
 	if pa == nil || pb == nil {
@@ -247,11 +245,7 @@ func (j *judge) decide(a, b int, d float32) Verdict {
 	}
 	m := signature.Compare(pa, pb)
 	v.Pixels = &m
-	grad := c.Grad
-	if m.Cropped {
-		grad = c.GradCrop
-	}
-	v.Dup = float64(m.Grad) >= grad && float64(m.Colour) >= c.Colour && float64(m.Changed) <= c.Changed
+	v.Dup = calibrate.PixelsAgree(c.Dedup, m)
 	return v
 }
 
@@ -262,11 +256,20 @@ func (j *judge) vectorsPass(a, b int, d float32) bool {
 	if c.DistanceOnly || d <= c.Exact {
 		return d <= c.Within
 	}
-	if d > c.Within || j.kth == nil {
+	if d > c.Within {
 		return false
 	}
-	r := (j.kth(a) + j.kth(b)) / 2
+	r := j.crowd(a, b)
 	return r > 0 && float64(d/r) <= max(c.Score, c.ScoreVectors)
+}
+
+// crowd is the mean of a's and b's K-th neighbour distances, what a pair's
+// distance is measured against; 0 when not known.
+func (j *judge) crowd(a, b int) float32 {
+	if j.kth == nil {
+		return 0
+	}
+	return (j.kth(a) + j.kth(b)) / 2
 }
 
 // warm judges the pairs the vectors pass, on every core: complete linkage
