@@ -277,3 +277,18 @@ func TestPairingPath(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultDedupIsTheBuiltinCalibration: the near test of a model
+// without a dedup block is the built-in model's held-out choice, written
+// twice (here and in its manifest): they must not drift apart.
+func TestDefaultDedupIsTheBuiltinCalibration(t *testing.T) {
+	b, err := models.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := DefaultDedup, *b.Manifest.Dedup
+	got.Calibration, want.Calibration = "", ""
+	if got != want {
+		t.Errorf("DefaultDedup %+v, built-in manifest %+v", got, want)
+	}
+}
