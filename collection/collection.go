@@ -52,7 +52,9 @@ type Collection struct {
 	model  *models.Model // nil until Model() needs it
 	source string        // where model came from (store.Writer.SetModelSource)
 	o      Options
-	w      *store.Writer
+	st     index.Store   // what changes: w, or remote
+	w      *store.Writer // nil for a remote store
+	remote Backend       // nil for a local store
 	ann    *index.ANNUpdater
 	// dirty: something changed since Open (Close brings the graph along).
 	dirty bool
@@ -96,7 +98,7 @@ func Open(ctx context.Context, dir string, o Options) (*Collection, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.w = w
+	c.w, c.st = w, w
 	if pid := w.StaleLockPID(); pid != 0 {
 		c.note(Note{Kind: NoteStaleLock, PID: pid,
 			Text: fmt.Sprintf("took over the lock of process %d, which ended without releasing it", pid)})
@@ -119,6 +121,9 @@ func (c *Collection) Dir() string { return c.dir }
 
 // Model is the model the store's vectors come from, opened on first use.
 func (c *Collection) Model() (*models.Model, error) {
+	if c.model == nil && c.remote != nil {
+		return c.remoteModel()
+	}
 	if c.model == nil {
 		m, src, err := Model(c.dir, "")
 		if err != nil {
@@ -130,20 +135,28 @@ func (c *Collection) Model() (*models.Model, error) {
 }
 
 // Binding is the model binding of the store.
-func (c *Collection) Binding() store.Binding { return c.w.Model() }
+func (c *Collection) Binding() store.Binding {
+	if c.remote != nil {
+		return c.remote.Binding()
+	}
+	return c.w.Model()
+}
 
-// Writer is the store under change, for what the use cases here do not
-// cover yet; prefer them.
+// Roots are the folders the store keeps in step.
+func (c *Collection) Roots() []string { return c.st.Roots() }
+
+// Writer is the local store under change (nil for a remote one), for
+// what the use cases here do not cover yet; prefer them.
 func (c *Collection) Writer() *store.Writer { return c.w }
 
 // Index brings the store in step with the folders and files of o (see
 // index.Run), embedding with emb, which must embed with Model().
 func (c *Collection) Index(ctx context.Context, emb index.Embedder, o index.Options) (index.Stats, error) {
 	c.dirty = true
-	if c.model != nil {
+	if c.model != nil && c.w != nil {
 		c.w.SetModelSource(c.source)
 	}
-	return index.Run(ctx, c.w, emb, o)
+	return index.Run(ctx, c.st, emb, o)
 }
 
 // Forget removes the entries at or under each path, and the roots inside
@@ -152,12 +165,12 @@ func (c *Collection) Forget(ctx context.Context, paths ...string) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	n, err := index.Forget(c.w, paths...)
+	n, err := index.Forget(c.st, paths...)
 	if err != nil {
 		return n, err
 	}
 	c.dirty = true
-	return n, c.w.Commit()
+	return n, c.st.Commit()
 }
 
 // Close commits what is pending, compacts the store when worthwhile,
@@ -166,6 +179,10 @@ func (c *Collection) Forget(ctx context.Context, paths ...string) (int, error) {
 // cancellation the store holds its last commit and a stale graph, which
 // readers ignore and the next change rebuilds.
 func (c *Collection) Close(ctx context.Context) error {
+	if b := c.remote; b != nil {
+		c.remote, c.st = nil, nil
+		return errors.Join(b.Commit(), b.Close())
+	}
 	if c.w == nil {
 		return nil
 	}

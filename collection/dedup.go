@@ -48,6 +48,9 @@ type ActResult struct {
 // be the store's committed state (else ErrStoreChanged, nothing done).
 func (c *Collection) Act(ctx context.Context, r *store.Reader, plan *dedup.Plan, journal string) (ActResult, error) {
 	var res ActResult
+	if c.w == nil {
+		return res, ErrRemote
+	}
 	if c.w.Generation() != r.Generation() {
 		return res, ErrStoreChanged
 	}

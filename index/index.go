@@ -120,7 +120,7 @@ type Stats struct {
 // commits periodically. On cancellation it commits what was done and
 // returns the context's error; the next Run resumes from there. It
 // compacts the store when it completes.
-func Run(ctx context.Context, w *store.Writer, emb Embedder, o Options) (Stats, error) {
+func Run(ctx context.Context, w Store, emb Embedder, o Options) (Stats, error) {
 	r := &run{w: w, emb: emb, o: o, start: time.Now(), lastCommit: time.Now()}
 	if r.o.CommitEvery <= 0 {
 		r.o.CommitEvery = DefaultCommitEvery
@@ -132,7 +132,7 @@ func Run(ctx context.Context, w *store.Writer, emb Embedder, o Options) (Stats, 
 }
 
 type run struct {
-	w     *store.Writer
+	w     Store
 	emb   Embedder
 	o     Options
 	start time.Time
@@ -517,7 +517,7 @@ func (r *run) reportLocked(phase string) {
 // Forget removes the entries at or under each path (made absolute) and
 // the roots inside them. It returns how many entries it removed; the caller
 // commits.
-func Forget(w *store.Writer, paths ...string) (int, error) {
+func Forget(w Store, paths ...string) (int, error) {
 	abs, err := absAll(paths)
 	if err != nil {
 		return 0, err

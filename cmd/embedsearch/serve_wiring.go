@@ -53,7 +53,7 @@ func serveIndexer(o serveOptions, storeDir string, dirs []string, stderr io.Writ
 		}
 		defer col.Close(ctx)
 		roots := append([]string(nil), dirs...)
-		for _, r := range col.Writer().Roots() {
+		for _, r := range col.Roots() {
 			if st, err := os.Stat(r); err == nil && st.IsDir() {
 				roots = append(roots, r)
 			}
