@@ -146,12 +146,21 @@ func BenchmarkDecode12MP(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Run("resample-4000x3000-to-224", func(b *testing.B) {
-		b.ReportAllocs()
-		cpu := cpuTime()
-		for i := 0; i < b.N; i++ {
-			p.pixels(rgbaRows{img}, info.Width, info.Height)
+	// The horizontal pass with hpass's AVX2 kernel and with the Go loop.
+	for _, kernel := range []bool{true, false} {
+		name := "resample-4000x3000-to-224"
+		if !kernel {
+			name += "-go-loop"
 		}
-		b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
-	})
+		b.Run(name, func(b *testing.B) {
+			defer func(was bool) { useHpass = was }(useHpass)
+			useHpass = kernel && useHpass
+			b.ReportAllocs()
+			cpu := cpuTime()
+			for i := 0; i < b.N; i++ {
+				p.pixels(rgbaRows{img}, info.Width, info.Height)
+			}
+			b.ReportMetric(float64((cpuTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+	}
 }

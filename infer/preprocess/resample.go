@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"image"
 	"math"
+
+	"github.com/embedsearch/embedsearch/infer/preprocess/internal/hpass"
 )
 
 // This file is a port of PIL's separable resampling (Pillow's
@@ -101,6 +103,10 @@ func clipFixed(v int32) uint8 {
 	return uint8(v)
 }
 
+// useHpass: the horizontal pass runs hpass's kernel (the same sums as the
+// Go loop below, which tests compare it with).
+var useHpass = hpass.Available
+
 // rows is an image the resampler reads row by row.
 type rows interface {
 	size() (w, h int)
@@ -171,9 +177,20 @@ func resample(src rows, outW, outH int, win image.Rectangle, f filter, gap float
 			x0, x1 = min(x0, hc.xmin[x]), max(x1, hc.xmin[x]+hc.n[x])
 		}
 		const half = int32(1) << (precisionBits - 1)
+		var off, cnt []int32
+		if useHpass && tw > 0 {
+			off, cnt = make([]int32, tw), make([]int32, tw)
+			for x := range tw {
+				off[x], cnt[x] = int32(4*hc.xmin[x]), int32(hc.n[x])
+			}
+		}
 		for y := 0; y < th; y++ {
 			row := src.row(y0+y, x0, x1)
 			o := tmp.pix[3*tw*y : 3*tw*(y+1)]
+			if off != nil {
+				hpass.Row(row, off, cnt, hc.k, hc.ksize, o)
+				continue
+			}
 			for x := 0; x < tw; x++ {
 				k := hc.k[x*hc.ksize : x*hc.ksize+hc.n[x]]
 				in := row[4*hc.xmin[x] : 4*(hc.xmin[x]+len(k))]
