@@ -89,3 +89,17 @@ func (c *Collection) check(m *models.Model) error {
 	}
 	return nil
 }
+
+// Sync lets fill change the local store directly (a mirror of a remote
+// store brought in step with it) and commits; Close then brings the
+// approximate index along as after any change.
+func (c *Collection) Sync(ctx context.Context, fill func(*store.Writer) error) error {
+	if c.w == nil {
+		return ErrRemote
+	}
+	c.dirty = true
+	if err := fill(c.w); err != nil {
+		return err
+	}
+	return c.w.Commit()
+}

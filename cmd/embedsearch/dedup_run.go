@@ -24,7 +24,7 @@ func dedupIndexDirs(ctx context.Context, o dedupOptions, storeDir string, dirs [
 	}
 	bar := newProgress(stderr, false)
 	defer bar.done()
-	col, err := collection.Open(ctx, storeDir, collection.Options{Model: spec, ANNThreshold: annThreshold,
+	col, err := openCollection(ctx, storeDir, collection.Options{Model: spec, ANNThreshold: annThreshold,
 		ANNProgress: annProgress(bar), Note: func(n collection.Note) { bar.clear(); noteTo(stderr, true)(n) }})
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", storeDir, err)
@@ -68,6 +68,12 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		return err
 	}
 	storeDir, err := filepath.Abs(o.Store)
+	if isRemote(o.Store) {
+		storeDir, err = o.Store, nil
+		if op != dedup.OpNone || o.Undo != "" || o.Purge != "" {
+			return usagef("dedup actions, --undo and --purge need a local store: with a weaviate:// store dedup reports only")
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -117,7 +123,12 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 		in = append(in, dirs...)
 	}
 
-	r, err := store.Open(storeDir)
+	var r *store.Reader
+	if isRemote(storeDir) {
+		r, err = openReader(ctx, storeDir)
+	} else {
+		r, err = store.Open(storeDir)
+	}
 	if errors.Is(err, store.ErrNotExist) {
 		return fmt.Errorf("no store at %s: run 'embedsearch dedup DIR' or 'embedsearch index DIR' first, or pass --store", storeDir)
 	}

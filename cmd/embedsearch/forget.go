@@ -26,18 +26,26 @@ func newForgetCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			r, err := openStoreReader(c) // no store: the message says what to do
-			if err != nil {
-				return err
+			if isRemote(dir) {
+				b, err := remoteStore(c.Context, dir) // no store: the message says what to do
+				if err != nil {
+					return err
+				}
+				b.Close()
+			} else {
+				r, err := openStoreReader(c) // no store: the message says what to do
+				if err != nil {
+					return err
+				}
+				r.Close()
 			}
-			r.Close()
 			return runForget(c.Context, dir, c.Args().Slice(), c.App.Writer, c.App.ErrWriter)
 		},
 	}
 }
 
 func runForget(ctx context.Context, dir string, paths []string, stdout, stderr io.Writer) error {
-	col, err := collection.Open(ctx, dir, collection.Options{ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
+	col, err := openCollection(ctx, dir, collection.Options{ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
 	if err != nil {
 		return err
 	}

@@ -154,7 +154,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 
 	bar := newProgress(stderr, o.Quiet)
 	defer bar.done()
-	col, err := collection.Open(ctx, o.Store, collection.Options{Model: o.Model, Repair: o.Repair,
+	col, err := openCollection(ctx, o.Store, collection.Options{Model: o.Model, Repair: o.Repair,
 		ANNThreshold: annThreshold, ANNProgress: annProgress(bar), Note: func(n collection.Note) { bar.clear(); noteTo(stderr, o.Quiet)(n) }})
 	if err != nil {
 		return err

@@ -106,7 +106,7 @@ func queryOptionsFrom(c *cli.Context) (queryOptions, error) {
 }
 
 func runQuery(ctx context.Context, o queryOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	r, err := openStore(o.Store)
+	r, err := openReader(ctx, o.Store)
 	if err != nil {
 		return err
 	}

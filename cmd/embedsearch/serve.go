@@ -95,6 +95,9 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	if isRemote(o.Store) {
+		return usagef("serve does not work with a weaviate:// store yet (index, status, forget, query and dedup do)")
+	}
 	storeDir, err := filepath.Abs(o.Store)
 	if err != nil {
 		return err

@@ -105,7 +105,7 @@ type statusOptions struct {
 }
 
 func runStatus(ctx context.Context, o statusOptions, stdout io.Writer) error {
-	r, err := openStore(o.Store)
+	r, err := openReader(ctx, o.Store)
 	if err != nil {
 		return err
 	}
@@ -128,6 +128,9 @@ func runStatus(ctx context.Context, o statusOptions, stdout io.Writer) error {
 		Roots: r.Roots(), Bytes: bytes, Failed: r.Failed(),
 		Segments: r.Segments(), Generation: r.Generation(),
 		Search: searchState(r, verify),
+	}
+	if isRemote(o.Store) {
+		rep.Store = o.Store // the numbers below are its mirror's
 	}
 	if rep.Roots == nil {
 		rep.Roots = []string{}

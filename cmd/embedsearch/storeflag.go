@@ -59,6 +59,9 @@ func openStoreReader(c *cli.Context) (*store.Reader, error) {
 // openStore opens the store at dir for reading, with a hint when there is
 // none yet.
 func openStore(dir string) (*store.Reader, error) {
+	if isRemote(dir) {
+		return nil, usagef("%s: a weaviate:// store works with index, status, forget, query and dedup (reports), not here yet", dir)
+	}
 	r, err := store.Open(dir)
 	if errors.Is(err, store.ErrNotExist) {
 		return nil, fmt.Errorf("no store at %s: run 'embedsearch index DIR' first, or pass --store", dir)

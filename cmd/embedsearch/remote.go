@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/embedsearch/embedsearch/collection"
+	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/weaviatestore"
+)
+
+// A --store value is a folder or a Weaviate collection
+// (weaviate[s]://HOST:PORT/Collection[?tenant=NAME]). Commands that change
+// the store go through collection (OpenBackend for Weaviate); commands
+// that read it read a local mirror of the collection (mirrorDir), brought
+// in step first, so they answer as they do from a local store.
+
+// isRemote reports whether spec names a Weaviate collection.
+func isRemote(spec string) bool { return weaviatestore.IsURL(spec) }
+
+// openCollection opens the store spec names for change.
+func openCollection(ctx context.Context, spec string, o collection.Options) (*collection.Collection, error) {
+	if !isRemote(spec) {
+		return collection.Open(ctx, spec, o)
+	}
+	l, err := weaviatestore.ParseLocation(spec)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	b, err := weaviatestore.Open(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	c, err := collection.OpenBackend(ctx, b, o)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// remoteStore connects to an existing Weaviate collection for reading.
+func remoteStore(ctx context.Context, spec string) (*weaviatestore.Store, error) {
+	l, err := weaviatestore.ParseLocation(spec)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	b, err := weaviatestore.OpenReader(ctx, l)
+	if errors.Is(err, weaviatestore.ErrNotExist) {
+		return nil, fmt.Errorf("no store at %s: run 'embedsearch index DIR --store %s' first", l, l)
+	}
+	return b, err
+}
+
+// openReader opens the store spec names for reading: a folder, or the
+// local mirror of a Weaviate collection brought in step with it.
+func openReader(ctx context.Context, spec string) (*store.Reader, error) {
+	if !isRemote(spec) {
+		return openStore(spec)
+	}
+	dir, err := mirror(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return openStore(dir)
+}
+
+// mirror brings the local mirror of the Weaviate collection spec in step
+// and returns its folder.
+func mirror(ctx context.Context, spec string) (string, error) {
+	b, err := remoteStore(ctx, spec)
+	if err != nil {
+		return "", err
+	}
+	defer b.Close()
+	dir, err := mirrorDir(b.Location())
+	if err != nil {
+		return "", err
+	}
+	if r, err := store.Open(dir); err == nil {
+		r.Close()
+	} else if errors.Is(err, store.ErrNotExist) {
+		w, err := store.OpenWriter(dir, b.Binding(), store.WriterOptions{})
+		if err != nil {
+			return "", fmt.Errorf("mirror of %s in %s: %w", spec, dir, err)
+		}
+		if err := w.Close(); err != nil {
+			return "", err
+		}
+	}
+	col, err := collection.Open(ctx, dir, collection.Options{ANNThreshold: annThreshold})
+	if errors.Is(err, store.ErrModelMismatch) {
+		// The collection was made anew with another model: so is the mirror.
+		if err = os.RemoveAll(dir); err == nil {
+			return mirror(ctx, spec)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("mirror of %s in %s: %w (removing that folder makes it anew)", spec, dir, err)
+	}
+	defer col.Close(ctx)
+	if err := col.Sync(ctx, func(w *store.Writer) error { return b.Mirror(ctx, w) }); err != nil {
+		return "", err
+	}
+	return dir, col.Close(ctx)
+}
+
+// envMirror names the folder that holds the mirrors of Weaviate stores
+// (default: the user's cache folder's embedsearch/weaviate).
+const envMirror = "EMBEDSEARCH_WEAVIATE_MIRRORS"
+
+// mirrorDir is where the mirror of l lives: one folder per collection and
+// tenant.
+func mirrorDir(l weaviatestore.Location) (string, error) {
+	base := os.Getenv(envMirror)
+	if base == "" {
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			return "", fmt.Errorf("no cache folder for the mirror of %s (set $%s): %w", l, envMirror, err)
+		}
+		base = filepath.Join(cache, "embedsearch", "weaviate")
+	}
+	sum := sha256.Sum256([]byte(l.Scheme + "://" + l.Host + "/" + l.Class + "\x00" + l.Tenant))
+	return filepath.Join(base, l.Class+"-"+hex.EncodeToString(sum[:8])), nil
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/embedsearch/embedsearch/internal/weaviatetest"
+	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/weaviatestore"
+)
+
+// timings are the parts of index's summary that vary from run to run.
+var timings = regexp.MustCompile(`; [0-9.]+(ms|s|m[0-9.]*s), [0-9.]+ images/s`)
+
+// backendScript runs the same commands on the store S over the images in
+// dir and returns what a user sees of each (stdout, exit code, stderr),
+// with dir, S and the timings taken out.
+func backendScript(t *testing.T, dir, s string) []string {
+	t.Helper()
+	names := strings.NewReplacer(s, "STORE", dir, "DIR")
+	if l, err := weaviatestore.ParseLocation(s); err == nil {
+		names = strings.NewReplacer(s, "STORE", l.String(), "STORE", dir, "DIR")
+	}
+	var seen []string
+	run := func(args ...string) {
+		t.Helper()
+		code, out, errs := embedCLI(t, "", args...)
+		out = timings.ReplaceAllString(out, "; TIME")
+		text := strings.Join(args, " ") + "\n=> " + strings.TrimSpace(out) + "\n=> exit " + string(rune('0'+code)) + " " + strings.TrimSpace(errs)
+		seen = append(seen, names.Replace(text))
+	}
+	img := filepath.Join(dir, "img0.png")
+	if data, err := os.ReadFile(img); err != nil || os.WriteFile(filepath.Join(dir, "copy.png"), data, 0o644) != nil {
+		t.Fatal("cannot copy img0.png", err)
+	}
+	run("index", dir, "--store", s, "--model", tinyModel)
+	run("index", dir, "--store", s, "--model", tinyModel)
+	rep := statusJSON(t, s)
+	if rep.Store != s || rep.LastIndexed == nil || time.Since(*rep.LastIndexed) > time.Hour {
+		t.Errorf("status of %s: %+v", s, rep)
+	}
+	seen = append(seen, names.Replace(strings.Join([]string{rep.Model, string(rune('0' + rep.Images)), strings.Join(rep.Roots, ","), string(rune('0' + rep.Failed)), rep.Search.Mode}, " ")))
+	run("query", img, "--store", s, "--model", tinyModel, "--json", "-k", "4")
+	run("query", img, "--store", s, "--model", tinyModel, "--csv", "--filter", "width:>41")
+	run("query", img, "--store", s, "--model", tinyModel, "--paths", "--in", filepath.Join(dir, "sub"))
+	run("dedup", "--store", s, "--model", tinyModel, "--json")
+	run("forget", "--store", s, filepath.Join(dir, "sub"))
+	run("query", img, "--store", s, "--model", tinyModel, "--csv")
+	os.Remove(filepath.Join(dir, "img3.png"))
+	run("index", dir, "--store", s, "--model", tinyModel)
+	run("query", img, "--store", s, "--model", tinyModel, "--csv")
+	run("index", dir, "--store", s, "--model", "builtin") // another model: refused
+	return seen
+}
+
+// TestStoreBackends: index, status, query (filters too), dedup (a copy
+// found) and forget print the same on a Weaviate collection as on a local
+// store, and another model is refused with the same message.
+func TestStoreBackends(t *testing.T) {
+	c := weaviatetest.Start(t, 1)
+	t.Setenv(envMirror, t.TempDir())
+	dir, _ := imageDir(t, 6)
+	local := backendScript(t, dir, filepath.Join(t.TempDir(), "store"))
+	dir, _ = imageDir(t, 6) // the same images afresh
+	remote := backendScript(t, dir, c.URL("Library"))
+	if len(local) != len(remote) {
+		t.Fatalf("%d steps against %d", len(local), len(remote))
+	}
+	for i := range local {
+		if local[i] != remote[i] {
+			t.Errorf("step %d differs:\nlocal:  %s\nremote: %s", i, local[i], remote[i])
+		}
+	}
+	t.Logf("%s", strings.Join(remote, "\n"))
+}
+
+// objects counts the images a Weaviate collection holds (each object
+// once, whatever the catalogue says).
+func objects(t *testing.T, url string) int {
+	t.Helper()
+	l, err := weaviatestore.ParseLocation(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := weaviatestore.OpenReader(context.Background(), l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	if err := s.Each(context.Background(), false, func(store.Entry, []float32) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestRemoteConcurrentIndex: two index processes write one collection at
+// once (each its own folder and a shared one): nothing is lost and
+// nothing is stored twice. The same library reached through another path
+// (a symbolic link standing for a second mount) is found unchanged, not
+// stored again.
+func TestRemoteConcurrentIndex(t *testing.T) {
+	c := weaviatetest.Start(t, 1)
+	t.Setenv(envMirror, t.TempDir())
+	url := c.URL("Together")
+	a, _ := imageDir(t, 6)
+	b, _ := imageDir(t, 6) // the same pixels as a, other files
+	p1 := startMain(t, nil, "index", a, b, "--store", url, "--model", tinyModel)
+	p2 := startMain(t, nil, "index", b, a, "--store", url, "--model", tinyModel)
+	for _, p := range []*process{p1, p2} {
+		if code := p.wait(t, 3*time.Minute); code != 0 {
+			t.Fatalf("index: exit %d\n%s\n%s", code, p.stdout.String(), p.stderr.String())
+		}
+	}
+	if n := objects(t, url); n != 10 {
+		t.Errorf("%d objects after two concurrent runs; want 10 (5 images in each folder, once)", n)
+	}
+	if rep := statusJSON(t, url); rep.Images != 10 || len(rep.Roots) != 2 {
+		t.Errorf("status: %+v", rep)
+	}
+
+	mnt := filepath.Join(t.TempDir(), "mnt")
+	if err := os.Symlink(a, mnt); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := embedCLI(t, "", "index", mnt, "--store", url, "--model", tinyModel)
+	if code != 0 || !strings.Contains(out, "scanned 5, new 0, changed 0, moved 0, removed 0") {
+		t.Fatalf("the library under a second path: %d\n%s\n%s", code, out, errs)
+	}
+	if n := objects(t, url); n != 10 {
+		t.Errorf("%d objects after indexing a library under a second path; want 10", n)
+	}
+}
