@@ -10,6 +10,7 @@
 //	go run ./bench/dedupscale -n 200000 -dim 512
 //	go run ./bench/dedupscale -n 200000 -dim 512 -graph   # builds the graph too (minutes)
 //	go run ./bench/dedupscale -n 200000 -dim 512 -graph -exact=false -dir D   # the graph path only, the store in D reused
+//	go run ./bench/dedupscale -graph -exact=false -distance=false -dir D -cpuprofile P   # the near test only, profiled
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"text/tabwriter"
 	"time"
 
@@ -37,6 +39,8 @@ var (
 	dir       = flag.String("dir", "", "work directory (default: a temp dir, removed at the end); an existing store of the same shape is reused")
 	graph     = flag.Bool("graph", false, "also build the graph and group through it")
 	exactRuns = flag.Bool("exact", true, "group by the exact all-pairs path (-exact=false: through the graph only)")
+	distance  = flag.Bool("distance", true, "also group by a distance alone (-distance=false: the near test only)")
+	profile   = flag.String("cpuprofile", "", "write a CPU profile of the grouping runs to FILE")
 )
 
 func main() {
@@ -73,9 +77,17 @@ func main() {
 	var runs []run
 	for _, exact := range []bool{true, false} {
 		if (exact && *exactRuns) || (!exact && *graph) {
-			runs = append(runs, run{"near (K nearest + score)", near, exact},
-				run{"distance ≤ near", collection.DistanceCriterion(near.Within), exact})
+			runs = append(runs, run{"near (K nearest + score)", near, exact})
+			if *distance {
+				runs = append(runs, run{"distance ≤ near", collection.DistanceCriterion(near.Within), exact})
+			}
 		}
+	}
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		check(err)
+		check(pprof.StartCPUProfile(f))
+		defer pprof.StopCPUProfile()
 	}
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "%d × %d, spread %g, %d cores\t\t\t\t\t\t\n", *n, *dim, *spread, runtime.GOMAXPROCS(0))
