@@ -3,7 +3,7 @@
 // temporary folder, stopped when the test ends.
 //
 // The binary is $EMBEDSEARCH_WEAVIATE_SERVER, else weaviate-server in
-// $HOME/go/bin, $GOPATH/bin or $PATH (scripts/test.sh installs the pinned
+// $HOME/go/bin, $GOBIN, $GOPATH/bin or $PATH (scripts/test.sh installs the pinned
 // version). Without it a test is skipped with a message saying how to
 // install it, and fails when CI=true: CI must run these tests.
 package weaviatetest
@@ -66,9 +66,15 @@ func Binary() string {
 			dirs = append(dirs, filepath.Join(d, "bin"))
 		}
 	}
-	if out, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
-		for _, d := range filepath.SplitList(strings.TrimSpace(string(out))) {
-			dirs = append(dirs, filepath.Join(d, "bin"))
+	if out, err := exec.Command("go", "env", "GOBIN", "GOPATH").Output(); err == nil {
+		lines := strings.Split(string(out), "\n")
+		if len(lines) > 1 {
+			if gobin := strings.TrimSpace(lines[0]); gobin != "" {
+				dirs = append(dirs, gobin)
+			}
+			for _, d := range filepath.SplitList(strings.TrimSpace(lines[1])) {
+				dirs = append(dirs, filepath.Join(d, "bin"))
+			}
 		}
 	}
 	for _, d := range dirs {
@@ -170,7 +176,6 @@ func (n *Node) Start() {
 	cmd := exec.Command(n.c.bin, "--scheme", "http", "--host", "127.0.0.1", "--port", strconv.Itoa(n.HTTP))
 	cmd.Env = n.c.env(n)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		n.c.t.Fatal(err)
 	}
