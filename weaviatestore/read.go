@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	"github.com/weaviate/weaviate/entities/models"
 
@@ -92,14 +93,7 @@ func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 		}
 		var err error
 		resp, err = g.Do(ctx)
-		if err == nil && len(resp.Errors) > 0 {
-			var msgs []string
-			for _, e := range resp.Errors {
-				msgs = append(msgs, e.Message)
-			}
-			err = errors.New(strings.Join(msgs, "; "))
-		}
-		return err
+		return gqlError(resp, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weaviate %s: search: %w", s.loc, err)
@@ -127,23 +121,51 @@ func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 
 // Mirror brings the local store under w (bound to the same model) in
 // step with the collection: the same roots, last run, entries and vectors.
-// Entries that did not change are not written again. Readers (status,
-// query, dedup) then read the mirror as they read any local store. The
-// caller commits and closes w.
+// An empty mirror is filled with every object and its vector; after that
+// only the catalogue is read, and only the vectors of entries that
+// changed are fetched. Readers (status, query, dedup) then read the
+// mirror as they read any local store. The caller commits and closes w.
 func (s *Store) Mirror(ctx context.Context, w *store.Writer) error {
 	if w.Model() != s.binding {
 		return fmt.Errorf("%w: the mirror %s holds %s", store.ErrModelMismatch, w.Dir(), w.Model().Mismatch(s.binding))
 	}
 	seen := map[string]bool{}
-	err := s.Each(ctx, true, func(e store.Entry, vec []float32) error {
+	var changed []store.Entry
+	full := w.Len() == 0
+	err := s.Each(ctx, full, func(e store.Entry, vec []float32) error {
 		seen[e.Path] = true
 		if old, ok := w.Get(e.Path); ok && same(old, e) {
 			return nil
 		}
-		return w.Put(e, vec)
+		if full {
+			return w.Put(e, vec)
+		}
+		changed = append(changed, e)
+		return nil
 	})
 	if err != nil {
 		return err
+	}
+	for len(changed) > 0 {
+		n := min(vectorBatch, len(changed))
+		ids := make([]string, n)
+		for i, e := range changed[:n] {
+			ids[i] = ObjectID(e.Path)
+		}
+		vecs, err := s.vectors(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i, e := range changed[:n] {
+			v, ok := vecs[ids[i]]
+			if !ok {
+				continue // deleted meanwhile: the next mirror drops it
+			}
+			if err := w.Put(e, v); err != nil {
+				return err
+			}
+		}
+		changed = changed[n:]
 	}
 	var gone []string
 	w.Walk(func(p string) bool {
@@ -159,6 +181,60 @@ func (s *Store) Mirror(ctx context.Context, w *store.Writer) error {
 	w.AddRoots(s.roots...)
 	w.SetRunStats(s.runAt, s.failed)
 	return nil
+}
+
+// vectorBatch is how many vectors one request of Mirror fetches.
+const vectorBatch = 100
+
+// vectors fetches the vectors of the objects ids, by ID.
+func (s *Store) vectors(ctx context.Context, ids []string) (map[string][]float32, error) {
+	var resp *models.GraphQLResponse
+	err := retry(ctx, func() error {
+		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(len(ids)).
+			WithWhere(filters.Where().WithPath([]string{"id"}).WithOperator(filters.ContainsAny).WithValueText(ids...)).
+			WithFields(graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "id"}, {Name: "vector"}}})
+		if s.factor > 1 {
+			g = g.WithConsistencyLevel(s.loc.Consistency)
+		}
+		if s.loc.Tenant != "" {
+			g = g.WithTenant(s.loc.Tenant)
+		}
+		var err error
+		resp, err = g.Do(ctx)
+		return gqlError(resp, err)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("weaviate %s: fetch vectors: %w", s.loc, err)
+	}
+	out := map[string][]float32{}
+	get, _ := resp.Data["Get"].(map[string]interface{})
+	rows, _ := get[s.loc.Class].([]interface{})
+	for _, r := range rows {
+		m, _ := r.(map[string]interface{})
+		add, _ := m["_additional"].(map[string]interface{})
+		raw, _ := add["vector"].([]interface{})
+		if len(raw) != s.binding.Dim {
+			return nil, fmt.Errorf("weaviate %s: object %v has a vector of dimension %d, the store %d", s.loc, add["id"], len(raw), s.binding.Dim)
+		}
+		v := make([]float32, len(raw))
+		for i, x := range raw {
+			v[i] = float32(num(x))
+		}
+		out[str(add["id"])] = v
+	}
+	return out, nil
+}
+
+// gqlError is err, or the errors a GraphQL answer carries.
+func gqlError(resp *models.GraphQLResponse, err error) error {
+	if err != nil || resp == nil || len(resp.Errors) == 0 {
+		return err
+	}
+	var msgs []string
+	for _, e := range resp.Errors {
+		msgs = append(msgs, e.Message)
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // same reports whether two entries record the same file the same way.

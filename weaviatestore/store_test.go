@@ -194,6 +194,47 @@ func TestStore(t *testing.T) {
 		}
 	}
 	lr.Close()
+
+	// A second mirror fetches what changed: a changed entry, a new one, a
+	// deleted one.
+	e20 := entry(20)
+	e20.Size++
+	vecs[e20.Path] = unit(rng, 8)
+	e70 := entry(70)
+	vecs[e70.Path] = unit(rng, 8)
+	r.Put(e20, vecs[e20.Path])
+	r.Put(e70, vecs[e70.Path])
+	r.Delete(entry(21).Path)
+	if err := r.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if w, err = store.OpenWriter(mdir, testBinding, store.WriterOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := open(t, url).Mirror(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	if lr, err = store.Open(mdir); err != nil {
+		t.Fatal(err)
+	}
+	defer lr.Close()
+	if lr.Len() != 50 {
+		t.Errorf("second mirror: %d entries; want 50", lr.Len())
+	}
+	for id := range lr.Len() {
+		p := lr.Path(id)
+		want := entryByPath(p)
+		if p == e20.Path {
+			want = e20
+		}
+		if p == entry(21).Path || !slices.Equal(lr.Vector(id), vecs[p]) || !same(lr.Entry(id), want) {
+			t.Errorf("second mirror: entry %s differs", p)
+		}
+	}
 }
 
 func entryByPath(p string) store.Entry {
