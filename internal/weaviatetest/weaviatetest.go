@@ -109,8 +109,15 @@ func Start(t testing.TB, n int) *Cluster {
 		c.Nodes = append(c.Nodes, nd)
 	}
 	t.Cleanup(c.Stop)
-	for _, nd := range c.Nodes {
+	for i, nd := range c.Nodes {
 		nd.Start()
+		if i == 0 && n > 1 {
+			// The others join through node0's gossip port and give up
+			// at once when it is not listening yet.
+			if err := listening(nd.gossip, time.Minute); err != nil {
+				t.Fatalf("%s: gossip port: %v\n%s", nd.Name, err, nd.Log())
+			}
+		}
 	}
 	for _, nd := range c.Nodes {
 		if err := nd.WaitReady(3 * time.Minute); err != nil {
@@ -256,6 +263,22 @@ var (
 )
 
 // freePort is a port free now and not handed out before.
+// listening waits until something accepts connections on port.
+func listening(port int, d time.Duration) error {
+	end := time.Now().Add(d)
+	for {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(end) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func freePort(t testing.TB) int {
 	t.Helper()
 	portMu.Lock()
