@@ -157,4 +157,3 @@ func overlap(hits []Hit, want []string) float64 {
 	}
 	return float64(k) / float64(len(want))
 }
-
