@@ -220,12 +220,16 @@ func knnOf(ctx context.Context, m Matrix, h *knnHeaps, nw int, report func(done,
 
 // KNN is the approximate counterpart of the package-level KNN for stores
 // too big for all pairs: every live allowed row searches the graph for its
-// k nearest (ef = 2k, at least 64 candidates looked at), split across
+// k nearest (ef = 1.5k, k at least 64), split across
 // o.Workers; distances are exact. It checks ctx between searches.
 func (ix *HNSW) KNN(ctx context.Context, m Matrix, k int, radius float32, o Options) (*Neighbours, error) {
 	h := newKNNHeaps(m.Len(), max(k, 1), radius)
 	search := max(k, 64)
-	ix.eachRow(ctx, m, search+1, 2*search, radius, o, func(int) func(a int, nb Neighbor) {
+	// ef = 1.5 × what is kept: on clustered 20,000 × 128 with k = 64,
+	// recall@64 0.9976 against 0.9983 at 2k, the mean k-th distance (what
+	// dedup's near test reads) within 0.03% of the exact one (0.02% at
+	// 2k), for three quarters of 2k's work.
+	ix.eachRow(ctx, m, search+1, search+search/2, radius, o, func(int) func(a int, nb Neighbor) {
 		return func(a int, nb Neighbor) { h.push(a, nb.ID, nb.Dist) }
 	})
 	if err := ctx.Err(); err != nil {
