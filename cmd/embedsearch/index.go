@@ -18,7 +18,6 @@ import (
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/index"
 	"github.com/embedsearch/embedsearch/internal/fspath"
-	"github.com/embedsearch/embedsearch/store"
 )
 
 // indexShownFailures is how many per-file failures index prints on stderr;
@@ -124,7 +123,7 @@ func runIndex(ctx context.Context, o indexOptions, args []string, stdin io.Reade
 		}
 	}
 
-	if err := missingArgs(o.Store, roots); err != nil {
+	if err := missingArgs(storeRoots(ctx, o.Store), roots); err != nil {
 		return err
 	}
 
@@ -236,12 +235,7 @@ func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ")
 // anything is written, unless it is (or holds, or lies under) a root the
 // store already has: that is an unmounted drive, whose entries are kept
 // with a warning. Anything else is a mistyped path, and nothing is done.
-func missingArgs(storeDir string, args []string) error {
-	var known []string
-	if r, err := store.Open(storeDir); err == nil {
-		known = r.Roots()
-		r.Close()
-	}
+func missingArgs(known []string, args []string) error {
 	for _, a := range args {
 		if _, err := os.Lstat(a); err == nil || !errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -57,6 +57,29 @@ func remoteStore(ctx context.Context, spec string) (*weaviatestore.Store, error)
 	return b, err
 }
 
+// storeRoots are the roots the store spec names records (none when it
+// cannot be read).
+func storeRoots(ctx context.Context, spec string) []string {
+	if isRemote(spec) {
+		l, err := weaviatestore.ParseLocation(spec)
+		if err != nil {
+			return nil
+		}
+		b, err := weaviatestore.OpenReader(ctx, l)
+		if err != nil {
+			return nil
+		}
+		defer b.Close()
+		return b.Roots()
+	}
+	r, err := store.Open(spec)
+	if err != nil {
+		return nil
+	}
+	defer r.Close()
+	return r.Roots()
+}
+
 // openReader opens the store spec names for reading: a folder, or the
 // local mirror of a Weaviate collection brought in step with it.
 func openReader(ctx context.Context, spec string) (*store.Reader, error) {

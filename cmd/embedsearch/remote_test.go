@@ -54,6 +54,12 @@ func backendScript(t *testing.T, dir, s string) []string {
 	os.Remove(filepath.Join(dir, "img3.png"))
 	run("index", dir, "--store", s, "--model", tinyModel)
 	run("query", img, "--store", s, "--model", tinyModel, "--csv")
+	// An unmounted drive: its entries are kept, with the same warning.
+	if err := os.Rename(dir, dir+".away"); err != nil {
+		t.Fatal(err)
+	}
+	run("index", dir, "--store", s, "--model", tinyModel)
+	os.Rename(dir+".away", dir)
 	run("index", dir, "--store", s, "--model", "builtin") // another model: refused
 	return seen
 }
