@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -323,4 +324,37 @@ func TestStoreConcurrentWriters(t *testing.T) {
 	if !slices.Equal(s.Roots(), []string{"/root0", "/root1"}) {
 		t.Errorf("roots %v; want both writers'", s.Roots())
 	}
+}
+
+// TestStoreReportsRefusedObjects: objects Weaviate refuses (here: their
+// tenant was removed behind the writer's back) are retried, then each is
+// named in ErrObjects; none is dropped silently or taken as stored.
+func TestStoreReportsRefusedObjects(t *testing.T) {
+	c := weaviatetest.Start(t, 1)
+	url := c.URL("Refusing") + "&tenant=carol"
+	s := open(t, url)
+	if err := s.Bind(testBinding); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.c.Schema().TenantsDeleter().WithClassName("Refusing").WithTenants("carol").Do(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for i := range 3 {
+		s.Put(entry(i), unit(rng, 8))
+	}
+	start := time.Now()
+	err := s.Commit()
+	if !errors.Is(err, ErrObjects) {
+		t.Fatalf("Commit = %v; want ErrObjects", err)
+	}
+	for i := range 3 {
+		if !strings.Contains(err.Error(), entry(i).Path) {
+			t.Errorf("the error does not name %s: %v", entry(i).Path, err)
+		}
+		if _, ok := s.cat[ObjectID(entry(i).Path)]; ok {
+			t.Errorf("%s taken as stored", entry(i).Path)
+		}
+	}
+	t.Logf("refused after %v of retries: %v", time.Since(start).Round(time.Millisecond), err)
 }
