@@ -113,6 +113,13 @@ func TestRemoteConcurrentIndex(t *testing.T) {
 	c := weaviatetest.Start(t, 1)
 	t.Setenv(envMirror, t.TempDir())
 	url := c.URL("Together")
+	// Before anything is indexed, readers and forget say so and create nothing.
+	for _, args := range [][]string{{"status"}, {"query", "x.jpg"}, {"forget", "/x"}, {"dedup"}} {
+		code, _, errs := embedCLI(t, "", append(args, "--store", url)...)
+		if code != 1 || !strings.Contains(errs, "no store at weaviate://") || !strings.Contains(errs, "embedsearch index DIR") {
+			t.Errorf("%s on a collection that does not exist: %d %s", args[0], code, errs)
+		}
+	}
 	a, _ := imageDir(t, 6)
 	b, _ := imageDir(t, 6) // the same pixels as a, other files
 	p1 := startMain(t, nil, "index", a, b, "--store", url, "--model", tinyModel)
