@@ -17,7 +17,8 @@ import (
 // every object is committed. With the node down, queries at QUORUM and at
 // ONE are all answered with recall@10 ≥ 0.99 against exact search. After
 // the node restarts, what was written while it was down reaches it (async
-// replication), in a time the test logs.
+// replication), in a time the test logs; the same after a clean stop
+// (SIGTERM) of another node.
 func TestCluster(t *testing.T) {
 	if testing.Short() {
 		t.Skip("three Weaviate nodes: not with -short")
@@ -78,39 +79,51 @@ func TestCluster(t *testing.T) {
 	// Another run while the node is down.
 	put(open(t, base), n, n+200)
 
-	down.Start()
-	if err := down.WaitReady(3 * time.Minute); err != nil {
-		t.Fatalf("restart: %v\n%s", err, down.Log())
-	}
-	restarted := time.Now()
 	l, _ := ParseLocation(base)
 	r, err := OpenReader(ctx, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var missing []string
-	for i := n; i < n+200; i += 10 {
-		missing = append(missing, ObjectID(entry(i).Path))
-	}
-	for len(missing) > 0 && time.Since(restarted) < 3*time.Minute {
-		var still []string
-		for _, id := range missing {
-			objs, err := r.c.Data().ObjectsGetter().WithClassName(l.Class).WithID(id).WithNodeName(down.Name).Do(ctx)
-			if err != nil || len(objs) != 1 {
-				still = append(still, id)
+	// catchUp restarts the node and waits until a sample of the objects
+	// from..to, written while it was down, is on it.
+	catchUp := func(how string, from, to int) {
+		t.Helper()
+		down.Start()
+		if err := down.WaitReady(3 * time.Minute); err != nil {
+			t.Fatalf("restart: %v\n%s", err, down.Log())
+		}
+		restarted := time.Now()
+		var missing []string
+		for i := from; i < to; i += 10 {
+			missing = append(missing, ObjectID(entry(i).Path))
+		}
+		for len(missing) > 0 && time.Since(restarted) < 3*time.Minute {
+			var still []string
+			for _, id := range missing {
+				objs, err := r.c.Data().ObjectsGetter().WithClassName(l.Class).WithID(id).WithNodeName(down.Name).Do(ctx)
+				if err != nil || len(objs) != 1 {
+					still = append(still, id)
+				}
+			}
+			if missing = still; len(missing) > 0 {
+				time.Sleep(time.Second)
 			}
 		}
-		if missing = still; len(missing) > 0 {
-			time.Sleep(time.Second)
+		if len(missing) > 0 {
+			t.Errorf("%s: 3 minutes after the restart, %d sampled objects written while %s was down are still not on it", how, len(missing), down.Name)
+		} else {
+			t.Logf("%s: objects written while %s was down were on it %.1f s after it was ready again", how, down.Name, time.Since(restarted).Seconds())
 		}
 	}
-	if len(missing) > 0 {
-		t.Errorf("3 minutes after the restart, %d of 20 sampled objects written while %s was down are still not on it", len(missing), down.Name)
-	} else {
-		t.Logf("objects written while %s was down were on it %.1f s after it was ready again", down.Name, time.Since(restarted).Seconds())
-	}
-	if n := count(t, r); n != 1700 {
-		t.Errorf("%d objects; want 1700", n)
+	catchUp("SIGKILL", n, n+200)
+
+	// A clean stop (SIGTERM), writes, a restart.
+	down = c.Nodes[1]
+	down.Stop()
+	put(open(t, base), n+200, n+400)
+	catchUp("SIGTERM", n+200, n+400)
+	if n := count(t, r); n != 1900 {
+		t.Errorf("%d objects; want 1900", n)
 	}
 }
 
