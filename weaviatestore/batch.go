@@ -1,0 +1,201 @@
+package weaviatestore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/go-openapi/strfmt"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
+	"github.com/weaviate/weaviate/entities/models"
+
+	"github.com/embedsearch/embedsearch/store"
+)
+
+// Commit writes the pending objects (batches of batchSize, retried with
+// back-off), deletes the deleted ones and records the roots. Objects that
+// still fail are ErrObjects, each named; the rest is committed.
+func (s *Store) Commit() error {
+	ctx := s.ctx
+	if !s.exists && (len(s.pending) > 0 || s.meta) {
+		return fmt.Errorf("weaviate %s: the collection has no model binding yet", s.loc)
+	}
+	var failed []error
+	ids := make([]string, 0, len(s.pending))
+	for id := range s.pending {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for len(ids) > 0 {
+		n := min(batchSize, len(ids))
+		chunk := ids[:n]
+		ids = ids[n:]
+		objs := make([]*models.Object, len(chunk))
+		for i, id := range chunk {
+			p := s.pending[id]
+			objs[i] = &models.Object{Class: s.loc.Class, ID: strfmt.UUID(id), Tenant: s.loc.Tenant,
+				Properties: properties(p.e), Vector: p.vec}
+		}
+		errs, err := s.write(ctx, objs)
+		if err != nil {
+			return err
+		}
+		for i, id := range chunk {
+			p := s.pending[id]
+			if e := errs[i]; e != nil {
+				failed = append(failed, fmt.Errorf("%s: %v", p.e.Path, e))
+				continue
+			}
+			s.commitPut(id, p.e)
+			delete(s.pending, id)
+		}
+	}
+	if err := s.deleteObjects(ctx); err != nil {
+		return err
+	}
+	if s.meta {
+		if err := s.writeMeta(ctx); err != nil {
+			return err
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%w (%d): %w", ErrObjects, len(failed), errors.Join(failed...))
+	}
+	return nil
+}
+
+func (s *Store) commitPut(id string, e store.Entry) {
+	if old, ok := s.cat[id]; ok && old.SHA256 != "" && s.byHash[old.SHA256] == id {
+		delete(s.byHash, old.SHA256)
+	}
+	s.cat[id] = &e
+	if e.SHA256 != "" {
+		s.byHash[e.SHA256] = id
+	}
+}
+
+// write sends objs as one batch, retrying the whole batch on transient
+// errors and the objects Weaviate refused, and returns each object's
+// final error (nil when written).
+func (s *Store) write(ctx context.Context, objs []*models.Object) ([]error, error) {
+	errs := make([]error, len(objs))
+	todo := make([]int, len(objs))
+	for i := range todo {
+		todo[i] = i
+	}
+	wait := firstWait
+	for attempt := 1; len(todo) > 0; attempt++ {
+		batch := make([]*models.Object, len(todo))
+		for j, i := range todo {
+			batch[j] = objs[i]
+		}
+		var res []models.ObjectsGetResponse
+		err := retry(ctx, func() error {
+			var err error
+			res, err = s.c.Batch().ObjectsBatcher().WithObjects(batch...).WithConsistencyLevel(s.loc.Consistency).Do(ctx)
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("weaviate %s: batch import: %w", s.loc, err)
+		}
+		var again []int
+		for j, i := range todo {
+			errs[i] = nil
+			if j < len(res) {
+				if e := objectError(res[j]); e != nil {
+					errs[i] = e
+					again = append(again, i)
+				}
+			}
+		}
+		todo = again
+		if len(todo) == 0 || attempt == attempts {
+			break
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+		wait = min(2*wait, maxWait)
+	}
+	return errs, nil
+}
+
+func objectError(r models.ObjectsGetResponse) error {
+	if r.Result == nil || r.Result.Errors == nil || len(r.Result.Errors.Error) == 0 {
+		return nil
+	}
+	var msgs []error
+	for _, e := range r.Result.Errors.Error {
+		msgs = append(msgs, errors.New(e.Message))
+	}
+	return errors.Join(msgs...)
+}
+
+// deleteObjects deletes the deleted objects by ID, in batches.
+func (s *Store) deleteObjects(ctx context.Context) error {
+	ids := make([]string, 0, len(s.deleted))
+	for id := range s.deleted {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for len(ids) > 0 {
+		n := min(deleteBatch, len(ids))
+		chunk := ids[:n]
+		ids = ids[n:]
+		where := filters.Where().WithPath([]string{"id"}).WithOperator(filters.ContainsAny).WithValueText(chunk...)
+		err := retry(ctx, func() error {
+			d := s.c.Batch().ObjectsBatchDeleter().WithClassName(s.loc.Class).WithWhere(where).
+				WithConsistencyLevel(s.loc.Consistency).WithOutput("minimal")
+			if s.loc.Tenant != "" {
+				d = d.WithTenant(s.loc.Tenant)
+			}
+			res, err := d.Do(ctx)
+			if err == nil && res != nil && res.Results != nil && res.Results.Failed > 0 {
+				return fmt.Errorf("%d deletions failed", res.Results.Failed)
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("weaviate %s: delete: %w", s.loc, err)
+		}
+		for _, id := range chunk {
+			if e, ok := s.cat[id]; ok {
+				if s.byHash[e.SHA256] == id {
+					delete(s.byHash, e.SHA256)
+				}
+				delete(s.cat, id)
+			}
+			delete(s.deleted, id)
+		}
+	}
+	return nil
+}
+
+// writeMeta records the roots (merged with what other writers recorded
+// meanwhile) and the last run.
+func (s *Store) writeMeta(ctx context.Context) error {
+	if err := s.readMeta(ctx); err != nil {
+		return err
+	}
+	for r, add := range s.added {
+		if add && !slices.Contains(s.roots, r) {
+			s.roots = append(s.roots, r)
+		}
+		if !add {
+			s.roots = slices.DeleteFunc(s.roots, func(x string) bool { return x == r })
+		}
+	}
+	slices.Sort(s.roots)
+	p := map[string]interface{}{"kind": kindMeta, "roots": append([]string{}, s.roots...),
+		"last_indexed": timeText(s.runAt), "failed": int64(s.failed)}
+	errs, err := s.write(ctx, []*models.Object{{Class: s.loc.Class, ID: strfmt.UUID(metaID), Tenant: s.loc.Tenant, Properties: p}})
+	if err != nil {
+		return err
+	}
+	if errs[0] != nil {
+		return fmt.Errorf("weaviate %s: record the roots: %w", s.loc, errs[0])
+	}
+	s.meta = false
+	return nil
+}
