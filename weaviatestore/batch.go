@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/go-openapi/strfmt"
+	"github.com/google/uuid"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
 	"github.com/weaviate/weaviate/entities/models"
 
@@ -14,14 +15,16 @@ import (
 )
 
 // Commit writes the pending objects (batches of batchSize, retried with
-// back-off), deletes the deleted ones and records the roots. Objects that
-// still fail are ErrObjects, each named; the rest is committed.
+// back-off), deletes the deleted ones, and records the roots and a new
+// Version when anything changed. Objects that still fail are ErrObjects,
+// each named; the rest is committed.
 func (s *Store) Commit() error {
 	ctx := s.ctx
 	if !s.exists && (len(s.pending) > 0 || s.meta) {
 		return fmt.Errorf("weaviate %s: the collection has no model binding yet", s.loc)
 	}
 	var failed []error
+	changed := len(s.deleted) > 0
 	ids := make([]string, 0, len(s.pending))
 	for id := range s.pending {
 		ids = append(ids, id)
@@ -49,12 +52,13 @@ func (s *Store) Commit() error {
 			}
 			s.commitPut(id, p.e)
 			delete(s.pending, id)
+			changed = true
 		}
 	}
 	if err := s.deleteObjects(ctx); err != nil {
 		return err
 	}
-	if s.meta {
+	if s.meta || changed {
 		if err := s.writeMeta(ctx); err != nil {
 			return err
 		}
@@ -173,7 +177,9 @@ func (s *Store) deleteObjects(ctx context.Context) error {
 }
 
 // writeMeta records the roots (merged with what other writers recorded
-// meanwhile) and the last run.
+// meanwhile), the last run, and a new version: written after the objects,
+// so a reader that read the version before the objects sees another one
+// next time.
 func (s *Store) writeMeta(ctx context.Context) error {
 	if err := s.readMeta(ctx); err != nil {
 		return err
@@ -188,7 +194,7 @@ func (s *Store) writeMeta(ctx context.Context) error {
 	}
 	slices.Sort(s.roots)
 	p := map[string]interface{}{"kind": kindMeta, "roots": append([]string{}, s.roots...),
-		"last_indexed": timeText(s.runAt), "failed": int64(s.failed)}
+		"last_indexed": timeText(s.runAt), "failed": int64(s.failed), "version": uuid.NewString()}
 	errs, err := s.write(ctx, []*models.Object{{Class: s.loc.Class, ID: strfmt.UUID(metaID), Tenant: s.loc.Tenant, Properties: p}})
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ func class(l Location, b store.Binding) (*models.Class, error) {
 			typed("size", "int"), typed("width", "int"), typed("height", "int"),
 			typed("lat", "number"), typed("lon", "number"), typed("gps", "boolean"),
 			{Name: "roots", DataType: []string{"text[]"}, Tokenization: "field", IndexFilterable: &f, IndexSearchable: &no},
-			text("last_indexed", false), typed("failed", "int"),
+			text("last_indexed", false), typed("failed", "int"), text("version", false),
 		},
 	}
 	if l.Tenant != "" {

@@ -56,6 +56,7 @@ type Store struct {
 	runAt   time.Time       // the last index run: as read, or as SetRunStats set it
 	failed  int
 	runSet  bool
+	version string // as read: changes with every Commit that changes something
 }
 
 type put struct {
@@ -226,7 +227,7 @@ func (s *Store) ensureTenant(ctx context.Context) error {
 	return nil
 }
 
-// readMeta reads the tenant's roots.
+// readMeta reads the tenant's roots, last run and version.
 func (s *Store) readMeta(ctx context.Context) error {
 	var objs []*models.Object
 	err := retry(ctx, func() error {
@@ -244,6 +245,7 @@ func (s *Store) readMeta(ctx context.Context) error {
 	if len(objs) == 1 {
 		if p, ok := objs[0].Properties.(map[string]interface{}); ok {
 			s.roots = strs(p["roots"])
+			s.version = str(p["version"])
 			if !s.runSet {
 				s.runAt, _ = textTime(str(p["last_indexed"]))
 				s.failed = int(num(p["failed"]))
@@ -414,6 +416,11 @@ func (s *Store) RemoveRoots(roots ...string) {
 func (s *Store) SetRunStats(at time.Time, failed int) {
 	s.runAt, s.failed, s.runSet, s.meta = at, failed, true, true
 }
+
+// Version changes with every commit that changes the collection (or its
+// tenant): a reader that finds the version it saw last time needs to read
+// nothing else. "" for a collection never written.
+func (s *Store) Version() string { return s.version }
 
 // LastRun is when the last index run ended and how many files failed in
 // it (zero time: never).

@@ -107,6 +107,16 @@ func TestStore(t *testing.T) {
 	if e, v, ok := s.ByHash(entry(9).SHA256); !ok || e.Path != entry(9).Path || !slices.Equal(v, vecs[e.Path]) {
 		t.Errorf("ByHash = %v, %v", e, ok)
 	}
+	v1 := s.Version()
+	if v1 == "" {
+		t.Error("no version after a commit")
+	}
+	if err := s.Commit(); err != nil { // nothing to commit: no new version
+		t.Fatal(err)
+	}
+	if v := open(t, url).Version(); v != v1 {
+		t.Errorf("an empty commit changed the version: %q, was %q", v, v1)
+	}
 	if r := s.Roots(); !slices.Equal(r, []string{"/photos"}) {
 		t.Errorf("Roots = %v", r)
 	}
@@ -172,6 +182,9 @@ func TestStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := open(t, url)
+	if r.Version() == v1 {
+		t.Error("deleting objects did not change the version")
+	}
 	if r.Len() != 50 {
 		t.Fatalf("after deleting 10: %d", r.Len())
 	}

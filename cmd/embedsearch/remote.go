@@ -6,10 +6,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/embedsearch/embedsearch/collection"
+	"github.com/embedsearch/embedsearch/internal/atomicfile"
 	"github.com/embedsearch/embedsearch/store"
 	"github.com/embedsearch/embedsearch/weaviatestore"
 )
@@ -105,6 +107,16 @@ func mirror(ctx context.Context, spec string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// Nothing written since the last mirror: nothing to read. (The version
+	// is read before the objects: a commit that lands while they are read
+	// leaves another version for next time.)
+	seen, _ := os.ReadFile(filepath.Join(dir, mirrorVersion))
+	if v := b.Version(); v != "" && string(seen) == v {
+		if r, err := store.Open(dir); err == nil && r.Model() == b.Binding() {
+			r.Close()
+			return dir, nil
+		}
+	}
 	if r, err := store.Open(dir); err == nil {
 		r.Close()
 	} else if errors.Is(err, store.ErrNotExist) {
@@ -130,8 +142,18 @@ func mirror(ctx context.Context, spec string) (string, error) {
 	if err := col.Sync(ctx, func(w *store.Writer) error { return b.Mirror(ctx, w) }); err != nil {
 		return "", err
 	}
-	return dir, col.Close(ctx)
+	if err := col.Close(ctx); err != nil {
+		return "", err
+	}
+	return dir, atomicfile.Write(dir, mirrorVersion, func(w io.Writer) (int64, error) {
+		n, err := io.WriteString(w, b.Version())
+		return int64(n), err
+	})
 }
+
+// mirrorVersion is the file in a mirror that holds the collection's
+// version it was last brought in step with.
+const mirrorVersion = "weaviate-version"
 
 // envMirror names the folder that holds the mirrors of Weaviate stores
 // (default: the user's cache folder's embedsearch/weaviate).

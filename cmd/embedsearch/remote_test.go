@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -146,5 +148,24 @@ func TestRemoteConcurrentIndex(t *testing.T) {
 	}
 	if n := objects(t, url); n != 10 {
 		t.Errorf("%d objects after indexing a library under a second path; want 10", n)
+	}
+
+	// Readers read the collection again only when embedsearch changed it
+	// (its version): an object deleted behind its back stays in the mirror
+	// until the next change through embedsearch.
+	statusJSON(t, url) // the mirror in step
+	req, _ := http.NewRequest(http.MethodDelete, fmt.Sprintf("http://127.0.0.1:%d/v1/objects/Together/%s", c.Nodes[0].HTTP,
+		weaviatestore.ObjectID(filepath.Join(a, "img0.png"))), nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("delete behind embedsearch's back: %v %v", resp, err)
+	}
+	if rep := statusJSON(t, url); rep.Images != 10 {
+		t.Errorf("status read the collection again though its version did not change: %d images", rep.Images)
+	}
+	if code, out, errs := embedCLI(t, "", "forget", "--store", url, filepath.Join(a, "sub")); code != 0 || !strings.Contains(out, "forgot 1") {
+		t.Fatalf("forget: %d %s %s", code, out, errs)
+	}
+	if rep := statusJSON(t, url); rep.Images != 8 {
+		t.Errorf("after forget: %d images; want 8 (10, less the one deleted behind its back, less the forgotten one)", rep.Images)
 	}
 }
