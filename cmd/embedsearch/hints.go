@@ -13,6 +13,7 @@ import (
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
 	"github.com/embedsearch/embedsearch/tune"
+	"github.com/embedsearch/embedsearch/weaviatestore"
 )
 
 // hint is what to do about err, keyed on the libraries' sentinel errors:
@@ -36,6 +37,9 @@ func hint(err error) string {
 		return "; use --store to pick a writable location"
 	case errors.Is(err, store.ErrLocked):
 		return "; wait for it to finish (an `embedsearch index` still running?)"
+
+	case errors.Is(err, weaviatestore.ErrObjects):
+		return "; run the same `embedsearch index` again to write them (the rest is stored)"
 
 	case errors.Is(err, collection.ErrStoreChanged):
 		return "; an index run changed it: run dedup again"

@@ -15,6 +15,7 @@ import (
 	"github.com/embedsearch/embedsearch/internal/download"
 	"github.com/embedsearch/embedsearch/models"
 	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/weaviatestore"
 )
 
 // TestReportHints: for each library sentinel whose message used to name a
@@ -40,6 +41,8 @@ func TestReportHints(t *testing.T) {
 			[]string{"use --store to pick a writable location"}},
 		{"locked store", fmt.Errorf("%w: process 7 is writing /s", store.ErrLocked),
 			[]string{"wait for it to finish", "`embedsearch index`"}},
+		{"weaviate refused objects", fmt.Errorf("%w (1): /p/a.jpg: tenant not found", weaviatestore.ErrObjects),
+			[]string{"run the same `embedsearch index` again"}},
 
 		{"model not pulled", fmt.Errorf("open: %w", &models.NotCachedError{Name: "clip-vit-b32", Cache: "/c"}),
 			[]string{"run 'embedsearch models pull clip-vit-b32'", "--model DIR"}},
