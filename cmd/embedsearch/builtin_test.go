@@ -189,3 +189,49 @@ func TestRetiredBuiltinStore(t *testing.T) {
 		t.Fatal("the store was changed")
 	}
 }
+
+// TestPreviousBuiltinStore: a store indexed with an earlier built-in model
+// (what a store made before the default changed holds) still indexes more
+// photos, answers queries and finds duplicates without --model: the store's
+// recorded id opens that model, not the current one.
+func TestPreviousBuiltinStore(t *testing.T) {
+	cur, err := models.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := models.PreviousBuiltins()
+	if len(ids) == 0 {
+		t.Fatal("no earlier built-in model is carried (models/previous/)")
+	}
+	for _, id := range ids {
+		dir := t.TempDir()
+		imgs := writePNGs(t, dir, "a", 0, 6)
+		sdir := filepath.Join(t.TempDir(), "store")
+		if code, _, errs := embedCLI(t, "", "index", "--store", sdir, "--model", id, dir); code != 0 {
+			t.Fatalf("index --model %s: exit %d: %s", id, code, errs)
+		}
+		writePNGs(t, dir, "b", 6, 2)
+		if code, _, errs := embedCLI(t, "", "index", "--store", sdir, dir); code != 0 {
+			t.Fatalf("index without --model: exit %d: %s", code, errs)
+		}
+		r, err := store.Open(sdir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, n := r.Model(), r.Len()
+		r.Close()
+		if b.ModelID != id || b.ModelID == cur.Manifest.ID || n != 8 {
+			t.Fatalf("store holds %d vectors of %s, want 8 of %s (current %s)", n, b.ModelID, id, cur.Manifest.ID)
+		}
+		code, out, errs := embedCLI(t, "", "query", "--store", sdir, "--json", "-k", "3", imgs[2])
+		if code != 0 {
+			t.Fatalf("query: exit %d: %s", code, errs)
+		}
+		if a := parseAnswer(t, out); len(a.Results) != 3 || a.Results[0].Path != imgs[2] || a.Results[0].Distance > 1e-6 {
+			t.Fatalf("query: %+v, want the image itself first", a.Results)
+		}
+		if code, _, errs := embedCLI(t, "", "dedup", "--store", sdir); code != 0 {
+			t.Fatalf("dedup: exit %d: %s", code, errs)
+		}
+	}
+}
