@@ -194,13 +194,13 @@ func openBase(man *Manifest) (*Model, error) {
 
 // NameForID returns the registry name of the model whose manifest id is id
 // (the id a store records), e.g. "builtin" for the current built-in model's
-// id and the id itself for an earlier one (PreviousBuiltins). Local model
+// id and the id itself for another one it carries (OtherBuiltins). Local model
 // directories are not registered: for those there is no name.
 func NameForID(id string) (string, bool) {
 	if m, err := Builtin(); err == nil && m.Manifest.ID == id {
 		return BuiltinName, true
 	}
-	if isPreviousBuiltin(id) {
+	if isOtherBuiltin(id) {
 		return id, true
 	}
 	for _, e := range Zoo() {
@@ -216,11 +216,11 @@ func NameForID(id string) (string, bool) {
 var ErrRetiredBuiltin = errors.New("store was made with the built-in model of another embedsearch version")
 
 // RetiredBuiltin returns an ErrRetiredBuiltin error when id names a
-// built-in model other than the one in this binary and the earlier ones it
-// still carries (PreviousBuiltins), else nil.
+// built-in model other than the one in this binary and the others it
+// carries (OtherBuiltins), else nil.
 func RetiredBuiltin(id string) error {
 	b, err := Builtin()
-	if err != nil || !strings.HasPrefix(id, BuiltinName+"-") || id == b.Manifest.ID || isPreviousBuiltin(id) {
+	if err != nil || !strings.HasPrefix(id, BuiltinName+"-") || id == b.Manifest.ID || isOtherBuiltin(id) {
 		return nil
 	}
 	return fmt.Errorf("%w: it holds vectors of %s, this build ships %s, and the two are not comparable",

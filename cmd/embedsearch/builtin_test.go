@@ -63,17 +63,23 @@ func TestBuiltinEXIFOrientationGroups(t *testing.T) {
 	}
 }
 
-// TestBuiltinGolden: the embedded model, run by onnxruntime on Go-decoded
-// and Go-preprocessed images, gives the vectors PyTorch and PIL gave for
-// the training checkpoint (models/train/golden.py). Lossless inputs agree
-// to float rounding; JPEGs differ by the decoders' rounding. golden.py
-// decodes and resizes at full size, so the model runs here from a copy
-// whose manifest leaves out jpeg_draft and reducing_gap (checked against
-// PIL on their own by infer/preprocess's TestMatchesPIL).
+// TestBuiltinGolden: each built-in model (the default, and the others
+// the binary carries that have a golden file), run by onnxruntime on
+// Go-decoded and Go-preprocessed images, gives the vectors PyTorch and PIL
+// gave for its training checkpoint (models/train/golden.py). Lossless
+// inputs agree to float rounding; JPEGs differ by the decoders' rounding.
+// golden.py decodes and resizes at full size, so the model runs here from
+// a copy whose manifest leaves out jpeg_draft and reducing_gap (checked
+// against PIL on their own by infer/preprocess's TestMatchesPIL).
 func TestBuiltinGolden(t *testing.T) {
 	data := testenv.SharedData(t)
-	model := builtinWithoutDraft(t)
-	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models", "train", "golden.jsonl"))
+	for _, c := range []struct{ id, file string }{{"", "golden.jsonl"}, {"builtin-v4", "golden-builtin-v4.jsonl"}} {
+		t.Run(c.file, func(t *testing.T) { checkGolden(t, data, builtinWithoutDraft(t, c.id), c.file) })
+	}
+}
+
+func checkGolden(t *testing.T, data, model, file string) {
+	f, err := os.Open(filepath.Join(testenv.RepoRoot(t), "models", "train", file))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +101,7 @@ func TestBuiltinGolden(t *testing.T) {
 		args = append(args, filepath.Join(data, r.Path))
 	}
 	if len(want) < 8 {
-		t.Fatalf("golden.jsonl has %d rows", len(want))
+		t.Fatalf("%s has %d rows", file, len(want))
 	}
 	code, out, errs := embedCLI(t, "", args...)
 	if code != 0 {
@@ -125,11 +131,15 @@ func TestBuiltinGolden(t *testing.T) {
 	}
 }
 
-// builtinWithoutDraft writes the built-in model to a folder with its
-// manifest's jpeg_draft and reducing_gap removed and returns the folder.
-func builtinWithoutDraft(t *testing.T) string {
+// builtinWithoutDraft writes the built-in model id ("": the default) to a
+// folder with its manifest's jpeg_draft and reducing_gap removed and
+// returns the folder.
+func builtinWithoutDraft(t *testing.T, id string) string {
 	t.Helper()
 	b, err := models.Builtin()
+	if id != "" {
+		b, err = models.OpenID(id)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,18 +200,19 @@ func TestRetiredBuiltinStore(t *testing.T) {
 	}
 }
 
-// TestPreviousBuiltinStore: a store indexed with an earlier built-in model
-// (what a store made before the default changed holds) still indexes more
-// photos, answers queries and finds duplicates without --model: the store's
-// recorded id opens that model, not the current one.
-func TestPreviousBuiltinStore(t *testing.T) {
+// TestOtherBuiltinStore: a store indexed with another built-in model than
+// the default (what a store made before the default changed holds, or one
+// made with --model builtin-v4) still indexes more photos, answers queries
+// and finds duplicates without --model: the store's recorded id opens that
+// model, not the default one.
+func TestOtherBuiltinStore(t *testing.T) {
 	cur, err := models.Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := models.PreviousBuiltins()
+	ids := models.OtherBuiltins()
 	if len(ids) == 0 {
-		t.Fatal("no earlier built-in model is carried (models/previous/)")
+		t.Fatal("no other built-in model is carried (models/builtins/)")
 	}
 	for _, id := range ids {
 		dir := t.TempDir()

@@ -61,8 +61,8 @@ func TestCalibrateThenDedup(t *testing.T) {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	c := rep.Calibration
-	if rep.Version != jsonSchema || rep.Model != "builtin-v4" || c.Photos != 10 || c.Copies != 30 || c.Seed != 1 ||
-		!(c.Thresholds.Exact > 0 && c.Thresholds.Near > c.Thresholds.Exact) || rep.Manifest.Near != 0.6543 ||
+	if rep.Version != jsonSchema || rep.Model != "builtin-v3" || c.Photos != 10 || c.Copies != 30 || c.Seed != 1 ||
+		!(c.Thresholds.Exact > 0 && c.Thresholds.Near > c.Thresholds.Exact) || rep.Manifest.Near != 0.6279 ||
 		rep.File != filepath.Join(s, calibrate.FileName) {
 		t.Fatalf("calibrate --json: %s", out)
 	}
@@ -85,12 +85,12 @@ func TestCalibrateThenDedup(t *testing.T) {
 	// The text report: the presets against the manifest's.
 	code, out, _ = runCLI(t, "calibrate", "--store", s, "--sample", "10", "--copies", "2", "--seed", "3")
 	if code != exitOK || !strings.Contains(out, "10 photos of the store and 20 copies") || !strings.Contains(out, "near") ||
-		!strings.Contains(out, "0.6543") || !strings.Contains(out, calibrate.FileName) {
+		!strings.Contains(out, "0.6279") || !strings.Contains(out, calibrate.FileName) {
 		t.Errorf("calibrate: exit %d\n%s", code, out)
 	}
 	os.Remove(filepath.Join(s, calibrate.FileName))
 	_, out, _ = runCLI(t, "dedup", "--store", s, "--json")
-	if json.Unmarshal([]byte(out), &d); d.PresetSource != "the model manifest" || d.Threshold != 0.6543 {
+	if json.Unmarshal([]byte(out), &d); d.PresetSource != "the model manifest" || d.Threshold != 0.6279 {
 		t.Errorf("dedup without a calibration: source %q, threshold %v", d.PresetSource, d.Threshold)
 	}
 	// A damaged calibration: dedup says so and what to do.

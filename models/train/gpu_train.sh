@@ -25,7 +25,7 @@ pack)
 train)
 	PACK=${PACK:-runs/pack.pkl}
 	[ -f "$PACK" ] || { echo "$PACK missing: run '$0 pack' where the data is" >&2; exit 1; }
-	INIT=${INIT:-../previous/builtin-v3/model.onnx}
+	INIT=${INIT:-../builtin/model.onnx}
 	[ -f "$INIT" ] || INIT=../builtin/model.onnx
 	OUT=${OUT:-runs/gpu}
 	"$PY" train.py --pack "$PACK" --init "$INIT" --views edits --mine-every "${MINE_EVERY:-100}" \

@@ -7,8 +7,9 @@
 # hard negatives mined by k-NN search over the training set (builtin-v4).
 # Each stage checkpoints every 25 steps; rerun with RESUME=--resume after a
 # stop. Extra arguments go to every stage (e.g. --device cuda).
-# STAGE3_INIT=models/builtin-v3/model.onnx runs stage 3 alone from the
-# shipped builtin-v3 weights (that is how builtin-v4 was made).
+# STAGE3_INIT=models/builtin/model.onnx runs stage 3 alone from the
+# shipped builtin-v3 weights (that is how builtin-v4 was made). Stages 1-2
+# write models/builtin/ (the default), stage 3 models/builtins/builtin-v4/.
 # The shipped runs: 120 min of training steps on 2 shared CPU cores for
 # stages 1-2 (51 + 69), stage 3 a 60 min wall budget, plus about 3-6 min per
 # stage for thresholds and export. Stage 3 stops on its wall-time budget
@@ -26,4 +27,4 @@ else
 fi
 nice -n 10 "$PY" train.py --init "$STAGE3_INIT" --views edits --mine-every 300 --mine-k 8 --mine-skip 0.0311 \
 	--hard-frac 0.5 --steps 100000 --budget-min 60 --lr 5e-4 --warmup 20 --val-every 150 \
-	--ckpt-dir checkpoints/stage3 --id builtin-v4 $RESUME "$@"
+	--ckpt-dir checkpoints/stage3 --id builtin-v4 --out ../builtins/builtin-v4 $RESUME "$@"

@@ -5,18 +5,18 @@ import (
 	"testing"
 )
 
-// TestPreviousBuiltins: each earlier built-in model the binary carries
+// TestOtherBuiltins: each other built-in model the binary carries
 // opens by its id (the id a store records) with its own weights, and is not
 // the current built-in model; an id of a built-in model it does not carry
 // is still retired.
-func TestPreviousBuiltins(t *testing.T) {
+func TestOtherBuiltins(t *testing.T) {
 	cur, err := Builtin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids := PreviousBuiltins()
+	ids := OtherBuiltins()
 	if len(ids) == 0 {
-		t.Fatal("no earlier built-in model is carried (models/previous/)")
+		t.Fatal("no other built-in model is carried (models/builtins/)")
 	}
 	for _, id := range ids {
 		if id == cur.Manifest.ID {
