@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 
 	"github.com/go-openapi/strfmt"
@@ -181,19 +182,44 @@ func (s *Store) deleteObjects(ctx context.Context) error {
 // so a reader that read the version before the objects sees another one
 // next time.
 func (s *Store) writeMeta(ctx context.Context) error {
+	var objs []*models.Object
+	for r, add := range s.added {
+		if add {
+			objs = append(objs, &models.Object{Class: s.loc.Class, ID: strfmt.UUID(rootID(r)), Tenant: s.loc.Tenant,
+				Properties: map[string]interface{}{"kind": kindRoot, "path": r}})
+			continue
+		}
+		err := retry(ctx, func() error {
+			d := s.c.Data().Deleter().WithClassName(s.loc.Class).WithID(rootID(r)).WithConsistencyLevel(s.loc.Consistency)
+			if s.loc.Tenant != "" {
+				d = d.WithTenant(s.loc.Tenant)
+			}
+			err := d.Do(ctx)
+			if httpStatus(err) == http.StatusNotFound {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("weaviate %s: forget root %s: %w", s.loc, r, err)
+		}
+	}
+	if len(objs) > 0 {
+		errs, err := s.write(ctx, objs)
+		if err != nil {
+			return err
+		}
+		for i, e := range errs {
+			if e != nil {
+				return fmt.Errorf("weaviate %s: record root %s: %w", s.loc, objs[i].Properties.(map[string]interface{})["path"], e)
+			}
+		}
+	}
+	clear(s.added)
 	if err := s.readMeta(ctx); err != nil {
 		return err
 	}
-	for r, add := range s.added {
-		if add && !slices.Contains(s.roots, r) {
-			s.roots = append(s.roots, r)
-		}
-		if !add {
-			s.roots = slices.DeleteFunc(s.roots, func(x string) bool { return x == r })
-		}
-	}
-	slices.Sort(s.roots)
-	p := map[string]interface{}{"kind": kindMeta, "roots": append([]string{}, s.roots...),
+	p := map[string]interface{}{"kind": kindMeta,
 		"last_indexed": timeText(s.runAt), "failed": int64(s.failed), "version": uuid.NewString()}
 	errs, err := s.write(ctx, []*models.Object{{Class: s.loc.Class, ID: strfmt.UUID(metaID), Tenant: s.loc.Tenant, Properties: p}})
 	if err != nil {

@@ -17,11 +17,12 @@ import (
 // bindingPrefix starts the class description that records the binding.
 const bindingPrefix = "embedsearch store bound to "
 
-// Object kinds: one image, or the tenant's meta object (roots, last run),
-// which has no vector.
+// Object kinds: one image, one of the tenant's roots, or the tenant's meta
+// object (last run, version); only images have a vector.
 const (
 	kindImage = "image"
 	kindMeta  = "meta"
+	kindRoot  = "root"
 )
 
 // metaID is the ID of each tenant's meta object.
@@ -58,7 +59,6 @@ func class(l Location, b store.Binding) (*models.Class, error) {
 			text("mtime", false), text("taken", false), text("signature", false),
 			typed("size", "int"), typed("width", "int"), typed("height", "int"),
 			typed("lat", "number"), typed("lon", "number"), typed("gps", "boolean"),
-			{Name: "roots", DataType: []string{"text[]"}, Tokenization: "field", IndexFilterable: &f, IndexSearchable: &no},
 			text("last_indexed", false), typed("failed", "int"), text("version", false),
 		},
 	}
@@ -166,16 +166,4 @@ func num(v interface{}) float64 {
 		return float64(x)
 	}
 	return 0
-}
-
-func strs(v interface{}) []string {
-	var out []string
-	if a, ok := v.([]interface{}); ok {
-		for _, x := range a {
-			if s, ok := x.(string); ok {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/auth"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/data"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/filters"
+	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/grpc"
 	"github.com/weaviate/weaviate/entities/models"
 
@@ -236,15 +238,13 @@ func (s *Store) readMeta(ctx context.Context) error {
 		return err
 	})
 	if httpStatus(err) == http.StatusNotFound {
-		s.roots = nil
-		return nil
+		return s.readRoots(ctx)
 	}
 	if err != nil {
-		return fmt.Errorf("weaviate %s: read roots: %w", s.loc, err)
+		return fmt.Errorf("weaviate %s: read the last run: %w", s.loc, err)
 	}
 	if len(objs) == 1 {
 		if p, ok := objs[0].Properties.(map[string]interface{}); ok {
-			s.roots = strs(p["roots"])
 			s.version = str(p["version"])
 			if !s.runSet {
 				s.runAt, _ = textTime(str(p["last_indexed"]))
@@ -252,6 +252,43 @@ func (s *Store) readMeta(ctx context.Context) error {
 			}
 		}
 	}
+	return s.readRoots(ctx)
+}
+
+// rootID is the ID of the object that records root: one object a root,
+// so writers that add roots at once never overwrite each other's.
+func rootID(root string) string { return uuidOf("embedsearch root\x00" + root) }
+
+// readRoots reads the tenant's roots.
+func (s *Store) readRoots(ctx context.Context) error {
+	var resp *models.GraphQLResponse
+	err := retry(ctx, func() error {
+		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(10000).
+			WithWhere(filters.Where().WithPath([]string{"kind"}).WithOperator(filters.Equal).WithValueText(kindRoot)).
+			WithFields(graphql.Field{Name: "path"})
+		if s.factor > 1 {
+			g = g.WithConsistencyLevel(s.loc.Consistency)
+		}
+		if s.loc.Tenant != "" {
+			g = g.WithTenant(s.loc.Tenant)
+		}
+		var err error
+		resp, err = g.Do(ctx)
+		return gqlError(resp, err)
+	})
+	if err != nil {
+		return fmt.Errorf("weaviate %s: read roots: %w", s.loc, err)
+	}
+	get, _ := resp.Data["Get"].(map[string]interface{})
+	rows, _ := get[s.loc.Class].([]interface{})
+	s.roots = s.roots[:0]
+	for _, r := range rows {
+		m, _ := r.(map[string]interface{})
+		if p := str(m["path"]); p != "" {
+			s.roots = append(s.roots, p)
+		}
+	}
+	slices.Sort(s.roots)
 	return nil
 }
 
