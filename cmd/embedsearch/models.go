@@ -116,6 +116,7 @@ type modelRow struct {
 	Cached      bool   `json:"cached"`
 	Description string `json:"description"`
 	License     string `json:"license"`
+	Builtin     bool   `json:"builtin"` // embedded in the binary (the default built-in model or another)
 }
 
 func runModelsList(ctx context.Context, o modelsOptions, stdout io.Writer) error {
@@ -128,7 +129,14 @@ func runModelsList(ctx context.Context, o modelsOptions, stdout io.Writer) error
 	if b, err := models.Builtin(); err == nil {
 		m := b.Manifest
 		rows = append(rows, modelRow{Name: models.BuiltinName, ID: m.ID, Dim: m.Dim, Text: m.Text != nil, Cached: true,
-			Description: m.Description, License: m.License})
+			Description: m.Description, License: m.License, Builtin: true})
+	}
+	for _, id := range models.OtherBuiltins() {
+		if b, err := models.OpenID(id); err == nil {
+			m := b.Manifest
+			rows = append(rows, modelRow{Name: id, ID: m.ID, Dim: m.Dim, Text: m.Text != nil, Cached: true,
+				Description: m.Description, License: m.License, Builtin: true})
+		}
 	}
 	for _, e := range models.Zoo() {
 		m := e.Manifest
@@ -143,7 +151,7 @@ func runModelsList(ctx context.Context, o modelsOptions, stdout io.Writer) error
 	fmt.Fprintln(tw, "NAME\tDIM\tTEXT\tCACHED\tDESCRIPTION")
 	for _, r := range rows {
 		cached := yesNo(r.Cached)
-		if r.Name == models.BuiltinName {
+		if r.Builtin {
 			cached = "built in"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\n", r.Name, r.Dim, yesNo(r.Text), cached, r.Description)

@@ -86,6 +86,19 @@ func TestModelsCommands(t *testing.T) {
 	if r := seen["dinov2-small"]; r.Dim != 384 || r.Text || r.Cached {
 		t.Errorf("dinov2-small row %+v", r)
 	}
+	// Every built-in model is listed, the default and the others the
+	// binary carries by name (builtin-v4).
+	if r := seen[models.BuiltinName]; !r.Builtin || !r.Cached || r.Dim != 128 {
+		t.Errorf("builtin row %+v", r)
+	}
+	for _, id := range models.OtherBuiltins() {
+		if r := seen[id]; r.ID != id || !r.Builtin || !r.Cached || r.Dim != 128 {
+			t.Errorf("%s row %+v", id, r)
+		}
+	}
+	if len(models.OtherBuiltins()) == 0 {
+		t.Error("no other built-in model carried")
+	}
 
 	code, out, _ = runCLI(t, "models", "info", "siglip-b16-224")
 	if code != exitOK || !strings.Contains(out, "SentencePiece") || !strings.Contains(out, "recorded at first download") || !strings.Contains(out, "unverified:") {
