@@ -80,20 +80,10 @@ func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 	if len(q) != s.binding.Dim {
 		return nil, fmt.Errorf("query vector of dimension %d, the store %d", len(q), s.binding.Dim)
 	}
-	var resp *models.GraphQLResponse
-	err := retry(ctx, func() error {
-		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(k).
+	resp, err := s.get(ctx, func() *graphql.GetBuilder {
+		return s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(k).
 			WithNearVector(s.c.GraphQL().NearVectorArgBuilder().WithVector(q)).
 			WithFields(graphql.Field{Name: "path"}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
-		if s.factor > 1 { // GraphQL has the argument for replicated collections only
-			g = g.WithConsistencyLevel(s.loc.Consistency)
-		}
-		if s.loc.Tenant != "" {
-			g = g.WithTenant(s.loc.Tenant)
-		}
-		var err error
-		resp, err = g.Do(ctx)
-		return gqlError(resp, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weaviate %s: search: %w", s.loc, err)
@@ -188,20 +178,10 @@ const vectorBatch = 100
 
 // vectors fetches the vectors of the objects ids, by ID.
 func (s *Store) vectors(ctx context.Context, ids []string) (map[string][]float32, error) {
-	var resp *models.GraphQLResponse
-	err := retry(ctx, func() error {
-		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(len(ids)).
+	resp, err := s.get(ctx, func() *graphql.GetBuilder {
+		return s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(len(ids)).
 			WithWhere(filters.Where().WithPath([]string{"id"}).WithOperator(filters.ContainsAny).WithValueText(ids...)).
 			WithFields(graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "id"}, {Name: "vector"}}})
-		if s.factor > 1 {
-			g = g.WithConsistencyLevel(s.loc.Consistency)
-		}
-		if s.loc.Tenant != "" {
-			g = g.WithTenant(s.loc.Tenant)
-		}
-		var err error
-		resp, err = g.Do(ctx)
-		return gqlError(resp, err)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weaviate %s: fetch vectors: %w", s.loc, err)
@@ -226,6 +206,26 @@ func (s *Store) vectors(ctx context.Context, ids []string) (map[string][]float32
 }
 
 // gqlError is err, or the errors a GraphQL answer carries.
+// get runs the GraphQL Get that build makes, with the store's consistency
+// level (GraphQL has the argument for replicated collections only) and
+// tenant, retried as every request is.
+func (s *Store) get(ctx context.Context, build func() *graphql.GetBuilder) (*models.GraphQLResponse, error) {
+	var resp *models.GraphQLResponse
+	err := retry(ctx, func() error {
+		g := build()
+		if s.factor > 1 {
+			g = g.WithConsistencyLevel(s.loc.Consistency)
+		}
+		if s.loc.Tenant != "" {
+			g = g.WithTenant(s.loc.Tenant)
+		}
+		var err error
+		resp, err = g.Do(ctx)
+		return gqlError(resp, err)
+	})
+	return resp, err
+}
+
 func gqlError(resp *models.GraphQLResponse, err error) error {
 	if err != nil || resp == nil || len(resp.Errors) == 0 {
 		return err

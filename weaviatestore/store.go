@@ -261,20 +261,10 @@ func rootID(root string) string { return uuidOf("embedsearch root\x00" + root) }
 
 // readRoots reads the tenant's roots.
 func (s *Store) readRoots(ctx context.Context) error {
-	var resp *models.GraphQLResponse
-	err := retry(ctx, func() error {
-		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(10000).
+	resp, err := s.get(ctx, func() *graphql.GetBuilder {
+		return s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(10000).
 			WithWhere(filters.Where().WithPath([]string{"kind"}).WithOperator(filters.Equal).WithValueText(kindRoot)).
 			WithFields(graphql.Field{Name: "path"})
-		if s.factor > 1 {
-			g = g.WithConsistencyLevel(s.loc.Consistency)
-		}
-		if s.loc.Tenant != "" {
-			g = g.WithTenant(s.loc.Tenant)
-		}
-		var err error
-		resp, err = g.Do(ctx)
-		return gqlError(resp, err)
 	})
 	if err != nil {
 		return fmt.Errorf("weaviate %s: read roots: %w", s.loc, err)
