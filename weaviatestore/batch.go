@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 
@@ -26,15 +27,7 @@ func (s *Store) Commit() error {
 	}
 	var failed []error
 	changed := len(s.deleted) > 0
-	ids := make([]string, 0, len(s.pending))
-	for id := range s.pending {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for len(ids) > 0 {
-		n := min(batchSize, len(ids))
-		chunk := ids[:n]
-		ids = ids[n:]
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(s.pending)), batchSize) {
 		objs := make([]*models.Object, len(chunk))
 		for i, id := range chunk {
 			p := s.pending[id]
@@ -139,15 +132,7 @@ func objectError(r models.ObjectsGetResponse) error {
 
 // deleteObjects deletes the deleted objects by ID, in batches.
 func (s *Store) deleteObjects(ctx context.Context) error {
-	ids := make([]string, 0, len(s.deleted))
-	for id := range s.deleted {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for len(ids) > 0 {
-		n := min(deleteBatch, len(ids))
-		chunk := ids[:n]
-		ids = ids[n:]
+	for chunk := range slices.Chunk(slices.Sorted(maps.Keys(s.deleted)), deleteBatch) {
 		where := filters.Where().WithPath([]string{"id"}).WithOperator(filters.ContainsAny).WithValueText(chunk...)
 		err := retry(ctx, func() error {
 			d := s.c.Batch().ObjectsBatchDeleter().WithClassName(s.loc.Class).WithWhere(where).
