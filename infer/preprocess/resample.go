@@ -177,18 +177,20 @@ func resample(src rows, outW, outH int, win image.Rectangle, f filter, gap float
 			x0, x1 = min(x0, hc.xmin[x]), max(x1, hc.xmin[x]+hc.n[x])
 		}
 		const half = int32(1) << (precisionBits - 1)
-		var off, cnt []int32
+		var plan *hpass.Plan
 		if useHpass && tw > 0 {
-			off, cnt = make([]int32, tw), make([]int32, tw)
+			off, cnt := make([]int32, tw), make([]int32, tw)
 			for x := range tw {
 				off[x], cnt[x] = int32(4*hc.xmin[x]), int32(hc.n[x])
 			}
+			// A plan the kernel refuses leaves plan nil: the Go loop runs.
+			plan, _ = hpass.NewPlan(off, cnt, hc.k, hc.ksize)
 		}
 		for y := 0; y < th; y++ {
 			row := src.row(y0+y, x0, x1)
 			o := tmp.pix[3*tw*y : 3*tw*(y+1)]
-			if off != nil {
-				hpass.Row(row, off, cnt, hc.k, hc.ksize, o)
+			if plan != nil {
+				plan.Row(row, o)
 				continue
 			}
 			for x := 0; x < tw; x++ {

@@ -49,7 +49,11 @@ func TestRowMatchesReference(t *testing.T) {
 			}
 		}
 		got, want := make([]uint8, 3*n), make([]uint8, 3*n)
-		Row(in, off, cnt, k, ksize, got)
+		plan, err := NewPlan(off, cnt, k, ksize)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Row(in, got)
 		reference(in, off, cnt, k, ksize, want)
 		for i := range got {
 			if got[i] != want[i] {
@@ -63,10 +67,19 @@ func TestRowRefusesReadsOutside(t *testing.T) {
 	if !Available {
 		t.Skip("no AVX2 on this machine")
 	}
+	// Taps beyond an output's share of the coefficients: refused at once.
+	if _, err := NewPlan([]int32{0}, []int32{4}, []int32{1, 1, 1}, 3); err == nil {
+		t.Error("NewPlan accepted 4 taps with ksize 3")
+	}
+	// A row shorter than the plan reads: Row panics instead of reading past it.
+	plan, err := NewPlan([]int32{4}, []int32{3}, []int32{1, 1, 1}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		if recover() == nil {
 			t.Fatal("no panic for an output reading past its row")
 		}
 	}()
-	Row(make([]uint8, 4*3), []int32{4}, []int32{3}, []int32{1, 1, 1}, 3, make([]uint8, 3))
+	plan.Row(make([]uint8, 4*3), make([]uint8, 3))
 }
