@@ -136,31 +136,27 @@ func count(t *testing.T, s *Store) int {
 	return k
 }
 
-func exact(vecs map[string][]float32, q []float32, k int) []string {
-	type pd struct {
-		p string
-		d float64
-	}
-	var all []pd
+// exact is the k nearest of vecs to q by exact search: paths and
+// Euclidean distances, ordered by distance, then path.
+func exact(vecs map[string][]float32, q []float32, k int) []Hit {
+	var all []Hit
 	for p, v := range vecs {
 		var d float64
 		for i := range v {
 			d += float64(v[i]-q[i]) * float64(v[i]-q[i])
 		}
-		all = append(all, pd{p, math.Sqrt(d)})
+		all = append(all, Hit{p, float32(math.Sqrt(d))})
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].d < all[j].d || all[i].d == all[j].d && all[i].p < all[j].p })
-	out := make([]string, k)
-	for i := range out {
-		out[i] = all[i].p
-	}
-	return out
+	sort.Slice(all, func(i, j int) bool {
+		return all[i].Dist < all[j].Dist || all[i].Dist == all[j].Dist && all[i].Path < all[j].Path
+	})
+	return all[:k]
 }
 
-func overlap(hits []Hit, want []string) float64 {
+func overlap(hits, want []Hit) float64 {
 	in := map[string]bool{}
-	for _, p := range want {
-		in[p] = true
+	for _, w := range want {
+		in[w.Path] = true
 	}
 	k := 0
 	for _, h := range hits {

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -135,25 +134,12 @@ func TestStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	type pd struct {
-		p string
-		d float64
-	}
-	var exact []pd
-	for p, v := range vecs {
-		var d float64
-		for i := range v {
-			d += float64(v[i]-q[i]) * float64(v[i]-q[i])
-		}
-		exact = append(exact, pd{p, math.Sqrt(d)})
-	}
-	sort.Slice(exact, func(i, j int) bool { return exact[i].d < exact[j].d })
 	if len(hits) != 10 {
 		t.Fatalf("%d hits", len(hits))
 	}
-	for i, h := range hits {
-		if h.Path != exact[i].p || math.Abs(float64(h.Dist)-exact[i].d) > 1e-5 {
-			t.Errorf("hit %d = %s %.6f; exact %s %.6f", i, h.Path, h.Dist, exact[i].p, exact[i].d)
+	for i, want := range exact(vecs, q, 10) {
+		if h := hits[i]; h.Path != want.Path || math.Abs(float64(h.Dist-want.Dist)) > 1e-5 {
+			t.Errorf("hit %d = %s %.6f; exact %s %.6f", i, h.Path, h.Dist, want.Path, want.Dist)
 		}
 	}
 
