@@ -256,29 +256,27 @@ def main():
                 groups = [[rel(m["path"]) for m in g["members"]] for g in out["groups"]]
                 keepers = [rel(g["keep"]) for g in out["groups"]]
                 pred = pairs_of(groups)
-                p, r, f1, _ = score(pred, truth, ignore)
-                gs = group_scores(groups, keepers, truth, ignore, undegraded)
                 maxd = max([g["max_distance"] for g in out["groups"]] or [0])
                 largest = max([len(g) for g in groups] or [0])
-                label = run if run != "default" else "default (%s)" % out.get("preset", out["threshold"])
-                summary.setdefault(run, {})[name] = (p, r, f1, gs["purity"])
-                keeper = "-" if gs["keeper"] is None else "%.3f %d/%d" % (gs["keeper"], gs["keeper_kept"], gs["keeper_eligible"])
-                print("%-16s %6d %6d %6d %9.3f %7d %7d %7.3f %6.3f %6.3f %6.3f %9s" % (
-                    label[:16], out["stats"]["images"], gs["groups"], gs["wrong"], gs["purity"], gs["innocents"],
-                    largest, p, r, f1, maxd, keeper))
-                rows.append(dict(dataset=name, run=run, renamed=bool(back), threshold=out["threshold"],
-                                 images=out["stats"]["images"], precision=p, recall=r, f1=f1, largest=largest,
-                                 maxd=maxd, **gs))
-                if audit is not None:
-                    p, r, f1, _ = score(pred, a_truth, a_ignore)
-                    gs = group_scores(groups, keepers, a_truth, a_ignore, undegraded)
+
+                def emit(label, truth, ignore, **extra):
+                    """Scores the groups against truth, prints the row and keeps it."""
+                    p, r, f1, _ = score(pred, truth, ignore)
+                    gs = group_scores(groups, keepers, truth, ignore, undegraded)
                     keeper = "-" if gs["keeper"] is None else "%.3f %d/%d" % (gs["keeper"], gs["keeper_kept"], gs["keeper_eligible"])
                     print("%-16s %6d %6d %6d %9.3f %7d %7d %7.3f %6.3f %6.3f %6.3f %9s" % (
-                        "  audited", out["stats"]["images"], gs["groups"], gs["wrong"], gs["purity"], gs["innocents"],
+                        label[:16], out["stats"]["images"], gs["groups"], gs["wrong"], gs["purity"], gs["innocents"],
                         largest, p, r, f1, maxd, keeper))
-                    rows.append(dict(dataset=name, run=run, audited=True, renamed=bool(back), threshold=out["threshold"],
+                    rows.append(dict(dataset=name, run=run, **extra, renamed=bool(back), threshold=out["threshold"],
                                      images=out["stats"]["images"], precision=p, recall=r, f1=f1, largest=largest,
                                      maxd=maxd, **gs))
+                    return p, r, f1, gs
+
+                label = run if run != "default" else "default (%s)" % out.get("preset", out["threshold"])
+                p, r, f1, gs = emit(label, truth, ignore)
+                summary.setdefault(run, {})[name] = (p, r, f1, gs["purity"])
+                if audit is not None:
+                    emit("  audited", a_truth, a_ignore, audited=True)
         print("\n## macro average over %s" % ", ".join(names))
         print("%-16s %9s %7s %7s %7s   %s" % ("run", "precision", "recall", "F1", "purity", "  ".join("F1:" + n for n in names)))
         for run in runs:
