@@ -65,6 +65,21 @@ func OpenBackend(ctx context.Context, b Backend, o Options) (*Collection, error)
 	return c, nil
 }
 
+// BackendModel is the model that embeds queries for the remote store b:
+// spec when set (which must match b's binding), else the registered model
+// b records. (Model is the same for a local store.)
+func BackendModel(b Backend, spec string) (*models.Model, error) {
+	c := &Collection{remote: b}
+	if spec == "" {
+		return c.remoteModel()
+	}
+	m, err := models.Open(spec)
+	if err != nil {
+		return nil, err
+	}
+	return m, c.check(m)
+}
+
 // remoteModel opens the model a remote store records, by its id.
 func (c *Collection) remoteModel() (*models.Model, error) {
 	m, err := models.OpenID(c.remote.Binding().ModelID)

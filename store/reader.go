@@ -267,6 +267,11 @@ func (r *Reader) Filter(q string) (func(id int) bool, error) {
 	}
 }
 
+// ParseFilter parses and checks a filter as Filter does (ErrBadFilter when
+// it does not parse or could only match nothing by mistake): for another
+// back end that maps the same clauses onto its own filters.
+func ParseFilter(q string) (query.Query, error) { return parseFilter(q) }
+
 // parseFilter parses a bleve query string and makes every clause without
 // a prefix required: a filter narrows, so `ext:png width:>1000` means both
 // (bleve's own default would be either).

@@ -109,7 +109,7 @@ func TestCompareLocal(t *testing.T) {
 	var remoteQ []time.Duration
 	for _, q := range queries {
 		st := time.Now()
-		if _, err := s.Search(ctx, q, k); err != nil {
+		if _, err := s.Search(ctx, q, k, nil); err != nil {
 			t.Fatal(err)
 		}
 		remoteQ = append(remoteQ, time.Since(st))
@@ -124,7 +124,7 @@ func TestCompareLocal(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if _, err := s.Search(ctx, vecs[i], k+1); err != nil {
+				if _, err := s.Search(ctx, vecs[i], k+1, nil); err != nil {
 					errs <- err
 					return
 				}

@@ -65,7 +65,7 @@ func TestCluster(t *testing.T) {
 		const queries = 40
 		for range queries {
 			v := unit(rng, dim)
-			hits, err := q.Search(ctx, v, 10)
+			hits, err := q.Search(ctx, v, 10, nil)
 			if err != nil {
 				t.Fatalf("%s with a node down: %v", level, err)
 			}
@@ -145,7 +145,7 @@ func exact(vecs map[string][]float32, q []float32, k int) []Hit {
 		for i := range v {
 			d += float64(v[i]-q[i]) * float64(v[i]-q[i])
 		}
-		all = append(all, Hit{p, float32(math.Sqrt(d))})
+		all = append(all, Hit{Path: p, Dist: float32(math.Sqrt(d))})
 	}
 	sort.Slice(all, func(i, j int) bool {
 		return all[i].Dist < all[j].Dist || all[i].Dist == all[j].Dist && all[i].Path < all[j].Path

@@ -27,6 +27,10 @@
 //     batched until Commit, which writes them with retries and back-off
 //     on transient errors and reports every object that still failed
 //     (ErrObjects), never dropping one silently.
+//   - Search asks Weaviate's HNSW index for the nearest images, restricted
+//     by a Filter: the catalogue filter clauses, folders and paths that map
+//     exactly onto where filters on the field-tokenized properties (the
+//     rest is ErrNoWhere, for the caller to filter another way).
 //
 // Several processes may write one collection at once (no lock: the IDs
 // make writes idempotent); a Store itself is not safe for concurrent use.

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -12,6 +12,7 @@ import (
 	"github.com/weaviate/weaviate-go-client/v5/weaviate/graphql"
 	"github.com/weaviate/weaviate/entities/models"
 
+	"github.com/embedsearch/embedsearch/search"
 	"github.com/embedsearch/embedsearch/store"
 )
 
@@ -65,25 +66,40 @@ func (s *Store) Each(ctx context.Context, vectors bool, fn func(e store.Entry, v
 	}
 }
 
-// Hit is one search result: the image's path and its Euclidean distance
-// to the query.
+// Hit is one search result: the image's path, its Euclidean distance to
+// the query and its vector.
 type Hit struct {
 	Path string
 	Dist float32
+	Vec  []float32
 }
 
-// Search returns the k images nearest to q by Weaviate's HNSW index,
-// ordered by distance, then path. Weaviate's l2-squared distances are
-// reported as Euclidean distances (their square roots), as the local store
-// reports them.
-func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
+// searchSlack is how many neighbours beyond k Search asks for, so that
+// neighbours tied at the k-th distance are cut by path, as locally.
+const searchSlack = 8
+
+// MaxK is the largest k Search takes: Weaviate answers at most 10,000
+// objects a query (its QUERY_MAXIMUM_RESULTS default).
+const MaxK = 10000 - searchSlack
+
+// Search returns the k images nearest to q among those f matches (nil:
+// all) by Weaviate's HNSW index (approximate, like the local graph), ordered
+// by distance, then path. Distances are computed again from the vectors
+// as the local store computes them (search.Distance: Euclidean, summed in
+// float64), not taken from Weaviate's float32 l2-squared, so a result
+// reads the same as from a local store.
+func (s *Store) Search(ctx context.Context, q []float32, k int, f *Filter) ([]Hit, error) {
 	if len(q) != s.binding.Dim {
 		return nil, fmt.Errorf("query vector of dimension %d, the store %d", len(q), s.binding.Dim)
 	}
 	resp, err := s.get(ctx, func() *graphql.GetBuilder {
-		return s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(k).
+		g := s.c.GraphQL().Get().WithClassName(s.loc.Class).WithLimit(k+searchSlack).
 			WithNearVector(s.c.GraphQL().NearVectorArgBuilder().WithVector(q)).
-			WithFields(graphql.Field{Name: "path"}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "distance"}}})
+			WithFields(graphql.Field{Name: "path"}, graphql.Field{Name: "_additional", Fields: []graphql.Field{{Name: "vector"}}})
+		if w := f.where(); w != nil {
+			g = g.WithWhere(w)
+		}
+		return g
 	})
 	if err != nil {
 		return nil, fmt.Errorf("weaviate %s: search: %w", s.loc, err)
@@ -94,8 +110,11 @@ func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 	for _, r := range rows {
 		m, _ := r.(map[string]interface{})
 		add, _ := m["_additional"].(map[string]interface{})
-		d := num(add["distance"])
-		hits = append(hits, Hit{Path: str(m["path"]), Dist: float32(math.Sqrt(max(d, 0)))})
+		v, err := s.vectorOf(add["vector"])
+		if err != nil {
+			return nil, fmt.Errorf("weaviate %s: %s: %w", s.loc, str(m["path"]), err)
+		}
+		hits = append(hits, Hit{Path: str(m["path"]), Dist: float32(search.Distance(q, v)), Vec: v})
 	}
 	slices.SortStableFunc(hits, func(a, b Hit) int {
 		if a.Dist != b.Dist {
@@ -106,7 +125,79 @@ func (s *Store) Search(ctx context.Context, q []float32, k int) ([]Hit, error) {
 		}
 		return strings.Compare(a.Path, b.Path)
 	})
-	return hits, nil
+	return hits[:min(k, len(hits))], nil
+}
+
+// Lookup reads the entry and vector of the file at path (found by its
+// identity, as Get) straight from the collection; ok is false when it
+// holds none.
+func (s *Store) Lookup(ctx context.Context, path string) (e store.Entry, vec []float32, ok bool, err error) {
+	var objs []*models.Object
+	err = retry(ctx, func() error {
+		var err error
+		objs, err = s.getter().WithID(ObjectID(path)).WithVector().Do(ctx)
+		return err
+	})
+	if httpStatus(err) == http.StatusNotFound {
+		return e, nil, false, nil
+	}
+	if err != nil {
+		return e, nil, false, fmt.Errorf("weaviate %s: read %s: %w", s.loc, path, err)
+	}
+	if len(objs) != 1 {
+		return e, nil, false, nil
+	}
+	p, _ := objs[0].Properties.(map[string]interface{})
+	if str(p["kind"]) != kindImage {
+		return e, nil, false, nil
+	}
+	if e, err = entryOf(p); err != nil {
+		return e, nil, false, fmt.Errorf("weaviate %s: %w", s.loc, err)
+	}
+	if len(objs[0].Vector) != s.binding.Dim {
+		return e, nil, false, fmt.Errorf("weaviate %s: %s has a vector of dimension %d, the store %d", s.loc, e.Path, len(objs[0].Vector), s.binding.Dim)
+	}
+	return e, []float32(objs[0].Vector), true, nil
+}
+
+// Count is the number of images in the collection (or its tenant).
+func (s *Store) Count(ctx context.Context) (int, error) {
+	var resp *models.GraphQLResponse
+	err := retry(ctx, func() error {
+		a := s.c.GraphQL().Aggregate().WithClassName(s.loc.Class).
+			WithWhere(filters.Where().WithPath([]string{"kind"}).WithOperator(filters.Equal).WithValueText(kindImage)).
+			WithFields(graphql.Field{Name: "meta", Fields: []graphql.Field{{Name: "count"}}})
+		if s.loc.Tenant != "" {
+			a = a.WithTenant(s.loc.Tenant)
+		}
+		var err error
+		resp, err = a.Do(ctx)
+		return gqlError(resp, err)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("weaviate %s: count: %w", s.loc, err)
+	}
+	agg, _ := resp.Data["Aggregate"].(map[string]interface{})
+	rows, _ := agg[s.loc.Class].([]interface{})
+	if len(rows) != 1 {
+		return 0, fmt.Errorf("weaviate %s: count: %d rows", s.loc, len(rows))
+	}
+	m, _ := rows[0].(map[string]interface{})
+	meta, _ := m["meta"].(map[string]interface{})
+	return int(num(meta["count"])), nil
+}
+
+// vectorOf reads a vector as GraphQL returns it.
+func (s *Store) vectorOf(x interface{}) ([]float32, error) {
+	raw, _ := x.([]interface{})
+	if len(raw) != s.binding.Dim {
+		return nil, fmt.Errorf("a vector of dimension %d, the store %d", len(raw), s.binding.Dim)
+	}
+	v := make([]float32, len(raw))
+	for i, x := range raw {
+		v[i] = float32(num(x))
+	}
+	return v, nil
 }
 
 // Mirror brings the local store under w (bound to the same model) in
@@ -192,13 +283,9 @@ func (s *Store) vectors(ctx context.Context, ids []string) (map[string][]float32
 	for _, r := range rows {
 		m, _ := r.(map[string]interface{})
 		add, _ := m["_additional"].(map[string]interface{})
-		raw, _ := add["vector"].([]interface{})
-		if len(raw) != s.binding.Dim {
-			return nil, fmt.Errorf("weaviate %s: object %v has a vector of dimension %d, the store %d", s.loc, add["id"], len(raw), s.binding.Dim)
-		}
-		v := make([]float32, len(raw))
-		for i, x := range raw {
-			v[i] = float32(num(x))
+		v, err := s.vectorOf(add["vector"])
+		if err != nil {
+			return nil, fmt.Errorf("weaviate %s: object %v: %w", s.loc, add["id"], err)
 		}
 		out[str(add["id"])] = v
 	}

@@ -93,6 +93,16 @@ func OpenReader(ctx context.Context, l Location) (*Store, error) {
 	return s, s.readMeta(ctx)
 }
 
+// OpenSearcher connects to an existing collection for Search, Lookup and
+// Count: its binding only (one request), no roots, last run or version.
+func OpenSearcher(ctx context.Context, l Location) (*Store, error) {
+	s, err := connect(ctx, l)
+	if err != nil {
+		return nil, err
+	}
+	return s, s.readClass(ctx)
+}
+
 func connect(ctx context.Context, l Location) (*Store, error) {
 	cfg := weaviate.Config{Host: l.Host, Scheme: l.Scheme, StartupTimeout: 0,
 		GrpcConfig: &grpc.Config{Host: l.GRPC, Secured: l.Scheme == "https"}}

@@ -130,7 +130,7 @@ func TestStore(t *testing.T) {
 
 	// Search: Euclidean distances (not squared), in the exact order.
 	q := unit(rng, 8)
-	hits, err := s.Search(ctx, q, 10)
+	hits, err := s.Search(ctx, q, 10, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

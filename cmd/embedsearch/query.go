@@ -106,6 +106,11 @@ func queryOptionsFrom(c *cli.Context) (queryOptions, error) {
 }
 
 func runQuery(ctx context.Context, o queryOptions, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if isRemote(o.Store) && serverSearch {
+		if done, err := serverQuery(ctx, o, args, stdin, stdout, stderr); done {
+			return err
+		}
+	}
 	r, err := openReader(ctx, o.Store)
 	if err != nil {
 		return err

@@ -25,8 +25,18 @@ type queryInput struct {
 	selfDamaged bool // its stored vector is damaged (the file was embedded instead)
 }
 
+// queryStore is what resolving queries reads of the store (a
+// *store.Reader, or remoteRows): its dimension, and the stored entry and
+// vector of an indexed query file, by row.
+type queryStore interface {
+	Dim() int
+	Lookup(path string) (int, bool)
+	Entry(id int) store.Entry
+	Vector(id int) []float32
+}
+
 // resolveQueries turns every argument (and --vector) into a normalised vector.
-func resolveQueries(ctx context.Context, o queryOptions, args []string, stdin io.Reader, r *store.Reader, qe *queryEmbedder) ([]queryInput, error) {
+func resolveQueries(ctx context.Context, o queryOptions, args []string, stdin io.Reader, r queryStore, qe *queryEmbedder) ([]queryInput, error) {
 	var inputs []queryInput
 	if f := o.Vector; f != "" {
 		v, err := readVectorFile(f, r.Dim())
@@ -82,7 +92,7 @@ const maxStdinImage = 256 << 20
 // fileQuery reuses the stored vector of an indexed file whose size and mtime
 // are unchanged, and embeds the file otherwise (also when the stored vector
 // is damaged: the row is then left out of the results).
-func fileQuery(ctx context.Context, r *store.Reader, qe *queryEmbedder, arg string) (queryInput, error) {
+func fileQuery(ctx context.Context, r queryStore, qe *queryEmbedder, arg string) (queryInput, error) {
 	abs, err := filepath.Abs(arg)
 	if err != nil {
 		return queryInput{}, err

@@ -16,8 +16,9 @@ import (
 // indexed, unchanged file reuses its stored vector and never loads a model.
 type queryEmbedder struct {
 	ctx     context.Context
-	dir     string // the store's
-	spec    string // --model ("" for the store's own)
+	dir     string             // the store's
+	remote  collection.Backend // or the remote store's (then dir is "")
+	spec    string             // --model ("" for the store's own)
 	engine  engineOptions
 	stderr  io.Writer
 	eng     *engine
@@ -29,7 +30,13 @@ func (q *queryEmbedder) open() error {
 	if q.eng != nil {
 		return nil
 	}
-	m, _, err := collection.Model(q.dir, q.spec)
+	var m *models.Model
+	var err error
+	if q.remote != nil {
+		m, err = collection.BackendModel(q.remote, q.spec)
+	} else {
+		m, _, err = collection.Model(q.dir, q.spec)
+	}
 	if err != nil {
 		return err
 	}

@@ -48,11 +48,17 @@ func openCollection(ctx context.Context, spec string, o collection.Options) (*co
 
 // remoteStore connects to an existing Weaviate collection for reading.
 func remoteStore(ctx context.Context, spec string) (*weaviatestore.Store, error) {
+	return openRemote(ctx, spec, weaviatestore.OpenReader)
+}
+
+// openRemote connects to an existing Weaviate collection with open
+// (weaviatestore.OpenReader or OpenSearcher).
+func openRemote(ctx context.Context, spec string, open func(context.Context, weaviatestore.Location) (*weaviatestore.Store, error)) (*weaviatestore.Store, error) {
 	l, err := weaviatestore.ParseLocation(spec)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	b, err := weaviatestore.OpenReader(ctx, l)
+	b, err := open(ctx, l)
 	if errors.Is(err, weaviatestore.ErrNotExist) {
 		return nil, fmt.Errorf("no store at %s: run 'embedsearch index DIR --store %s' first", l, l)
 	}

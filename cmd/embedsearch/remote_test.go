@@ -24,9 +24,10 @@ var timings = regexp.MustCompile(`; [0-9.]+(ms|s|m[0-9.]*s), [0-9.]+ images/s`)
 // with dir, S and the timings taken out.
 func backendScript(t *testing.T, dir, s string) []string {
 	t.Helper()
-	names := strings.NewReplacer(s, "STORE", dir, "DIR")
+	esc := strings.ReplaceAll(dir, "/", `\/`) // dir in a filter
+	names := strings.NewReplacer(s, "STORE", esc, "EDIR", dir, "DIR")
 	if l, err := weaviatestore.ParseLocation(s); err == nil {
-		names = strings.NewReplacer(s, "STORE", l.String(), "STORE", dir, "DIR")
+		names = strings.NewReplacer(s, "STORE", l.String(), "STORE", esc, "EDIR", dir, "DIR")
 	}
 	var seen []string
 	run := func(args ...string) {
@@ -40,6 +41,15 @@ func backendScript(t *testing.T, dir, s string) []string {
 	if data, err := os.ReadFile(img); err != nil || os.WriteFile(filepath.Join(dir, "copy.png"), data, 0o644) != nil {
 		t.Fatal("cannot copy img0.png", err)
 	}
+	// Folders A and a: a path filter must tell them apart, and keep A
+	// (which word tokenization would drop as a stopword).
+	for name, from := range map[string]string{"A/x.png": "img5.png", "a/y.png": "img4.png", "A/z.png": "img3.png"} {
+		data, err := os.ReadFile(filepath.Join(dir, from))
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err != nil || os.WriteFile(filepath.Join(dir, name), data, 0o644) != nil {
+			t.Fatal("cannot copy", from, err)
+		}
+	}
 	run("index", dir, "--store", s, "--model", tinyModel)
 	run("index", dir, "--store", s, "--model", tinyModel)
 	rep := statusJSON(t, s)
@@ -50,6 +60,17 @@ func backendScript(t *testing.T, dir, s string) []string {
 	run("query", img, "--store", s, "--model", tinyModel, "--json", "-k", "4")
 	run("query", img, "--store", s, "--model", tinyModel, "--csv", "--filter", "width:>41")
 	run("query", img, "--store", s, "--model", tinyModel, "--paths", "--in", filepath.Join(dir, "sub"))
+	// Where filters on a Weaviate collection (and the clauses that have
+	// none, answered from the mirror): the same answers.
+	for _, args := range [][]string{
+		{"--in", filepath.Join(dir, "A")}, {"--filter", "path:" + esc + `\/A\/*`}, {"--filter", "path:" + esc + `\/?\/*.png -width:45`},
+		{"--filter", "path:" + esc + `\/a\/y.png`}, {"--filter", "width:>100000"}, {"--filter", "width:44 size:>10"},
+		{"--filter", "name:x.png"}, {"--filter", "make:A"}, {"--exclude-self", "-k", "3", "--in", dir}, {"--exact", "-k", "3"},
+		{"--max-distance", "0.5"},
+	} {
+		run(append([]string{"query", img, "--store", s, "--model", tinyModel, "--csv"}, args...)...)
+	}
+	run("query", filepath.Join(dir, "A", "x.png"), img, "--mean", "--store", s, "--json", "-k", "2", "--filter", "width:<=44")
 	run("dedup", "--store", s, "--model", tinyModel, "--json")
 	run("forget", "--store", s, filepath.Join(dir, "sub"))
 	run("query", img, "--store", s, "--model", tinyModel, "--csv")
@@ -167,5 +188,56 @@ func TestRemoteConcurrentIndex(t *testing.T) {
 	}
 	if rep := statusJSON(t, url); rep.Images != 8 {
 		t.Errorf("after forget: %d images; want 8 (10, less the one deleted behind its back, less the forgotten one)", rep.Images)
+	}
+}
+
+// TestRemoteQueryServer: query on a Weaviate collection is answered by
+// Weaviate's search, filters and --in by where filters, with no local
+// mirror; only a clause without a where filter (or --exact) brings the
+// mirror in. An emptied collection says so as a local store does.
+func TestRemoteQueryServer(t *testing.T) {
+	c := weaviatetest.Start(t, 1)
+	mirrors := t.TempDir()
+	t.Setenv(envMirror, mirrors)
+	url := c.URL("Served")
+	dir, _ := imageDir(t, 6)
+	img := filepath.Join(dir, "img0.png")
+	if code, out, errs := embedCLI(t, "", "index", dir, "--store", url, "--model", tinyModel); code != 0 {
+		t.Fatalf("index: %d %s %s", code, out, errs)
+	}
+	mirrored := func() bool {
+		ents, _ := os.ReadDir(mirrors)
+		return len(ents) > 0
+	}
+	var served string
+	for _, args := range [][]string{{}, {"--filter", "width:>41 -size:1"}, {"--in", filepath.Join(dir, "sub")}, {"--exclude-self"}} {
+		code, out, errs := embedCLI(t, "", append([]string{"query", img, "--store", url, "--csv"}, args...)...)
+		if code != 0 || !strings.Contains(out, "img0.png,") {
+			t.Fatalf("query %v: %d %s %s", args, code, out, errs)
+		}
+		if mirrored() {
+			t.Fatalf("query %v made a mirror; want Weaviate's search", args)
+		}
+		if len(args) == 0 {
+			served = out
+		}
+	}
+	code, out, errs := embedCLI(t, "", "query", img, "--store", url, "--csv", "--exact")
+	if code != 0 || out != served || !mirrored() {
+		t.Errorf("query --exact: %d, mirror made %v, %s%s; want the mirror's exact answer, the same:\n%s", code, mirrored(), out, errs, served)
+	}
+	os.RemoveAll(mirrors)
+	if code, out, errs := embedCLI(t, "", "query", img, "--store", url, "--csv", "--filter", "name:img*"); code != 0 || !mirrored() {
+		t.Errorf("query --filter name:img*: %d, mirror made %v, %s%s", code, mirrored(), out, errs)
+	}
+	if code, out, errs := embedCLI(t, "", "forget", "--store", url, dir); code != 0 {
+		t.Fatalf("forget: %d %s %s", code, out, errs)
+	}
+	os.RemoveAll(mirrors)
+	vf := filepath.Join(t.TempDir(), "v.json")
+	os.WriteFile(vf, []byte("[1,0,0,0,0,0,0,0,0,0,0,0,0,0,0,0]"), 0o644)
+	code, _, errs = embedCLI(t, "", "query", "--vector", vf, "--store", url)
+	if code != 1 || !strings.Contains(errs, "store weaviate://") || !strings.Contains(errs, "/Served holds no images yet") || mirrored() {
+		t.Errorf("query on an emptied collection: %d %s", code, errs)
 	}
 }
