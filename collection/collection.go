@@ -25,6 +25,14 @@ type Options struct {
 	Note func(Note)
 	// ANNProgress, when set, is called while the graph is built or updated.
 	ANNProgress func(done, total int)
+	// Snapshot (a remote store) is the store's version (Backend.Version)
+	// that the reader given to Act was read at: Act refuses a store that
+	// has another now (ErrStoreChanged), as it refuses a local store
+	// changed since its reader's generation.
+	Snapshot string
+	// JournalDir (a remote store) is the local folder that keeps Act's
+	// journals (a local store keeps them in its own journals/).
+	JournalDir string
 }
 
 // Note kinds.

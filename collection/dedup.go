@@ -46,12 +46,24 @@ type ActResult struct {
 // store's journals/ when ""), then makes the store say what the files now
 // are. The plan's groups must come from the snapshot r, which must still
 // be the store's committed state (else ErrStoreChanged, nothing done).
+//
+// On a remote store, r is a local mirror of it read at its version
+// Options.Snapshot, and journals are kept under Options.JournalDir; the
+// store is told what the files now are in the same step. (A remote store
+// has no lock: a change made between this check and the store's update is
+// not seen; the journal and the next index run put things right.)
 func (c *Collection) Act(ctx context.Context, r *store.Reader, plan *dedup.Plan, journal string) (ActResult, error) {
 	var res ActResult
-	if c.w == nil {
-		return res, ErrRemote
-	}
-	if c.w.Generation() != r.Generation() {
+	jdir := filepath.Join(c.dir, "journals")
+	switch {
+	case c.remote != nil && c.o.JournalDir == "" && journal == "":
+		return res, fmt.Errorf("%w: no folder for the journal", ErrRemote)
+	case c.remote != nil:
+		if c.remote.Version() != c.o.Snapshot {
+			return res, ErrStoreChanged
+		}
+		jdir = c.o.JournalDir
+	case c.w.Generation() != r.Generation():
 		return res, ErrStoreChanged
 	}
 	// The journal keeps each file's store entry, for undo to put back.
@@ -66,7 +78,7 @@ func (c *Collection) Act(ctx context.Context, r *store.Reader, plan *dedup.Plan,
 		}
 	}
 	if journal == "" {
-		journal = filepath.Join(c.dir, "journals", "dedup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl")
+		journal = filepath.Join(jdir, "dedup-"+time.Now().UTC().Format("20060102T150405.000000000Z")+".jsonl")
 	}
 	j, err := dedup.CreateJournal(journal, dedup.Header{Op: plan.Config.Op, Roots: plan.Config.Roots, MoveTo: plan.Config.MoveTo, Store: c.dir})
 	if err != nil {
@@ -86,6 +98,7 @@ func (c *Collection) Act(ctx context.Context, r *store.Reader, plan *dedup.Plan,
 // replaced by a symbolic link gone (index does not follow links). Undo
 // puts the entries back from the journal.
 func (c *Collection) applied(r *store.Reader, results []dedup.Result) error {
+	changed := 0
 	for _, res := range results {
 		if !res.Done {
 			continue
@@ -96,25 +109,26 @@ func (c *Collection) applied(r *store.Reader, results []dedup.Result) error {
 		}
 		switch res.Action.Op {
 		case dedup.OpMove, dedup.OpTrash, dedup.OpDelete, dedup.OpSymlink:
-			c.w.Delete(src)
+			c.st.Delete(src)
 		case dedup.OpHardLink:
 			kid, ok := r.Lookup(res.Action.Keeper.Path)
 			if !ok {
-				c.w.Delete(src)
+				c.st.Delete(src)
 				break
 			}
 			e := r.Entry(kid)
 			e.Path = src
-			if err := c.w.Put(e, r.Vector(kid)); err != nil {
+			if err := c.st.Put(e, r.Vector(kid)); err != nil {
 				return fmt.Errorf("store: %w", err)
 			}
 		}
 		c.dirty = true
+		changed++
 	}
-	if c.w.Pending() == 0 {
+	if changed == 0 {
 		return nil
 	}
-	if err := c.w.Commit(); err != nil {
+	if err := c.st.Commit(); err != nil {
 		return fmt.Errorf("%w: the files were changed as the journal says, but the store could not be told: %w", ErrStoreBehind, err)
 	}
 	return nil
@@ -136,6 +150,13 @@ type UndoResult struct {
 // one the journal names, else in fallback. A journal that cannot be read
 // is the error.
 func Undo(ctx context.Context, journal, dir, fallback string) (UndoResult, error) {
+	return UndoWith(ctx, journal, dir, fallback, nil)
+}
+
+// UndoWith is Undo with the store to tell opened by open (a remote store,
+// by its name); open returns nil and no error when there is no such
+// store. A nil open opens a local store.
+func UndoWith(ctx context.Context, journal, dir, fallback string, open func(ctx context.Context, name string) (*Collection, error)) (UndoResult, error) {
 	var u UndoResult
 	if dir == "" {
 		dir = fallback
@@ -157,58 +178,76 @@ func Undo(ctx context.Context, journal, dir, fallback string) (UndoResult, error
 		u.Missing = len(restored)
 		return u, nil
 	}
-	r, err := store.Open(dir)
-	if errors.Is(err, store.ErrNotExist) {
+	if open == nil {
+		open = OpenExisting
+	}
+	c, err := open(ctx, dir)
+	if err != nil {
+		u.StoreErr = fmt.Errorf("store: %w", err)
+		return u, nil
+	}
+	if c == nil {
 		u.Missing = len(restored) // the files are back; there is no store to tell
 		return u, nil
 	}
-	if err != nil {
-		u.StoreErr = fmt.Errorf("store: %w", err)
-		return u, nil
-	}
-	defer r.Close()
-	c, err := Open(ctx, dir, Options{})
-	if err != nil {
-		u.StoreErr = fmt.Errorf("store: %w", err)
-		return u, nil
-	}
-	u.Missing, u.StoreErr = c.restore(r, restored)
+	u.Missing, u.StoreErr = c.restore(restored)
 	if err := c.Close(ctx); u.StoreErr == nil {
 		u.StoreErr = err
 	}
 	return u, nil
 }
 
+// OpenExisting opens the local store at dir for change, as Open does,
+// unless there is none (nil, no error): for Undo, which must not create one.
+func OpenExisting(ctx context.Context, dir string) (*Collection, error) {
+	r, err := store.Open(dir)
+	if errors.Is(err, store.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	r.Close()
+	return Open(ctx, dir, Options{})
+}
+
 // restore puts the store entries of restored files back, from the journal
 // (storeEntry); it returns how many it could not (journals written before
 // entries were kept: a moved file's entry is then taken from its new path,
 // as those versions kept it there).
-func (c *Collection) restore(r *store.Reader, restored []dedup.UndoResult) (missing int, err error) {
+func (c *Collection) restore(restored []dedup.UndoResult) (missing int, err error) {
+	b := c.Binding()
+	changed := 0
 	for _, u := range restored {
 		var se storeEntry
 		var e store.Entry
 		var vec []float32
-		if json.Unmarshal(u.Entry.StoreEntry, &se) == nil && se.Binding == c.w.Model() && len(se.Vector) == c.w.Model().Dim {
+		var ok bool
+		if json.Unmarshal(u.Entry.StoreEntry, &se) == nil && se.Binding == b && len(se.Vector) == b.Dim {
 			e, vec = se.Entry, se.Vector
-		} else if id, ok := r.Lookup(u.Entry.Dst); ok && u.Entry.Op == dedup.OpMove {
-			e, vec = r.Entry(id), r.Vector(id)
+		} else if e, ok = c.st.Get(u.Entry.Dst); ok && u.Entry.Op == dedup.OpMove {
+			if vec, ok = c.st.Vector(u.Entry.Dst); !ok {
+				missing++
+				continue
+			}
 		} else {
 			missing++
 			continue
 		}
 		e.Path = u.Entry.Src
-		if err := c.w.Put(e, vec); err != nil {
+		if err := c.st.Put(e, vec); err != nil {
 			return missing, fmt.Errorf("store: %w", err)
 		}
 		if u.Entry.Op == dedup.OpMove {
-			c.w.Delete(u.Entry.Dst)
+			c.st.Delete(u.Entry.Dst)
 		}
 		c.dirty = true
+		changed++
 	}
-	if c.w.Pending() == 0 {
+	if changed == 0 {
 		return missing, nil
 	}
-	if err := c.w.Commit(); err != nil {
+	if err := c.st.Commit(); err != nil {
 		return missing, fmt.Errorf("store: %w", err)
 	}
 	return missing, nil

@@ -10,8 +10,8 @@ import (
 	"github.com/embedsearch/embedsearch/store"
 )
 
-// ErrRemote: the use case needs a local store (dedup actions and undo move
-// files and journal them beside the store).
+// ErrRemote: the use case needs a local store, or, for a remote one, what
+// the caller did not give (Act: Options.JournalDir).
 var ErrRemote = errors.New("not supported on a remote store")
 
 // Backend is a store that is not a folder on this machine (a vector
@@ -27,6 +27,8 @@ type Backend interface {
 	Bind(b store.Binding) error
 	// Name says which store it is, in messages (a URL).
 	Name() string
+	// Version changes with every commit that changes the store.
+	Version() string
 	Close() error
 }
 

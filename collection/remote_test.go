@@ -24,6 +24,7 @@ type folderBackend struct {
 
 func (f *folderBackend) Binding() store.Binding { return f.b }
 func (f *folderBackend) Name() string           { return "folder:" + f.dir }
+func (f *folderBackend) Version() string        { return fmt.Sprint(f.Writer.Generation()) }
 
 func (f *folderBackend) Bind(b store.Binding) error {
 	if f.b != (store.Binding{}) {
@@ -64,7 +65,8 @@ func (f *folderBackend) reopen(t *testing.T) *folderBackend {
 // TestOpenBackend: a remote store is bound to its model like a local one
 // (the model asked for, recorded on the new store; another one refused
 // with ErrModelMismatch naming the store), Forget and Close change it
-// through index.Store, and dedup actions refuse it.
+// through index.Store, and Act without a folder for its journal refuses
+// it.
 func TestOpenBackend(t *testing.T) {
 	tiny, err := filepath.Abs(filepath.Join("..", "testdata", "models", "tiny"))
 	if err != nil {
@@ -99,7 +101,7 @@ func TestOpenBackend(t *testing.T) {
 		t.Errorf("Roots = %v", got)
 	}
 	if _, err := c.Act(ctx, nil, nil, ""); !errors.Is(err, ErrRemote) {
-		t.Errorf("Act on a remote store = %v; want ErrRemote", err)
+		t.Errorf("Act on a remote store without a journal folder = %v; want ErrRemote", err)
 	}
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)

@@ -64,10 +64,16 @@ func (s *Store) Commit() error {
 }
 
 func (s *Store) commitPut(id string, e store.Entry) {
-	if old, ok := s.cat[id]; ok && old.SHA256 != "" && s.byHash[old.SHA256] == id {
-		delete(s.byHash, old.SHA256)
+	if old, ok := s.cat[id]; ok {
+		if old.SHA256 != "" && s.byHash[old.SHA256] == id {
+			delete(s.byHash, old.SHA256)
+		}
+		if s.byPath[old.Path] == id {
+			delete(s.byPath, old.Path)
+		}
 	}
 	s.cat[id] = &e
+	s.byPath[e.Path] = id
 	if e.SHA256 != "" {
 		s.byHash[e.SHA256] = id
 	}
@@ -153,6 +159,9 @@ func (s *Store) deleteObjects(ctx context.Context) error {
 			if e, ok := s.cat[id]; ok {
 				if s.byHash[e.SHA256] == id {
 					delete(s.byHash, e.SHA256)
+				}
+				if s.byPath[e.Path] == id {
+					delete(s.byPath, e.Path)
 				}
 				delete(s.cat, id)
 			}

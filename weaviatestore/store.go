@@ -49,6 +49,7 @@ type Store struct {
 
 	cat    map[string]*store.Entry // object ID → entry, as committed
 	byHash map[string]string       // SHA-256 → object ID
+	byPath map[string]string       // stored path → object ID
 	roots  []string
 
 	pending map[string]put  // object ID → what to write
@@ -118,7 +119,7 @@ func connect(ctx context.Context, l Location) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("weaviate %s: %w", l, err)
 	}
-	return &Store{loc: l, c: c, ctx: ctx, cat: map[string]*store.Entry{}, byHash: map[string]string{},
+	return &Store{loc: l, c: c, ctx: ctx, cat: map[string]*store.Entry{}, byHash: map[string]string{}, byPath: map[string]string{},
 		pending: map[string]put{}, deleted: map[string]bool{}, added: map[string]bool{}}, nil
 }
 
@@ -179,6 +180,7 @@ func (s *Store) load(ctx context.Context) error {
 	return s.Each(ctx, false, func(e store.Entry, _ []float32) error {
 		id := ObjectID(e.Path)
 		s.cat[id] = &e
+		s.byPath[e.Path] = id
 		if e.SHA256 != "" {
 			s.byHash[e.SHA256] = id
 		}
@@ -412,9 +414,14 @@ func (s *Store) Put(e store.Entry, vec []float32) error {
 }
 
 // Delete removes path at the next Commit; it reports whether there was
-// such an entry.
+// such an entry. The entry stored under path itself is the one removed
+// when there is one: the file may be gone, or be a symbolic link now (a
+// dedup action), whose identity is its target's.
 func (s *Store) Delete(path string) bool {
-	id := ObjectID(path)
+	id, ok := s.byPath[path]
+	if !ok {
+		id = ObjectID(path)
+	}
 	_, had := s.pending[id]
 	delete(s.pending, id)
 	if _, ok := s.cat[id]; ok && !s.deleted[id] {

@@ -118,7 +118,7 @@ func newDedupCommand() *cli.Command {
 			&cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "show what the action would do; change nothing"},
 			&cli.StringFlag{Name: "undo", Usage: "reverse the actions recorded in `JOURNAL`"},
 			&cli.StringFlag{Name: "purge", Usage: "release the space held for undoing the links in `JOURNAL` (those links can then not be undone)"},
-			&cli.StringFlag{Name: "journal", Usage: "write the journal to `FILE` (default: under the store)"},
+			&cli.StringFlag{Name: "journal", Usage: "write the journal to `FILE` (default: under the store; for a weaviate:// store, under the user's data folder)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON object (schema 2, see README)"},
 			&cli.BoolFlag{Name: "jsonl", Usage: "print one JSON line per group member (streaming), each with its group"},
 			&cli.BoolFlag{Name: "csv", Usage: "print CSV, one row per group member"},

@@ -64,7 +64,16 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 
 	// Hold the writer lock while acting, so no index run interleaves; Act
 	// makes sure the store is still the one the groups came from.
-	col, err := collection.Open(ctx, storeDir, collection.Options{ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
+	co := collection.Options{}
+	if isRemote(storeDir) {
+		// The groups came from the mirror; the cluster is told in the
+		// same step.
+		if co, err = remoteActOptions(storeDir); err != nil {
+			return err, nil
+		}
+	}
+	co.ANNThreshold, co.Note = annThreshold, noteTo(stderr, true)
+	col, err := openCollection(ctx, storeDir, co)
 	if err != nil {
 		return fmt.Errorf("store: %w", err), nil
 	}

@@ -70,9 +70,6 @@ func runDedup(ctx context.Context, o dedupOptions, stdout, stderr io.Writer) err
 	storeDir, err := filepath.Abs(o.Store)
 	if isRemote(o.Store) {
 		storeDir, err = o.Store, nil
-		if op != dedup.OpNone || o.Undo != "" || o.Purge != "" {
-			return usagef("dedup actions, --undo and --purge need a local store: with a weaviate:// store dedup reports only")
-		}
 	}
 	if err != nil {
 		return err

@@ -18,7 +18,7 @@ func runDedupUndo(ctx context.Context, o dedupOptions, storeDir string, stdout, 
 	if o.StoreSet {
 		dir = storeDir
 	}
-	u, err := collection.Undo(ctx, o.Undo, dir, storeDir)
+	u, err := collection.UndoWith(ctx, o.Undo, dir, storeDir, openExisting)
 	if err != nil {
 		return err
 	}

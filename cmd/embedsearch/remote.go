@@ -179,3 +179,61 @@ func mirrorDir(l weaviatestore.Location) (string, error) {
 	sum := sha256.Sum256([]byte(l.Scheme + "://" + l.Host + "/" + l.Class + "\x00" + l.Tenant))
 	return filepath.Join(base, l.Class+"-"+hex.EncodeToString(sum[:8])), nil
 }
+
+// remoteActOptions are the collection options for dedup actions on the
+// Weaviate collection spec, whose mirror the groups came from: the
+// version the mirror was brought in step with (Act refuses a collection
+// changed since) and the folder of the journals.
+func remoteActOptions(spec string) (collection.Options, error) {
+	l, err := weaviatestore.ParseLocation(spec)
+	if err != nil {
+		return collection.Options{}, usageError{err}
+	}
+	dir, err := mirrorDir(l)
+	if err != nil {
+		return collection.Options{}, err
+	}
+	seen, err := os.ReadFile(filepath.Join(dir, mirrorVersion))
+	if err != nil {
+		return collection.Options{}, fmt.Errorf("mirror of %s: %w", spec, err)
+	}
+	jdir, err := journalDir(l)
+	return collection.Options{Snapshot: string(seen), JournalDir: jdir}, err
+}
+
+// journalDir is the folder of the dedup journals of the Weaviate
+// collection l: in the user's data folder, not beside the mirror (a
+// cache, which may be removed), one folder per collection and tenant:
+// $XDG_DATA_HOME/embedsearch/weaviate/NAME/journals.
+func journalDir(l weaviatestore.Location) (string, error) {
+	data, err := dataDir()
+	if err != nil {
+		return "", err
+	}
+	m, err := mirrorDir(l)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(data, "weaviate", filepath.Base(m), "journals"), nil
+}
+
+// openExisting opens the store name names for change (nil when there is
+// none), for undo: a folder, or a Weaviate collection.
+func openExisting(ctx context.Context, name string) (*collection.Collection, error) {
+	if !isRemote(name) {
+		return collection.OpenExisting(ctx, name)
+	}
+	l, err := weaviatestore.ParseLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	b, err := weaviatestore.OpenReader(ctx, l)
+	if errors.Is(err, weaviatestore.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	b.Close()
+	return openCollection(ctx, name, collection.Options{})
+}

@@ -36,14 +36,25 @@ func defaultStoreDir() (string, error) {
 	if d := os.Getenv(envStore); d != "" {
 		return filepath.Abs(d)
 	}
+	d, err := dataDir()
+	if err != nil {
+		return "", fmt.Errorf("%w for the default store; pass --store DIR", err)
+	}
+	return filepath.Join(d, "store"), nil
+}
+
+// dataDir is embedsearch's folder in the user's data folder:
+// $XDG_DATA_HOME/embedsearch, or ~/.local/share/embedsearch (the XDG
+// default).
+func dataDir() (string, error) {
 	if d := os.Getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
-		return filepath.Join(d, "embedsearch", "store"), nil
+		return filepath.Join(d, "embedsearch"), nil
 	}
 	home, err := os.UserHomeDir()
 	if err != nil || home == "" {
-		return "", errors.New("cannot find a home directory for the default store; pass --store DIR")
+		return "", errors.New("cannot find a home directory")
 	}
-	return filepath.Join(home, ".local", "share", "embedsearch", "store"), nil
+	return filepath.Join(home, ".local", "share", "embedsearch"), nil
 }
 
 // openStoreReader opens the command's store for reading, with a hint when
