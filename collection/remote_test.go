@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -65,8 +66,8 @@ func (f *folderBackend) reopen(t *testing.T) *folderBackend {
 // TestOpenBackend: a remote store is bound to its model like a local one
 // (the model asked for, recorded on the new store; another one refused
 // with ErrModelMismatch naming the store), Forget and Close change it
-// through index.Store, and Act without a folder for its journal refuses
-// it.
+// through index.Store, and Act refuses it without a folder for its
+// journal or with groups read at another version.
 func TestOpenBackend(t *testing.T) {
 	tiny, err := filepath.Abs(filepath.Join("..", "testdata", "models", "tiny"))
 	if err != nil {
@@ -103,6 +104,15 @@ func TestOpenBackend(t *testing.T) {
 	if _, err := c.Act(ctx, nil, nil, ""); !errors.Is(err, ErrRemote) {
 		t.Errorf("Act on a remote store without a journal folder = %v; want ErrRemote", err)
 	}
+	// Groups read from a mirror at another version: refused, nothing done.
+	c.o.Snapshot, c.o.JournalDir = "stale", t.TempDir()
+	if _, err := c.Act(ctx, nil, nil, ""); !errors.Is(err, ErrStoreChanged) {
+		t.Errorf("Act with groups from another version = %v; want ErrStoreChanged", err)
+	}
+	if ents, _ := os.ReadDir(c.o.JournalDir); len(ents) != 0 {
+		t.Errorf("a refused Act wrote %d journal files", len(ents))
+	}
+	c.o.Snapshot, c.o.JournalDir = "", ""
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -139,12 +139,15 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ans)
 		return
 	}
-	res, err := act(r.Context(), s.cfg.Store, sn.r, plan)
+	res, err := s.act(r.Context(), sn.r, plan)
 	if err != nil {
 		httpError(w, actStatus(err), err)
 		return
 	}
 	s.forgetDuplicates()
+	if err := s.sync(true); err != nil {
+		s.log("after %s: %v", op, err)
+	}
 	ans.Journal = filepath.Base(res.Journal)
 	for _, r := range res.Results {
 		ar := ActionResult{Path: r.Action.File.Path, Op: string(r.Action.Op), Dest: r.Dest, Status: "not-run"}
@@ -166,9 +169,19 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request) {
 }
 
 // act runs the plan under the store's writer lock (Collection.Act checks
-// that the store is still the snapshot the groups came from).
-func act(ctx context.Context, dir string, r *store.Reader, plan *dedup.Plan) (collection.ActResult, error) {
-	col, err := collection.Open(ctx, dir, collection.Options{})
+// that the store is still the snapshot the groups came from); a mirrored
+// store is opened by Mirror.Open, with the sync held so that the mirror
+// stays the snapshot r while it is checked.
+func (s *Server) act(ctx context.Context, r *store.Reader, plan *dedup.Plan) (collection.ActResult, error) {
+	var col *collection.Collection
+	var err error
+	if m := s.cfg.Mirror; m != nil {
+		s.syncMu.Lock()
+		col, err = m.Open(ctx, r)
+		s.syncMu.Unlock()
+	} else {
+		col, err = collection.Open(ctx, s.cfg.Store, collection.Options{})
+	}
 	if err != nil {
 		return collection.ActResult{}, err
 	}

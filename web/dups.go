@@ -142,7 +142,7 @@ func (s *Server) dedupGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ans := dedupAnswer{Model: sn.r.Model().ModelID, Preset: crit.Preset, Policy: policy.String(), Method: d.Method,
-		Images: d.Images, Signed: d.Signed, Groups: []Group{}, Journal: lastJournal(s.cfg.Store)}
+		Images: d.Images, Signed: d.Signed, Groups: []Group{}, Journal: lastJournal(s.journals())}
 	for gi, g := range d.Groups {
 		out := Group{Keeper: g.Members[g.Keep].Path, KeepWhy: d.KeepWhy[gi], MaxDistance: d.MaxDist[gi]}
 		for mi, m := range g.Members {

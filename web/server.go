@@ -14,9 +14,13 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/dedup"
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
 )
 
 //go:embed assets
@@ -70,6 +74,34 @@ type Config struct {
 	Trash dedup.Trash
 	// Log, when set, hears one line per action taken and per failure.
 	Log func(string)
+	// Mirror, when set, says that Store is the local mirror of a store
+	// kept elsewhere (a Weaviate collection): how to bring it in step and
+	// how to change the store itself.
+	Mirror *Mirror
+}
+
+// Mirror is a store kept elsewhere, served through its local mirror in
+// Config.Store: searches and groups read the mirror; actions and undo
+// change the files and the store itself, through the same library calls
+// as the CLI.
+type Mirror struct {
+	// Name is the store's own name (a URL), shown instead of the mirror's
+	// folder.
+	Name string
+	// Sync brings the mirror in step with the store. The server calls it
+	// before it reads the mirror, at most once a second, one call at a
+	// time, and again after every action or undo.
+	Sync func(ctx context.Context) error
+	// Open opens the store for an action on the groups of the snapshot r
+	// (collection.Act then refuses a store changed since r).
+	Open func(ctx context.Context, r *store.Reader) (*collection.Collection, error)
+	// Undo reverses a journal and tells the store (collection.UndoWith).
+	Undo func(ctx context.Context, journal string) (collection.UndoResult, error)
+	// Journals is the folder that holds the store's journals.
+	Journals string
+	// Model, when set, is the store's model (the mirror records only its
+	// id, not a model folder's path).
+	Model func() (*models.Model, error)
 }
 
 // Defaults of Config.
@@ -89,6 +121,9 @@ type Server struct {
 
 	// change is held by an action, an undo or an index run of this server.
 	change sync.Mutex
+	// syncMu serialises Mirror.Sync; synced is when it last ran.
+	syncMu sync.Mutex
+	synced time.Time
 	idx    indexRun
 	thumbs *thumbCache
 	dups   dupCache

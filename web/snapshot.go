@@ -1,10 +1,12 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/models"
@@ -36,9 +38,33 @@ func stamp(dir string) string {
 	return fmt.Sprintf("%d/%d/%v", st.Size(), st.ModTime().UnixNano(), inode(st))
 }
 
+// syncEvery is how often a mirror is brought in step, at most.
+const syncEvery = time.Second
+
+// sync brings a mirrored store in step (Config.Mirror), at most once a
+// syncEvery; force: now (after an action or undo).
+func (s *Server) sync(force bool) error {
+	if s.cfg.Mirror == nil {
+		return nil
+	}
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	if !force && time.Since(s.synced) < syncEvery {
+		return nil
+	}
+	if err := s.cfg.Mirror.Sync(context.Background()); err != nil {
+		return err
+	}
+	s.synced = time.Now()
+	return nil
+}
+
 // current returns the store's last commit, opened, with a release to call
 // when done with it; a commit since the last request reopens it.
 func (s *Server) current() (*snapshot, func(), error) {
+	if err := s.sync(false); err != nil {
+		return nil, nil, err
+	}
 	st := stamp(s.cfg.Store)
 	s.snapMu.RLock()
 	if s.snap != nil && s.snap.stamp == st && st != "" {
@@ -47,7 +73,7 @@ func (s *Server) current() (*snapshot, func(), error) {
 	s.snapMu.RUnlock()
 	s.snapMu.Lock()
 	if s.snap == nil || s.snap.stamp != st || st == "" {
-		sn, err := openSnapshot(s.cfg.Store)
+		sn, err := openSnapshot(s.cfg.Store, s.cfg.Mirror)
 		if err != nil {
 			s.snapMu.Unlock()
 			return nil, nil, err
@@ -68,7 +94,7 @@ func (s *Server) current() (*snapshot, func(), error) {
 	return sn, s.snapMu.RUnlock, nil
 }
 
-func openSnapshot(dir string) (*snapshot, error) {
+func openSnapshot(dir string, mirror *Mirror) (*snapshot, error) {
 	st := stamp(dir)
 	r, err := store.Open(dir)
 	if errors.Is(err, store.ErrNotExist) {
@@ -82,7 +108,13 @@ func openSnapshot(dir string) (*snapshot, error) {
 	// Damaged rows are found once, here, so that concurrent searches never
 	// need to find them (Searcher: scans may not run beside searches).
 	sn.s.LeaveOut(search.DamagedRows(sn.s.Matrix(), 0)...)
-	if m, _, err := collection.Model(dir, ""); err == nil {
+	var m *models.Model
+	if mirror != nil && mirror.Model != nil {
+		m, err = mirror.Model()
+	} else {
+		m, _, err = collection.Model(dir, "")
+	}
+	if err == nil {
 		sn.manifest = m.Manifest
 	} else {
 		sn.modelErr = err

@@ -35,8 +35,8 @@ type statusAnswer struct {
 
 // status answers GET /api/status.
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
-	ans := statusAnswer{Store: s.cfg.Store, Roots: []string{}, Text: s.cfg.Embed != nil && s.cfg.Embed.HasText(),
-		CanIndex: s.cfg.Index != nil, Journal: lastJournal(s.cfg.Store), Index: s.idx.state()}
+	ans := statusAnswer{Store: s.storeName(), Roots: []string{}, Text: s.cfg.Embed != nil && s.cfg.Embed.HasText(),
+		CanIndex: s.cfg.Index != nil, Journal: lastJournal(s.journals()), Index: s.idx.state()}
 	sn, release, err := s.current()
 	switch {
 	case errors.Is(err, errNoStore):

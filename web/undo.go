@@ -12,14 +12,30 @@ import (
 	"github.com/embedsearch/embedsearch/collection"
 )
 
-// lastJournal is the newest journal under the store ("" when none).
-func lastJournal(store string) string {
-	m, _ := filepath.Glob(filepath.Join(store, "journals", "dedup-*.jsonl"))
+// lastJournal is the newest journal in the folder dir ("" when none).
+func lastJournal(dir string) string {
+	m, _ := filepath.Glob(filepath.Join(dir, "dedup-*.jsonl"))
 	if len(m) == 0 {
 		return ""
 	}
 	slices.Sort(m)
 	return filepath.Base(m[len(m)-1])
+}
+
+// storeName names the store: its folder, or a mirrored store's own name.
+func (s *Server) storeName() string {
+	if s.cfg.Mirror != nil {
+		return s.cfg.Mirror.Name
+	}
+	return s.cfg.Store
+}
+
+// journals is the folder of the store's journals.
+func (s *Server) journals() string {
+	if s.cfg.Mirror != nil {
+		return s.cfg.Mirror.Journals
+	}
+	return filepath.Join(s.cfg.Store, "journals")
 }
 
 // undo answers POST /api/undo {"journal": NAME}: a journal of this
@@ -40,13 +56,25 @@ func (s *Server) undo(w http.ResponseWriter, r *http.Request) {
 	defer s.change.Unlock()
 	name := req.Journal
 	if name == "" {
-		name = lastJournal(s.cfg.Store)
+		name = lastJournal(s.journals())
 	}
 	if name == "" || name != filepath.Base(name) || strings.ContainsRune(name, 0) || !strings.HasPrefix(name, "dedup-") || filepath.Ext(name) != ".jsonl" {
 		httpError(w, http.StatusBadRequest, fmt.Errorf("journal %q: want the name of a journal in the store's journals folder", name))
 		return
 	}
-	u, err := collection.Undo(r.Context(), filepath.Join(s.cfg.Store, "journals", name), s.cfg.Store, s.cfg.Store)
+	journal := filepath.Join(s.journals(), name)
+	var u collection.UndoResult
+	var err error
+	if m := s.cfg.Mirror; m != nil {
+		u, err = m.Undo(r.Context(), journal)
+		defer func() {
+			if err := s.sync(true); err != nil {
+				s.log("after undo: %v", err)
+			}
+		}()
+	} else {
+		u, err = collection.Undo(r.Context(), journal, s.cfg.Store, s.cfg.Store)
+	}
 	if err != nil {
 		code := http.StatusInternalServerError
 		if errors.Is(err, os.ErrNotExist) {

@@ -68,7 +68,7 @@ func dedupAct(ctx context.Context, o dedupOptions, op dedup.Op, r *store.Reader,
 	if isRemote(storeDir) {
 		// The groups came from the mirror; the cluster is told in the
 		// same step.
-		if co, err = remoteActOptions(storeDir); err != nil {
+		if co, err = remoteActOptions(storeDir, r); err != nil {
 			return err, nil
 		}
 	}

@@ -181,10 +181,11 @@ func mirrorDir(l weaviatestore.Location) (string, error) {
 }
 
 // remoteActOptions are the collection options for dedup actions on the
-// Weaviate collection spec, whose mirror the groups came from: the
+// Weaviate collection spec, whose mirror r the groups came from: the
 // version the mirror was brought in step with (Act refuses a collection
-// changed since) and the folder of the journals.
-func remoteActOptions(spec string) (collection.Options, error) {
+// changed since) and the folder of the journals. A mirror brought in step
+// again since r was read is collection.ErrStoreChanged.
+func remoteActOptions(spec string, r *store.Reader) (collection.Options, error) {
 	l, err := weaviatestore.ParseLocation(spec)
 	if err != nil {
 		return collection.Options{}, usageError{err}
@@ -192,6 +193,15 @@ func remoteActOptions(spec string) (collection.Options, error) {
 	dir, err := mirrorDir(l)
 	if err != nil {
 		return collection.Options{}, err
+	}
+	now, err := store.Open(dir)
+	if err != nil {
+		return collection.Options{}, fmt.Errorf("mirror of %s: %w", spec, err)
+	}
+	gen := now.Generation()
+	now.Close()
+	if gen != r.Generation() {
+		return collection.Options{}, collection.ErrStoreChanged
 	}
 	seen, err := os.ReadFile(filepath.Join(dir, mirrorVersion))
 	if err != nil {

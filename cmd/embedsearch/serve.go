@@ -95,10 +95,11 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if isRemote(o.Store) {
-		return usagef("serve does not work with a weaviate:// store yet (index, status, forget, query and dedup do)")
-	}
 	storeDir, err := filepath.Abs(o.Store)
+	if isRemote(o.Store) {
+		// Served through its mirror (see serveMirror).
+		storeDir, err = mirror(ctx, o.Store)
+	}
 	if err != nil {
 		return err
 	}
@@ -126,7 +127,11 @@ func runServe(ctx context.Context, o serveOptions, stdout, stderr io.Writer) err
 	if !loopback {
 		fmt.Fprintf(stderr, "embedsearch: warning: serving on %s, which other machines can reach; every request needs the token\n", addr)
 	}
-	fmt.Fprintf(stderr, "embedsearch: serving %s at %s (Ctrl-C stops)\n", storeDir, url)
+	name := storeDir
+	if isRemote(o.Store) {
+		name = o.Store
+	}
+	fmt.Fprintf(stderr, "embedsearch: serving %s at %s (Ctrl-C stops)\n", name, url)
 	if o.Ready != nil {
 		o.Ready(url)
 	}

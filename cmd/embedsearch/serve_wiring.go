@@ -13,26 +13,50 @@ import (
 
 	"github.com/embedsearch/embedsearch/collection"
 	"github.com/embedsearch/embedsearch/index"
+	"github.com/embedsearch/embedsearch/models"
+	"github.com/embedsearch/embedsearch/store"
+	"github.com/embedsearch/embedsearch/weaviatestore"
 	"github.com/embedsearch/embedsearch/web"
 )
 
 // newServeServer builds the web server over the store: query embedding
 // and index runs through the same engine and collection as query and
 // index. The returned func releases it all.
+// A weaviate:// store is served through its local mirror (storeDir),
+// brought in step before it is read; actions and undo go through the
+// same calls as dedup's (serveMirror).
 func newServeServer(ctx context.Context, o serveOptions, storeDir string, dirs, hosts []string, stderr io.Writer) (*web.Server, func(), error) {
 	qe := &queryEmbedder{ctx: ctx, dir: storeDir, spec: o.Engine.Model, engine: o.Engine, stderr: stderr}
 	emb := &serveEmbedder{qe: qe}
-	if m, _, err := collection.Model(storeDir, o.Engine.Model); err == nil {
-		emb.text = m.Manifest.Text != nil
-	} else if !os.IsNotExist(err) && o.Engine.Model != "" {
-		return nil, nil, err
-	}
-	srv, err := web.New(web.Config{
+	cfg := web.Config{
 		Store: storeDir, Embed: emb, Token: o.Token, Hosts: hosts,
 		MaxUpload: o.MaxUpload, MaxPixels: int64(o.Engine.MaxMegapixels * 1e6), ThumbCache: o.ThumbCache,
 		Index: serveIndexer(o, storeDir, dirs, stderr),
 		Log:   func(s string) { fmt.Fprintf(stderr, "embedsearch: %s\n", s) },
-	})
+	}
+	var m *models.Model
+	var err error
+	if isRemote(o.Store) {
+		b, berr := openRemote(ctx, o.Store, weaviatestore.OpenSearcher)
+		if berr != nil {
+			return nil, nil, berr
+		}
+		qe.remote = b
+		if cfg.Mirror, berr = serveMirror(o.Store); berr != nil {
+			return nil, nil, berr
+		}
+		cfg.Mirror.Model = func() (*models.Model, error) { return collection.BackendModel(b, o.Engine.Model) }
+		cfg.Index = serveIndexer(o, o.Store, dirs, stderr)
+		m, err = collection.BackendModel(b, o.Engine.Model)
+	} else {
+		m, _, err = collection.Model(storeDir, o.Engine.Model)
+	}
+	if err == nil {
+		emb.text = m.Manifest.Text != nil
+	} else if !os.IsNotExist(err) && o.Engine.Model != "" {
+		return nil, nil, err
+	}
+	srv, err := web.New(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -42,12 +66,45 @@ func newServeServer(ctx context.Context, o serveOptions, storeDir string, dirs, 
 	}, nil
 }
 
+// serveMirror is how serve changes the Weaviate collection spec that it
+// serves through its mirror: as dedup does (remoteActOptions, Act;
+// UndoWith), the journals where dedup keeps them.
+func serveMirror(spec string) (*web.Mirror, error) {
+	l, err := weaviatestore.ParseLocation(spec)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	jdir, err := journalDir(l)
+	if err != nil {
+		return nil, err
+	}
+	return &web.Mirror{
+		Name: l.String(),
+		Sync: func(ctx context.Context) error {
+			_, err := mirror(ctx, spec)
+			return err
+		},
+		Open: func(ctx context.Context, r *store.Reader) (*collection.Collection, error) {
+			co, err := remoteActOptions(spec, r)
+			if err != nil {
+				return nil, err
+			}
+			return openCollection(ctx, spec, co)
+		},
+		Undo: func(ctx context.Context, journal string) (collection.UndoResult, error) {
+			return collection.UndoWith(ctx, journal, spec, spec, openExisting)
+		},
+		Journals: jdir,
+	}, nil
+}
+
 // serveIndexer is the status page's "index now": the store's folders that
 // exist and the DIRs serve was given, indexed incrementally (index's use
-// case: collection.Open, Collection.Index, Close).
-func serveIndexer(o serveOptions, storeDir string, dirs []string, stderr io.Writer) web.Indexer {
+// case: collection.Open, Collection.Index, Close). spec is the store's
+// folder or URL.
+func serveIndexer(o serveOptions, spec string, dirs []string, stderr io.Writer) web.Indexer {
 	return func(ctx context.Context, progress func(index.Progress)) (index.Stats, error) {
-		col, err := collection.Open(ctx, storeDir, collection.Options{Model: o.Engine.Model, ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
+		col, err := openCollection(ctx, spec, collection.Options{Model: o.Engine.Model, ANNThreshold: annThreshold, Note: noteTo(stderr, true)})
 		if err != nil {
 			return index.Stats{}, err
 		}

@@ -71,7 +71,7 @@ func openStoreReader(c *cli.Context) (*store.Reader, error) {
 // none yet.
 func openStore(dir string) (*store.Reader, error) {
 	if isRemote(dir) {
-		return nil, usagef("%s: a weaviate:// store works with index, status, forget, query and dedup (reports), not here yet", dir)
+		return nil, usagef("%s: a weaviate:// store works with index, status, forget, query, dedup and serve, not here yet", dir)
 	}
 	r, err := store.Open(dir)
 	if errors.Is(err, store.ErrNotExist) {
