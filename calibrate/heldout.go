@@ -1,9 +1,12 @@
 package calibrate
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/embedsearch/embedsearch/models"
@@ -28,9 +31,13 @@ const K = 64
 
 // The held-out choice's bars on a grid point's groups.
 const (
-	MinPurity        = 0.96  // groups with a wrong pair over all groups, at most 1 − this
+	MinPurity        = 0.97  // groups with a wrong pair over all groups, at most 1 − this
 	MaxInnocentShare = 0.005 // images in a group without a true copy, over all images
 	MinPurityVectors = 0.9   // the same bar for the vectors alone (score_vectors)
+	// RecallSlack: points this close to the most recall count as equal
+	// in it (a point of recall is a few pairs a user does not miss; a
+	// wrong group can cost a photo), and purity decides among them.
+	RecallSlack = 0.01
 )
 
 // ErrNoChoice: no grid point of the near test reaches MinPurity.
@@ -229,11 +236,15 @@ func (h *HeldOut) accept(c models.Dedup, t models.Thresholds) func(a, b int, d f
 // PixelsAgree is the near test's pixel check (collection's judge, the
 // held-out grid and self-calibration all use it): the gradients correlate
 // (GradCrop after a crop search), one global colour change explains the
-// colours, little of the picture changed locally.
+// colours, little of the picture changed locally (in tone, where either
+// image has no colour to compare).
 func PixelsAgree(c models.Dedup, m signature.Match) bool {
 	g := c.Grad
 	if m.Cropped {
 		g = c.GradCrop
+	}
+	if m.NoColour && c.ToneChanged > 0 && float64(m.ToneChanged) > c.ToneChanged {
+		return false
 	}
 	return float64(m.Grad) >= g && float64(m.Colour) >= c.Colour && float64(m.Changed) <= c.Changed
 }
@@ -249,35 +260,40 @@ type Point struct {
 	Result Result
 }
 
-// ChooseNear chooses the near test's constants (after Prepare): K, then the
-// grid point of Score, Grad, GradCrop, Colour and Changed with the most
-// pairwise recall among those whose groups have purity at least MinPurity
-// and innocents at most MaxInnocentShare of the images; then ScoreVectors
-// (images without signatures) the same way over the vectors alone, at
-// purity at least MinPurityVectors. Without a point that reaches the bar
+// ChooseNear chooses the near test's constants (after Prepare): K, then a
+// grid point of Score, Grad, GradCrop, Colour and Changed, each point with
+// its own ToneChanged (toneBar: a quantile of the true copies it accepts).
+// Among the points whose groups have purity at least MinPurity and
+// innocents at most MaxInnocentShare of the images, it takes those within
+// RecallSlack of the most pairwise recall, and of them the one of most
+// purity (then fewest innocents, then most recall). Then ScoreVectors
+// (images without signatures) by the most recall over the vectors alone,
+// at purity at least MinPurityVectors. Without a point that reaches the bar
 // it returns ErrNoChoice and, for each percent of purity, the point of most
 // recall on a coarser grid (how far the grid got).
 func (h *HeldOut) ChooseNear(t models.Thresholds) (best models.Dedup, res, vectors Result, front []Point, err error) {
-	found := false
+	var ok []Point
 	for _, score := range []float64{0.5, 0.6, 0.7, 0.8, 0.9, 1.0} {
 		for _, grad := range []float64{0.6, 0.7, 0.8} {
 			for _, crop := range []float64{0.7, 0.75, 0.8, 0.85, 0.9} {
 				for _, colour := range []float64{0, 0.6, 0.7, 0.8} {
 					for _, changed := range []float64{0.1, 0.15, 1} {
 						c := models.Dedup{K: K, Score: score, Grad: grad, GradCrop: crop, Colour: colour, Changed: changed}
+						c.ToneChanged = h.toneBar(c, t)
 						r := h.Score(c, t)
-						if r.Purity >= MinPurity && float64(r.Innocents) <= MaxInnocentShare*float64(h.m.Len()) &&
-							(!found || r.Recall > res.Recall) {
-							best, res, found = c, r, true
+						if r.Purity >= MinPurity && float64(r.Innocents) <= MaxInnocentShare*float64(h.m.Len()) {
+							ok = append(ok, Point{c, r})
 						}
 					}
 				}
 			}
 		}
 	}
-	if !found {
+	if len(ok) == 0 {
 		return best, res, vectors, h.front(t), ErrNoChoice
 	}
+	p := pick(ok)
+	best, res = p.Dedup, p.Result
 	exact, near := float32(t.Exact), float32(t.Near)
 	foundV := false
 	for _, sv := range []float64{0.2, 0.3, 0.4, 0.5, 0.6, 0.7} {
@@ -289,6 +305,37 @@ func (h *HeldOut) ChooseNear(t models.Thresholds) (best models.Dedup, res, vecto
 		}
 	}
 	return best, res, vectors, nil, nil
+}
+
+// pick is ChooseNear's choice among the points that reach the bars (at
+// least one): within RecallSlack of the most recall, the most purity, then
+// the fewest innocents, then the most recall, then the first.
+func pick(ok []Point) Point {
+	most := slices.MaxFunc(ok, func(a, b Point) int { return cmp.Compare(a.Result.Recall, b.Result.Recall) }).Result.Recall
+	near := slices.DeleteFunc(slices.Clone(ok), func(p Point) bool { return p.Result.Recall < most-RecallSlack })
+	return slices.MaxFunc(near, func(a, b Point) int { // the first of equals
+		return cmp.Or(cmp.Compare(a.Result.Purity, b.Result.Purity), cmp.Compare(b.Result.Innocents, a.Result.Innocents),
+			cmp.Compare(a.Result.Recall, b.Result.Recall))
+	})
+}
+
+// toneBar is the ToneChanged bar of near test c (ToneQuantile): over the
+// pairs of true copies it accepts where the colour check is blind, rounded
+// up to a hundredth; 0 (no bar) when there are none.
+func (h *HeldOut) toneBar(c models.Dedup, t models.Thresholds) float64 {
+	accept := h.accept(c, t)
+	var tones []float32
+	for k, m := range h.match {
+		a, b := k[0], k[1]
+		// Pairs within exact are accepted before any pixel check.
+		if d := dist(h.m, a, b); m.NoColour && h.group[a] == h.group[b] && d > float32(t.Exact) && accept(a, b, d) {
+			tones = append(tones, m.ToneChanged)
+		}
+	}
+	if len(tones) == 0 {
+		return 0
+	}
+	return math.Ceil(float64(Percentile(tones, ToneQuantile))*100) / 100
 }
 
 // front is, for each percent of purity, the grid point of most recall

@@ -16,6 +16,11 @@ const (
 	// NearQuantile of the distances between an original and its copies of
 	// every kind is the near preset (and similar's distance).
 	NearQuantile = 0.95
+	// ToneQuantile of the tone change (signature.Match.ToneChanged)
+	// between true copies that the near test accepts where the colour
+	// check is blind (NoColour) is its ToneChanged bar: it costs at most
+	// the other 1% of those pairs.
+	ToneQuantile = 0.99
 )
 
 // Percentile is the q-quantile of v: the value at index ⌊q·n⌋ of v sorted

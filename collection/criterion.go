@@ -69,7 +69,7 @@ type Criterion struct {
 // DefaultDedup is the near test of a model whose manifest has none: the
 // built-in model's calibration, until a calibration of the model itself
 // measures better.
-var DefaultDedup = models.Dedup{K: 64, Score: 0.8, ScoreVectors: 0.2, Grad: 0.6, GradCrop: 0.8, Colour: 0.7, Changed: 0.1,
+var DefaultDedup = models.Dedup{K: 64, Score: 0.7, ScoreVectors: 0.3, Grad: 0.7, GradCrop: 0.8, Colour: 0.6, Changed: 0.1, ToneChanged: 0.1,
 	Calibration: "defaults (the built-in model's held-out calibration)"}
 
 // NewCriterion is the named preset of model m: exact and similar are

@@ -184,8 +184,11 @@ type Thresholds struct {
 // crowd), and their signatures agree: gradient correlation at least Grad
 // where the frames agree (GradCrop where a crop search was needed), at
 // least Colour of the colour explained by one global colour change, at
-// most Changed of the picture changed locally. Images without signatures
-// are judged by their vectors alone, at ScoreVectors.
+// most Changed of the picture changed locally; where either image has no
+// colour of its own (the colour check is blind: greyscale, sepia, a silver
+// car), at most ToneChanged of the picture changed in tone locally (0: not
+// checked). Images without signatures are judged by their vectors alone,
+// at ScoreVectors.
 type Dedup struct {
 	K            int     `json:"k"`
 	Score        float64 `json:"score"`
@@ -194,6 +197,7 @@ type Dedup struct {
 	GradCrop     float64 `json:"grad_crop"`
 	Colour       float64 `json:"colour"`
 	Changed      float64 `json:"changed"`
+	ToneChanged  float64 `json:"tone_changed,omitempty"`
 	// Calibration says how these values were chosen.
 	Calibration string `json:"calibration,omitempty"`
 }
@@ -268,7 +272,7 @@ func (m *Manifest) Validate() error {
 	if d := m.Dedup; d != nil {
 		in := func(v, lo, hi float64) bool { return v >= lo && v <= hi }
 		if d.K < 1 || d.K > 1000 || !in(d.Score, 0, 10) || !in(d.ScoreVectors, 0, 10) || !in(d.Grad, -1, 1) ||
-			!in(d.GradCrop, -1, 1) || !in(d.Colour, -1, 1) || !in(d.Changed, 0, 1) {
+			!in(d.GradCrop, -1, 1) || !in(d.Colour, -1, 1) || !in(d.Changed, 0, 1) || !in(d.ToneChanged, 0, 1) {
 			bad("dedup constants out of range: %+v", *d)
 		}
 	}

@@ -22,6 +22,14 @@ type Match struct {
 	// the cells): a local recolouring, where an overlay or a caption
 	// changes only a small share.
 	Changed float32
+	// NoColour: either image has no colour of its own (greyscale, sepia, a
+	// silver car), so Colour and Changed cannot see a recolouring (they
+	// are 1 and 0); ToneChanged stands in for them.
+	NoColour bool
+	// ToneChanged is the larger share of the overlap whose luma one global
+	// tone curve of the other's does not explain (fitted the same way): a
+	// black object painted red shows there even in a greyscale copy.
+	ToneChanged float32
 	// Orient is the orientation of b (0..7: k quarter turns, then +4 when
 	// mirrored) and Frame where b's frame lies in a's, in a's normalised
 	// coordinates (x, y, w, h).
@@ -414,6 +422,8 @@ func Compare(a, b *Prepared) Match {
 	}
 	oriented(b.luma[:], Side, best.Orient, ob[:])
 	best.Colour, best.Changed = colourScore(a, b, ob[:], best)
+	best.NoColour = a.colourless || b.colourless
+	best.ToneChanged = toneChanged(a, ob[:], best)
 	return best
 }
 
@@ -540,7 +550,8 @@ func gradNCC(a, b []float32, n int) float32 {
 // change; the same object recoloured against an unchanged background is
 // not. When either image has no colour of its own (greyscale, sepia, a
 // silver car) there is no colour to compare: 1 and 0 (a greyscale copy and
-// a recoloured object look alike there; the luma must tell them apart).
+// a recoloured object look alike there; the luma must tell them apart:
+// toneChanged).
 func colourScore(a, b *Prepared, ob []float32, m Match) (float32, float32) {
 	if a.colourless || b.colourless {
 		return 1, 0
@@ -553,59 +564,91 @@ func colourScore(a, b *Prepared, ob []float32, m Match) (float32, float32) {
 	lattice(a.cr[:], oriented(b.cr[:], g, m.Orient, ocr[:]), g, f, g, acr[:], bcr[:])
 	lattice(a.luma[:], ob, Side, f, g, ay[:], by[:])
 	explain := func(y, cb, cr, tcb, tcr []float32) (float32, float32) {
-		var total, resid float64
-		var res [2][g * g]float64
-		for k, t := range [][]float32{tcb, tcr} {
-			tt, r := fitAffine3(y, cb, cr, t, nil, res[k][:])
-			total += tt
-			resid += r
-		}
+		total, resid, changed := localChange(y, cb, cr, [][]float32{tcb, tcr}, changedLevels)
 		// A floor of a few levels of chroma noise, so that nearly flat
 		// chroma does not turn noise into a verdict.
 		const floor = g * g * 2 * 4 * 4
-		explained := float32(1 - resid/(total+floor))
-		// Refit without the worst quarter, then count the cells far off.
-		mag := make([]float64, g*g)
-		for i := range mag {
-			mag[i] = res[0][i]*res[0][i] + res[1][i]*res[1][i]
-		}
-		sorted := append([]float64(nil), mag...)
-		slices.Sort(sorted)
-		cut := sorted[len(sorted)*3/4]
-		keep := make([]bool, g*g)
-		for i := range keep {
-			keep[i] = mag[i] <= cut
-		}
-		var rms float64
-		for k, t := range [][]float32{tcb, tcr} {
-			_, r := fitAffine3(y, cb, cr, t, keep, res[k][:])
-			rms += r
-		}
-		n := 0
-		for _, k := range keep {
-			if k {
-				n++
-			}
-		}
-		rms = math.Sqrt(rms / float64(max(n, 1)))
-		far := max(changedLevels, changedRMS*rms)
-		off := 0
-		for i := range mag {
-			if math.Hypot(res[0][i], res[1][i]) > far {
-				off++
-			}
-		}
-		return explained, float32(off) / float32(g*g)
+		return float32(1 - resid/(total+floor)), changed
 	}
 	e1, c1 := explain(ay[:], acb[:], acr[:], bcb[:], bcr[:])
 	e2, c2 := explain(by[:], bcb[:], bcr[:], acb[:], acr[:])
 	return min(e1, e2), max(c1, c2)
 }
 
-// A cell is far off the global colour fit when its chroma residual is
-// over changedLevels and over changedRMS times the fit's typical one.
+// toneChanged asks whether one global tone curve (a quadratic of luma:
+// brightness, contrast, gamma, a greyscale conversion) turns either
+// image's luma into the other's over the overlap, in both directions, and
+// returns the larger share of cells it leaves far off (localChange).
+func toneChanged(a *Prepared, ob []float32, m Match) float32 {
+	const g = ChromaSide
+	var ay, by, ay2, by2, zero [g * g]float32
+	lattice(a.luma[:], ob, Side, frame(m.Frame), g, ay[:], by[:])
+	for i := range ay {
+		ay2[i], by2[i] = ay[i]*ay[i]/255, by[i]*by[i]/255
+	}
+	_, _, c1 := localChange(ay[:], ay2[:], zero[:], [][]float32{by[:]}, toneLevels)
+	_, _, c2 := localChange(by[:], by2[:], zero[:], [][]float32{ay[:]}, toneLevels)
+	return max(c1, c2)
+}
+
+// localChange fits each target of ts as one affine function of (x1, x2,
+// x3) over all cells, fits again without the worst quarter of the cells
+// (so that a local change does not bend the global one), and returns the
+// first fit's total and residual sums of squares and the share of cells
+// whose residual (over all targets) is far off the second fit: over levels
+// and over changedRMS times its typical residual.
+func localChange(x1, x2, x3 []float32, ts [][]float32, levels float64) (total, resid float64, changed float32) {
+	n := len(x1)
+	res := make([][]float64, len(ts))
+	for k, t := range ts {
+		res[k] = make([]float64, n)
+		tt, r := fitAffine3(x1, x2, x3, t, nil, res[k])
+		total += tt
+		resid += r
+	}
+	mag := func(i int) float64 {
+		var m float64
+		for k := range res {
+			m += res[k][i] * res[k][i]
+		}
+		return m
+	}
+	mags := make([]float64, n)
+	for i := range mags {
+		mags[i] = mag(i)
+	}
+	sorted := slices.Clone(mags)
+	slices.Sort(sorted)
+	cut := sorted[n*3/4]
+	keep := make([]bool, n)
+	kept := 0
+	for i := range keep {
+		if keep[i] = mags[i] <= cut; keep[i] {
+			kept++
+		}
+	}
+	var rms float64
+	for k, t := range ts {
+		_, r := fitAffine3(x1, x2, x3, t, keep, res[k])
+		rms += r
+	}
+	rms = math.Sqrt(rms / float64(max(kept, 1)))
+	far := max(levels, changedRMS*rms)
+	off := 0
+	for i := range n {
+		if math.Sqrt(mag(i)) > far {
+			off++
+		}
+	}
+	return total, resid, float32(off) / float32(n)
+}
+
+// A cell is far off a global colour fit when its chroma residual is over
+// changedLevels (toneLevels of luma for a tone fit) and over changedRMS
+// times the fit's typical one.
 const (
 	changedLevels = 12
+	toneLevels    = 24
 	changedRMS    = 3
 )
 

@@ -25,7 +25,10 @@
 //     correlation), Grad (correlation of the luma gradients: the measure
 //     that tells a copy from a look-alike), Colour (the share of colour one
 //     global colour change explains) and Changed (the share of the overlap
-//     whose colour it does not: a local recolouring). Which values accept a
+//     whose colour it does not: a local recolouring); where either image
+//     has no colour of its own (NoColour) those are blind, and ToneChanged
+//     (the share whose luma one global tone curve does not explain) stands
+//     in for them. Which values accept a
 //     pair is the caller's choice (per-model constants in the model's
 //     manifest).
 //

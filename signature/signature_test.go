@@ -247,3 +247,71 @@ func BenchmarkCompare(b *testing.B) {
 		}
 	})
 }
+
+// painted is img with an ellipse over a fifth of it painted lighter (where
+// it was dark) or darker: the same object made in another colour.
+func painted(img *image.RGBA) *image.RGBA {
+	out := image.NewRGBA(img.Bounds())
+	copy(out.Pix, img.Pix)
+	b := img.Bounds()
+	cx, cy := float64(b.Dx())*0.45, float64(b.Dy())*0.55
+	rx, ry := float64(b.Dx())*0.25, float64(b.Dy())*0.25
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			dx, dy := (float64(x)-cx)/rx, (float64(y)-cy)/ry
+			if dx*dx+dy*dy > 1 {
+				continue
+			}
+			i := out.PixOffset(x, y)
+			for c := range 3 {
+				v := float64(out.Pix[i+c])
+				if v < 128 {
+					v = 255 - (255-v)*0.6
+				} else {
+					v *= 0.6
+				}
+				out.Pix[i+c] = uint8(v)
+			}
+		}
+	}
+	return out
+}
+
+// TestToneChangeShowsUnderGreyscale: a greyscale copy says nothing of
+// colour, so a painted object must show in ToneChanged, which no copy the
+// project makes reaches.
+func TestToneChangeShowsUnderGreyscale(t *testing.T) {
+	grey, _ := copies.Lookup("grey")
+	for _, name := range photos {
+		_, img := photo(t, name)
+		s := signature.FromImage(img)
+		orig := signature.Prepare(&s)
+		worst, worstEdit := float32(0), ""
+		for _, e := range copies.Edits() {
+			data, _, err := copies.Make(img, e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := signature.FromImage(load(t, data))
+			m := signature.Compare(orig, signature.Prepare(&c))
+			// Only where the tone stands in for colour and the gradients
+			// would let the pair through.
+			if m.NoColour && m.Grad >= 0.8 && m.ToneChanged > worst {
+				worst, worstEdit = m.ToneChanged, e.Name
+			}
+		}
+		data, _, err := copies.Make(painted(img), grey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := signature.FromImage(load(t, data))
+		m := signature.Compare(orig, signature.Prepare(&c))
+		t.Logf("%s: worst copy %s %.3f, greyscale of a painted version %.3f (grad %.3f)", name, worstEdit, worst, m.ToneChanged, m.Grad)
+		if !m.NoColour {
+			t.Errorf("%s: a greyscale copy has colour: %+v", name, m)
+		}
+		if m.ToneChanged < 0.08 || worst > 0.05 {
+			t.Errorf("%s: painted %.3f, copies up to %.3f (%s): want painted >= 0.08 > 0.05 >= copies", name, m.ToneChanged, worst, worstEdit)
+		}
+	}
+}

@@ -19,7 +19,8 @@ kinds.tsv (path, kind, class: exact for re-encodes, resizes and metadata
 edits; near for crops, borders, overlays, colour and geometry changes).
 Every third original also has a recoloured version among the distractors
 (distractors/recolour-gNNNN.jpg: one object-sized region in another
-colour): a local change, which dedup must not group with the original.
+colour, half of them lighter or darker too): a local change, which dedup
+must not group with the original.
 
 Photos are 64x64; like train.py's threshold set they are upscaled 3x
 (bicubic) to about a photo's size, then saved as JPEG at a random quality
@@ -130,10 +131,13 @@ def copies(src, rng):
     return out
 
 
-def recolour(src, rng):
+def recolour(src, rng, tone):
     """The same picture with one object-sized region in another colour
     (its hue turned, the rest untouched): a local change, so a different
-    photo for dedup, the hard negative of product shots."""
+    photo for dedup, the hard negative of product shots. Every other one
+    (drawn from tone, a generator of its own, so that the copies drawn from
+    rng stay what they were) is painted lighter or darker too, as a black
+    product made in red is: a change a greyscale copy of it shows."""
     w, h = src.size
     a = np.asarray(src.convert("HSV")).copy()
     mask = Image.new("L", (w, h), 0)
@@ -143,6 +147,11 @@ def recolour(src, rng):
     m = np.asarray(mask) > 0
     a[..., 0][m] = (a[..., 0][m].astype(int) + rng.randint(60, 190)) % 256
     a[..., 1][m] = np.maximum(a[..., 1][m], 90)  # grey parts take colour too
+    if tone.random() < 0.5:
+        v = a[..., 2][m].astype(np.float32)
+        f = tone.uniform(0.35, 0.6)
+        v = v * f if v.mean() > 128 else 255 - (255 - v) * f
+        a[..., 2][m] = np.clip(v, 0, 255).astype(np.uint8)
     return Image.fromarray(a, "HSV").convert("RGB")
 
 
@@ -214,7 +223,7 @@ def main():
                 groups.append(members)
                 if g % 3 == 0:
                     p = os.path.join("distractors", "recolour-g%04d.jpg" % g)
-                    recolour(src, rng).save(os.path.join(out, p), "JPEG", quality=rng.randint(75, 95))
+                    recolour(src, rng, random.Random("%d-%d" % (args.seed * 10 + si, g))).save(os.path.join(out, p), "JPEG", quality=rng.randint(75, 95))
                     kinds.append((p, "recolour", "distractor"))
             for f in h[ORIGINALS_PER_CLASS:] + trained[:DISTRACTORS_PER_CLASS]:
                 p = os.path.join("distractors", os.path.basename(f).rsplit(".", 1)[0] + ".jpg")

@@ -20,6 +20,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -117,6 +118,9 @@ func main() {
 		fmt.Printf("check on %s: %s\n", *checkData, show(c.Score(best, t)))
 	}
 	fmt.Printf("\nmanifest:\n  \"thresholds\": {\"exact\": %.4f, \"near\": %.4f, \"similar\": %.4f},\n", t.Exact, t.Near, t.Similar)
-	fmt.Printf("  \"dedup\": {\"k\": %d, \"score\": %g, \"score_vectors\": %g, \"grad\": %g, \"grad_crop\": %g, \"colour\": %g, \"changed\": %g}\n",
-		best.K, best.Score, best.ScoreVectors, best.Grad, best.GradCrop, best.Colour, best.Changed)
+	block, err := json.Marshal(best) // every field, in the manifest's own names
+	if err != nil {
+		fail(err)
+	}
+	fmt.Printf("  \"dedup\": %s\n", block)
 }
