@@ -166,6 +166,15 @@ func trim(r, g, b plane) image.Rectangle {
 			break
 		}
 	}
+	// Peeled up to the limit from both sides, an axis is not framed: the
+	// picture itself is next to uniform across it (a faint drawing, a
+	// blank page), and its middle is no more its real pixels than the rest.
+	if left >= limX && right >= limX {
+		left, right = 0, 0
+	}
+	if top >= limY && bottom >= limY {
+		top, bottom = 0, 0
+	}
 	box := image.Rect(left, top, w-right, h-bottom)
 	if box.Dx() < minKept || box.Dy() < minKept {
 		return image.Rect(0, 0, w, h)

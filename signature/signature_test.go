@@ -315,3 +315,45 @@ func TestToneChangeShowsUnderGreyscale(t *testing.T) {
 		}
 	}
 }
+
+// TestFaintDrawingKeepsItsFrame: a drawing in faint lines on white is
+// within the border tolerance everywhere; its real pixels are the whole
+// picture, not a sliver of its middle (which once matched a part of an
+// unrelated screenshot), and it still matches its own copies.
+func TestFaintDrawingKeepsItsFrame(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 300, 240))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	faint := func(x, y int) { // a 6-pixel line, 19 levels under white
+		for d := range 6 {
+			if i := img.PixOffset(x+d, y+d); image.Pt(x+d, y+d).In(img.Rect) {
+				img.Pix[i], img.Pix[i+1], img.Pix[i+2] = 236, 236, 236
+			}
+		}
+	}
+	for x := 40; x < 260; x++ { // a box and a cylinder's outline
+		faint(x, 30)
+		faint(x, 210)
+	}
+	for y := 30; y < 211; y++ {
+		faint(40, y)
+		faint(259, y)
+		faint(100, y)
+		faint(200, y)
+	}
+	s := signature.FromImage(img)
+	if s.Box != img.Rect {
+		t.Fatalf("real pixels %v, want the whole %v", s.Box, img.Rect)
+	}
+	half := image.NewRGBA(image.Rect(0, 0, 150, 120))
+	for y := range 120 {
+		for x := range 150 {
+			half.Set(x, y, img.At(2*x, 2*y))
+		}
+	}
+	c := signature.FromImage(half)
+	if m := signature.Compare(signature.Prepare(&s), signature.Prepare(&c)); m.Grad < 0.8 {
+		t.Errorf("a half-size copy: %+v", m)
+	}
+}
