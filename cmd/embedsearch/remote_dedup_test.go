@@ -68,6 +68,7 @@ func dedupScript(t *testing.T, s string) []string {
 			t.Fatal("cannot copy", from, err)
 		}
 	}
+	stampTimes(t, dir)
 	xdg := t.TempDir()
 	t.Setenv("XDG_DATA_HOME", xdg)
 	aside := t.TempDir()
@@ -131,13 +132,5 @@ func TestStoreBackendsDedup(t *testing.T) {
 	t.Setenv(envMirror, t.TempDir())
 	local := dedupScript(t, filepath.Join(t.TempDir(), "store"))
 	remote := dedupScript(t, c.URL("Dedup"))
-	if len(local) != len(remote) {
-		t.Fatalf("%d steps against %d", len(local), len(remote))
-	}
-	for i := range local {
-		if local[i] != remote[i] {
-			t.Errorf("step %d differs:\nlocal:  %s\nremote: %s", i, local[i], remote[i])
-		}
-	}
-	t.Logf("%s", strings.Join(remote, "\n"))
+	sameSteps(t, local, remote)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -50,6 +51,7 @@ func backendScript(t *testing.T, dir, s string) []string {
 			t.Fatal("cannot copy", from, err)
 		}
 	}
+	stampTimes(t, dir)
 	run("index", dir, "--store", s, "--model", tinyModel)
 	run("index", dir, "--store", s, "--model", tinyModel)
 	rep := statusJSON(t, s)
@@ -97,15 +99,7 @@ func TestStoreBackends(t *testing.T) {
 	local := backendScript(t, dir, filepath.Join(t.TempDir(), "store"))
 	dir, _ = imageDir(t, 6) // the same images afresh
 	remote := backendScript(t, dir, c.URL("Library"))
-	if len(local) != len(remote) {
-		t.Fatalf("%d steps against %d", len(local), len(remote))
-	}
-	for i := range local {
-		if local[i] != remote[i] {
-			t.Errorf("step %d differs:\nlocal:  %s\nremote: %s", i, local[i], remote[i])
-		}
-	}
-	t.Logf("%s", strings.Join(remote, "\n"))
+	sameSteps(t, local, remote)
 }
 
 // objects counts the images a Weaviate collection holds (each object
@@ -239,5 +233,40 @@ func TestRemoteQueryServer(t *testing.T) {
 	code, _, errs = embedCLI(t, "", "query", "--vector", vf, "--store", url)
 	if code != 1 || !strings.Contains(errs, "store weaviate://") || !strings.Contains(errs, "/Served holds no images yet") || mirrored() {
 		t.Errorf("query on an emptied collection: %d %s", code, errs)
+	}
+}
+
+// sameSteps fails t where a script's steps on a local store and on
+// Weaviate differ, and logs the remote ones.
+func sameSteps(t *testing.T, local, remote []string) {
+	t.Helper()
+	if len(local) != len(remote) {
+		t.Fatalf("%d steps against %d", len(local), len(remote))
+	}
+	for i := range local {
+		if local[i] != remote[i] {
+			t.Errorf("step %d differs:\nlocal:  %s\nremote: %s", i, local[i], remote[i])
+		}
+	}
+	t.Logf("%s", strings.Join(remote, "\n"))
+}
+
+// stampTimes gives the files under dir modification times a minute apart
+// in path order, the same in every run: a keeper chosen by age must not
+// hang on whether two writes fell within one clock tick.
+func stampTimes(t *testing.T, dir string) {
+	t.Helper()
+	base := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	i := 0
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		i++
+		at := base.Add(time.Duration(i) * time.Minute)
+		return os.Chtimes(p, at, at)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
