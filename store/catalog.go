@@ -20,6 +20,7 @@ import (
 	"github.com/blevesearch/bleve/v2/analysis/analyzer/keyword"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
 	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/unicode"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 )
@@ -31,6 +32,20 @@ const catalogName = "catalog"
 // catalogGenKey is the bleve internal key holding the manifest ContentGen
 // the catalog reflects.
 var catalogGenKey = []byte("embedsearch.content_gen")
+
+// catalogFormatKey is the bleve internal key holding the catalog's format
+// (catalogFormat, u32), set when the catalog is created. bleve keeps the
+// mapping inside the index and analyses queries with it, so a catalog
+// answers as the build that created it indexed: a writer rebuilds one of
+// another format (syncCatalog), and a reader queries it as it is.
+var catalogFormatKey = []byte("embedsearch.catalog_format")
+
+// catalogFormat 2: make, model and camera are split into words and
+// lower-cased, with every word kept and its position (1 had no key: the
+// standard analyzer, which drops English stopwords such as "a", "it" and
+// "on", so make:A found nothing, and no positions, so a quoted make
+// found nothing).
+const catalogFormat = 2
 
 // catalogTimeout bounds how long a writer or reader waits for the other's
 // hold on bleve's own lock (held only for the duration of one batch or
@@ -49,13 +64,27 @@ func init() {
 
 // Filter fields (catalogFields), documented in doc.go. camera is make and
 // model together.
-const lowerKeyword = "lower_keyword"
+const (
+	lowerKeyword = "lower_keyword"
+	// lowerWords splits on Unicode word boundaries and lower-cases, and
+	// keeps every word: a camera make or model is a name, not English
+	// text, and short ones ("A", "IT", "ON") are as much a name as
+	// "Canon" (the standard analyzer's stopword list would drop them).
+	lowerWords = "lower_words"
+)
 
 func catalogMapping() (*mapping.IndexMappingImpl, error) {
 	im := bleve.NewIndexMapping()
 	if err := im.AddCustomAnalyzer(lowerKeyword, map[string]any{
 		"type":          custom.Name,
 		"tokenizer":     single.Name,
+		"token_filters": []string{lowercase.Name},
+	}); err != nil {
+		return nil, err
+	}
+	if err := im.AddCustomAnalyzer(lowerWords, map[string]any{
+		"type":          custom.Name,
+		"tokenizer":     unicode.Name,
 		"token_filters": []string{lowercase.Name},
 	}); err != nil {
 		return nil, err
@@ -77,9 +106,12 @@ func catalogMapping() (*mapping.IndexMappingImpl, error) {
 		f.Analyzer = an
 		return f
 	}
-	text := func() *mapping.FieldMapping {
+	// Words keep their positions, for a quoted make or model (a phrase
+	// query); these fields are a few words long.
+	words := func() *mapping.FieldMapping {
 		f := field(bleve.NewTextFieldMapping())
-		f.Analyzer = "standard"
+		f.Analyzer = lowerWords
+		f.IncludeTermVectors = true
 		return f
 	}
 	for _, f := range catalogFields {
@@ -89,7 +121,7 @@ func catalogMapping() (*mapping.IndexMappingImpl, error) {
 		case fieldLower:
 			doc.AddFieldMappingsAt(f.name, kw(lowerKeyword))
 		case fieldWords:
-			doc.AddFieldMappingsAt(f.name, text())
+			doc.AddFieldMappingsAt(f.name, words())
 		case fieldNumber:
 			doc.AddFieldMappingsAt(f.name, field(bleve.NewNumericFieldMapping()))
 		case fieldDate:
@@ -158,7 +190,21 @@ func openCatalog(dir string, readOnly bool) (bleve.Index, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create catalog: %w", err)
 	}
+	if err := idx.SetInternal(catalogFormatKey, binary.LittleEndian.AppendUint32(nil, catalogFormat)); err != nil {
+		idx.Close()
+		return nil, fmt.Errorf("create catalog: %w", err)
+	}
 	return idx, nil
+}
+
+// readCatalogFormat is the catalog's format: 1 for a catalog created
+// before formats were recorded.
+func readCatalogFormat(idx bleve.Index) uint32 {
+	b, err := idx.GetInternal(catalogFormatKey)
+	if err != nil || len(b) != 4 {
+		return 1
+	}
+	return binary.LittleEndian.Uint32(b)
 }
 
 func readCatalogGen(idx bleve.Index) (uint64, bool) {

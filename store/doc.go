@@ -153,12 +153,25 @@
 // # Filter fields
 //
 // path, dir, hash (exact); name, ext (no dot), format (lower-cased exact);
-// make, model, camera (make + model; words, case-insensitive); size, width,
+// make, model, camera (make + model; words, case-insensitive, every word
+// kept: make:A finds the make "A", make:canon "Canon"); size, width,
 // height, lat, lon (numbers: width:>1000); mtime, taken (dates:
 // taken:>"2021-01-01"); gps (true when the image has a position). The
 // filter is bleve's query-string syntax except that every clause must match
 // (`ext:jpg width:>1000` is both); `-field:value` excludes. A term without a
-// field matches the file name. A clause that could only match nothing by
+// field matches the file name. A quoted value on an exact or lower-cased
+// field is the whole value (path:"/photos/my cat.jpg"); on make, model or
+// camera it is a phrase, words in that order (model:"eos 5d").
+//
+// The catalog records its format (bleve internal key
+// embedsearch.catalog_format, u32; none is format 1). Format 2 indexes
+// make, model and camera with every word and its position; format 1 used
+// bleve's standard analyzer, which drops English stopwords ("a", "it",
+// "on"), and kept no positions. bleve stores the mapping in the index and
+// analyses queries with it, so a Reader queries a catalog as the build
+// that created it indexed; a Writer rebuilds a catalog of another format
+// when it opens the store (a repair note says so), and an earlier build
+// reads a format 2 catalog as its own. A clause that could only match nothing by
 // mistake is ErrBadFilter saying why (checkFilter): an unknown field (the
 // error lists the fields), a number or date field compared with text or
 // the reverse, gps with anything but true or false, and the parentheses

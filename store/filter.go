@@ -138,3 +138,45 @@ func checkFilter(src string, q query.Query) error {
 	}
 	return check(q)
 }
+
+// wholeValues turns a quoted value on a field indexed as one keyword
+// (path, dir, name, ...) into a match of the whole value, as the same
+// value unquoted: name:"my photo.jpg" is the file named so. bleve reads a
+// quoted value as a phrase, which needs term positions, and the catalog
+// keeps positions only for the fields split into words (make, model,
+// camera), where a quoted value stays a phrase. Reader.Filter applies it
+// to parseFilter's query; ParseFilter leaves the phrases for another back
+// end to map as it can.
+func wholeValues(q query.Query) query.Query {
+	switch v := q.(type) {
+	case *query.MatchPhraseQuery:
+		field := v.FieldVal
+		if field == "" {
+			field = "name" // as checkFilter: the default field
+		}
+		for _, f := range catalogFields {
+			if f.name == field && (f.kind == fieldExact || f.kind == fieldLower) {
+				m := query.NewMatchQuery(v.MatchPhrase)
+				m.SetField(v.FieldVal)
+				m.SetBoost(v.Boost())
+				m.Analyzer, m.Fuzziness = v.Analyzer, v.Fuzziness
+				return m
+			}
+		}
+	case *query.BooleanQuery:
+		for _, c := range []*query.Query{&v.Must, &v.Should, &v.MustNot} {
+			if *c != nil {
+				*c = wholeValues(*c)
+			}
+		}
+	case *query.ConjunctionQuery:
+		for i, c := range v.Conjuncts {
+			v.Conjuncts[i] = wholeValues(c)
+		}
+	case *query.DisjunctionQuery:
+		for i, c := range v.Disjuncts {
+			v.Disjuncts[i] = wholeValues(c)
+		}
+	}
+	return q
+}

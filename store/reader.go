@@ -257,6 +257,7 @@ func (r *Reader) Filter(q string) (func(id int) bool, error) {
 	if err != nil {
 		return nil, err
 	}
+	qq = wholeValues(qq)
 	deadline := time.Now().Add(catalogWait)
 	for {
 		allow, err := r.filterOnce(qq)
@@ -269,7 +270,10 @@ func (r *Reader) Filter(q string) (func(id int) bool, error) {
 
 // ParseFilter parses and checks a filter as Filter does (ErrBadFilter when
 // it does not parse or could only match nothing by mistake): for another
-// back end that maps the same clauses onto its own filters.
+// back end that maps the same clauses onto its own filters. A quoted value
+// stays a phrase (query.MatchPhraseQuery) there; Filter reads one on a
+// keyword field (path, dir, name, ext, format, hash, gps) as the whole
+// value, and one on make, model or camera as words in that order.
 func ParseFilter(q string) (query.Query, error) { return parseFilter(q) }
 
 // parseFilter parses a bleve query string and makes every clause without

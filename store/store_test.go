@@ -455,3 +455,145 @@ func TestReadOnlyStore(t *testing.T) {
 	// Reading a read-only store works.
 	checkReader(t, dir, []string{"/a/1.jpg"})
 }
+
+// TestCatalogFilterExact: short makes and models ("A", "IT", "ON", which
+// English text analysis drops as stopwords) match as words, any case; a
+// quoted value matches a path or name with spaces as a whole, and a
+// quoted make or model as a phrase.
+func TestCatalogFilterExact(t *testing.T) {
+	dir := t.TempDir()
+	w := openW(t, dir)
+	defer w.Close()
+	for _, e := range []Entry{
+		{Path: "/p/my photo.jpg", Format: "jpeg", Make: "A", Model: "IT ON"},
+		{Path: "/p/photo.jpg", Format: "jpeg", Make: "Canon", Model: "EOS 5D Mark II"},
+		{Path: "/x/y.png", Format: "png", Make: "ON", Model: "5D"},
+		{Path: "/x/y z/IMG 2.PNG", Format: "png"},
+	} {
+		if err := w.Put(e, testVector(e.Path, testBinding.Dim)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for q, want := range map[string][]string{
+		"make:A":                     {"/p/my photo.jpg"},
+		"make:a":                     {"/p/my photo.jpg"},
+		"model:it":                   {"/p/my photo.jpg"},
+		"make:ON":                    {"/x/y.png"},
+		"camera:on":                  {"/p/my photo.jpg", "/x/y.png"},
+		"make:canon":                 {"/p/photo.jpg"},
+		"-make:A":                    {"/p/photo.jpg", "/x/y z/IMG 2.PNG", "/x/y.png"},
+		`make:"A"`:                   {"/p/my photo.jpg"},
+		`model:"eos 5d"`:             {"/p/photo.jpg"},
+		`model:"5d eos"`:             nil,
+		`camera:"a it on"`:           {"/p/my photo.jpg"},
+		`path:"/x/y.png"`:            {"/x/y.png"},
+		`path:"/p/my photo.jpg"`:     {"/p/my photo.jpg"},
+		`path:"/p/MY photo.jpg"`:     nil,
+		`name:"my photo.jpg"`:        {"/p/my photo.jpg"},
+		`name:"img 2.png"`:           {"/x/y z/IMG 2.PNG"},
+		`"My Photo.jpg"`:             {"/p/my photo.jpg"},
+		`name:"photo.jpg"`:           {"/p/photo.jpg"},
+		`dir:"/x/y z"`:               {"/x/y z/IMG 2.PNG"},
+		`-dir:"/x/y z" format:png`:   {"/x/y.png"},
+		`name:"my*"`:                 nil,
+		`ext:"png" -path:"/x/y.png"`: {"/x/y z/IMG 2.PNG"},
+	} {
+		allow, err := r.Filter(q)
+		if err != nil {
+			t.Errorf("%s: %v", q, err)
+			continue
+		}
+		if got := filterPaths(r, allow); !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", q, got, want)
+		}
+	}
+}
+
+// TestCatalogFormat1: a store whose catalog an earlier build wrote
+// (testdata/catalog-format1: format 1, make and model without stopwords
+// or positions) is read as it is, quoted paths and names included, and
+// the next writer rebuilds its catalog in this build's format, with the
+// entries and vectors unchanged: then make:A and a quoted model match.
+func TestCatalogFormat1(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(filepath.Join("testdata", "catalog-format1"))); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "README.md"))
+	b := Binding{ModelID: "test-v1", Digest: "d1", Preprocess: "p1", Dim: 4}
+	paths := []string{"/photos/canon.jpg", "/photos/my photo.jpg", "/photos/y z/b.png"}
+	filter := func(r *Reader, q string, want ...string) {
+		t.Helper()
+		allow, err := r.Filter(q)
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		if got := filterPaths(r, allow); !slices.Equal(got, want) {
+			t.Errorf("%s: got %q, want %q", q, got, want)
+		}
+	}
+	check := func(r *Reader) {
+		t.Helper()
+		if err := r.Verify(); err != nil {
+			t.Fatal(err)
+		}
+		if r.Len() != len(paths) || r.Model() != b {
+			t.Fatalf("%d entries of %+v, want %d of %+v", r.Len(), r.Model(), len(paths), b)
+		}
+		for id, p := range paths {
+			e := r.Entry(id)
+			v := []float32{0, 0, 0, 0}
+			v[map[string]int{"/photos/my photo.jpg": 0, "/photos/canon.jpg": 1, "/photos/y z/b.png": 2}[p]] = 1
+			if e.Path != p || !slices.Equal(r.Vector(id), v) {
+				t.Errorf("entry %d: %s %v, want %s %v", id, e.Path, r.Vector(id), p, v)
+			}
+		}
+		filter(r, "ext:jpg", paths[:2]...)
+		filter(r, "make:canon", paths[0])
+		filter(r, `path:"/photos/my photo.jpg"`, paths[1])
+		filter(r, `name:"My Photo.jpg"`, paths[1])
+		filter(r, `dir:"/photos/y z"`, paths[2])
+	}
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(r)
+	r.Close()
+
+	w, err := OpenWriter(dir, b, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(w.Repairs(), "; "); got != "rebuilt the metadata catalog in format 2 (it was in format 1)" {
+		t.Errorf("repairs: %q", got)
+	}
+	w.Close()
+	if r, err = Open(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	check(r)
+	filter(r, "make:A", paths[1])
+	filter(r, "camera:on", paths[1])
+	filter(r, `model:"eos 5d"`, paths[0])
+	filter(r, `model:"it on"`, paths[1])
+
+	// In step now: the next writer keeps the catalog.
+	w, err = OpenWriter(dir, b, WriterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.Repairs()) != 0 {
+		t.Errorf("second writer: %q", w.Repairs())
+	}
+	w.Close()
+}

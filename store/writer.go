@@ -672,9 +672,14 @@ func (w *Writer) syncCatalog(force bool) error {
 			return damage
 		}
 	}
-	inStep := false
+	inStep, format := false, uint32(0)
 	if !force && damage == nil {
-		inStep = w.catalogInStep() || (w.replayCatalog() == nil && w.catalogInStep())
+		// A catalog of another format is rebuilt: its mapping analyses
+		// fields (and so filters) as the build that created it did.
+		format, inStep = w.catalogInStep()
+		if !inStep && format == catalogFormat && w.replayCatalog() == nil {
+			_, inStep = w.catalogInStep()
+		}
 	}
 	if !inStep {
 		if err := rebuildCatalog(w.dir, w.v, w.man.ContentGen); err != nil {
@@ -683,6 +688,8 @@ func (w *Writer) syncCatalog(force bool) error {
 		switch {
 		case damage != nil:
 			w.repaired = append(w.repaired, fmt.Sprintf("rebuilt the metadata catalog (%v)", damage))
+		case format != 0 && format != catalogFormat && w.v.len() > 0:
+			w.repaired = append(w.repaired, fmt.Sprintf("rebuilt the metadata catalog in format %d (it was in format %d)", catalogFormat, format))
 		case force || w.v.len() > 0:
 			w.repaired = append(w.repaired, "rebuilt metadata catalog")
 		}
@@ -709,18 +716,21 @@ func (w *Writer) recordCatalog() error {
 	return nil
 }
 
-// catalogInStep reports whether the catalog carries the manifest's
-// ContentGen and as many documents as there are entries. It opens the
-// catalog read-only: a read-write open may let bleve tidy its files.
-func (w *Writer) catalogInStep() bool {
+// catalogInStep reports the catalog's format (0 when it cannot be
+// opened) and whether it is in step: of this build's format, carrying the
+// manifest's ContentGen and as many documents as there are entries. It
+// opens the catalog read-only: a read-write open may let bleve tidy its
+// files.
+func (w *Writer) catalogInStep() (format uint32, inStep bool) {
 	idx, err := openCatalog(w.dir, true)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	defer idx.Close()
+	format = readCatalogFormat(idx)
 	g, ok := readCatalogGen(idx)
 	n, err := idx.DocCount()
-	return ok && err == nil && g == w.man.ContentGen && int(n) == w.v.len()
+	return format, format == catalogFormat && ok && err == nil && g == w.man.ContentGen && int(n) == w.v.len()
 }
 
 // replayCatalog applies the delta segments newer than the catalog's
