@@ -27,7 +27,7 @@ type Filter struct {
 
 // Match adds a catalogue filter (store.ParseFilter's query): every clause
 // must hold, and a clause under must-not must not. Mapped clauses: path
-// (an unquoted value, or a pattern with * and ?), hash, and size, width
+// (a value, quoted or not, or a pattern with * and ?), hash, and size, width
 // and height (a number or a range). Any other field (name, ext and format are
 // lower-cased by the catalogue, make, model and camera split into words,
 // dates and GPS kept differently) is ErrNoWhere, and f is left unchanged.
@@ -118,9 +118,13 @@ func clause(q query.Query) (*filters.WhereBuilder, error) {
 		}
 		return text(v.FieldVal, v.Match)
 	case *query.MatchPhraseQuery:
-		// A quoted value: the catalogue keeps no term positions, so a
-		// phrase finds nothing there; no where filter says the same.
-		return nil, fmt.Errorf("%w: a quoted value", ErrNoWhere)
+		// A quoted value: on a keyword field the catalogue matches the
+		// whole value (store.Reader.Filter), as unquoted; on make, model
+		// and camera it is a phrase of words, which text refuses.
+		if v.Fuzziness != 0 {
+			return nil, fmt.Errorf("%w: a fuzzy match", ErrNoWhere)
+		}
+		return text(v.FieldVal, v.MatchPhrase)
 	case *query.TermQuery:
 		return text(v.FieldVal, v.Term)
 	case *query.WildcardQuery:

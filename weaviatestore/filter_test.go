@@ -99,6 +99,8 @@ func TestSearchFilter(t *testing.T) {
 		{`path:\/photos\/b\ c\/003.jpg`, 1}, {`-path:\/photos\/a*`, 36}, {`width:>40 -width:45`, 16}, {`width:42`, 1},
 		{`width:>=20 width:<30.5`, 11}, {`size:<=7000`, 8}, {`width:>40.5`, 17}, {`hash:` + entry(5).SHA256, 1},
 		{`-hash:` + entry(5).SHA256, 47}, {`width:>10000`, 0}, {`path:/photos/A`, 0},
+		{`path:"/photos/A/004.jpg"`, 1}, {`path:"/photos/b c/003.jpg"`, 1}, {`-path:"/photos/b c/003.jpg" width:<20`, 9},
+		{`path:"/photos/b c/*"`, 0}, {`hash:"` + entry(5).SHA256 + `"`, 1},
 	} {
 		pq, err := store.ParseFilter(tc.src)
 		if err != nil {
@@ -136,7 +138,8 @@ func TestSearchFilter(t *testing.T) {
 	check("no filter", nil, func(int) bool { return true })
 
 	for _, src := range []string{`name:000.jpg`, `make:A`, `camera:a`, `ext:jpg`, `format:jpeg`, `dir:"/photos/A"`,
-		`taken:>"2020-01-01"`, `gps:true`, `lat:>1`, `path:x~1`, `path:"/photos/A/004.jpg"`, `path:\/photos\/A.*\/`} {
+		`taken:>"2020-01-01"`, `gps:true`, `lat:>1`, `path:x~1`, `name:"000.jpg"`, `model:"camera 1"`,
+		`path:\/photos\/A.*\/`} {
 		pq, err := store.ParseFilter(src)
 		if err != nil {
 			t.Fatalf("%s: %v", src, err)

@@ -68,6 +68,8 @@ func backendScript(t *testing.T, dir, s string) []string {
 		{"--in", filepath.Join(dir, "A")}, {"--filter", "path:" + esc + `\/A\/*`}, {"--filter", "path:" + esc + `\/?\/*.png -width:45`},
 		{"--filter", "path:" + esc + `\/a\/y.png`}, {"--filter", "width:>100000"}, {"--filter", "width:44 size:>10"},
 		{"--filter", "name:x.png"}, {"--filter", "make:A"}, {"--exclude-self", "-k", "3", "--in", dir}, {"--exact", "-k", "3"},
+		{"--filter", `path:"` + filepath.Join(dir, "A", "x.png") + `"`}, {"--filter", `-path:"` + filepath.Join(dir, "a", "y.png") + `" width:<46`},
+		{"--filter", `name:"X.png"`},
 		{"--max-distance", "0.5"},
 	} {
 		run(append([]string{"query", img, "--store", s, "--model", tinyModel, "--csv"}, args...)...)
